@@ -1,0 +1,178 @@
+package device
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/densecl/densecl/cl"
+)
+
+// Buffer is float32 storage in the device's memory.
+type Buffer struct {
+	d   *Device
+	mu  sync.RWMutex // held for writing by Release
+	mem *cl.MemObject
+	n   int
+}
+
+// Len returns the number of float32 elements.
+func (b *Buffer) Len() int { return b.n }
+
+// Alloc returns a buffer of n float32 elements. Its contents are undefined
+// until written.
+func (d *Device) Alloc(n int) (*Buffer, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("device: alloc: size must be at least 1 float, got %d", n)
+	}
+	if int64(n)*4 > d.info.MaxAlloc {
+		return nil, fmt.Errorf("device: alloc: %d floats (%d bytes) exceed the device's largest buffer, %d bytes", n, int64(n)*4, d.info.MaxAlloc)
+	}
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	m, err := d.ctx.CreateBuffer(cl.MemReadWrite, 4*n)
+	if err != nil {
+		return nil, fmt.Errorf("device: alloc of %d floats: %w", n, err)
+	}
+	return &Buffer{d: d, mem: m, n: n}, nil
+}
+
+// Release frees the buffer's device memory. Releasing twice is not an
+// error; using a released buffer returns ErrClosed.
+func (b *Buffer) Release() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mem == nil {
+		return nil
+	}
+	err := b.mem.Release()
+	b.mem = nil
+	if err != nil {
+		return fmt.Errorf("device: release: %w", err)
+	}
+	return nil
+}
+
+// acquire locks b for use by an operation of d.
+func (b *Buffer) acquire(d *Device, what string) (*cl.MemObject, error) {
+	if b == nil {
+		return nil, fmt.Errorf("device: %s is nil", what)
+	}
+	if b.d != d {
+		return nil, fmt.Errorf("device: %s belongs to another device (%s)", what, b.d)
+	}
+	b.mu.RLock()
+	if b.mem == nil {
+		b.mu.RUnlock()
+		return nil, fmt.Errorf("device: %s: %w", what, ErrClosed)
+	}
+	return b.mem, nil
+}
+
+func (b *Buffer) releaseUse() { b.mu.RUnlock() }
+
+// Upload copies src into dst starting at element off, and returns when
+// src may be reused.
+func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := dst.acquire(d, "upload destination")
+	if err != nil {
+		return err
+	}
+	defer dst.releaseUse()
+	if off < 0 || off+len(src) > dst.n {
+		return fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
+	}
+	if len(src) == 0 {
+		return nil
+	}
+	ev, err := d.queue.EnqueueWriteBuffer(m, true, 4*off, src, nil)
+	if err != nil {
+		return fmt.Errorf("device: upload: %w", err)
+	}
+	return ev.Release()
+}
+
+// Download copies len(dst) elements of src, starting at element off, into
+// dst after every operation enqueued before it has completed.
+func (d *Device) Download(dst []float32, src *Buffer, off int) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := src.acquire(d, "download source")
+	if err != nil {
+		return err
+	}
+	defer src.releaseUse()
+	if off < 0 || off+len(dst) > src.n {
+		return fmt.Errorf("device: download: %d floats at offset %d exceed a buffer of %d", len(dst), off, src.n)
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	ev, err := d.queue.EnqueueReadBuffer(m, true, 4*off, dst, nil)
+	if err != nil {
+		return fmt.Errorf("device: download: %w", err)
+	}
+	return ev.Release()
+}
+
+// Copy copies n elements from src at srcOff to dst at dstOff on the device.
+func (d *Device) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff, n int) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	ms, err := src.acquire(d, "copy source")
+	if err != nil {
+		return err
+	}
+	defer src.releaseUse()
+	md, err := dst.acquire(d, "copy destination")
+	if err != nil {
+		return err
+	}
+	defer dst.releaseUse()
+	if n < 1 || srcOff < 0 || dstOff < 0 || srcOff+n > src.n || dstOff+n > dst.n {
+		return fmt.Errorf("device: copy: %d floats from offset %d of %d to offset %d of %d do not fit", n, srcOff, src.n, dstOff, dst.n)
+	}
+	ev, err := d.queue.EnqueueCopyBuffer(ms, md, 4*srcOff, 4*dstOff, 4*n, nil)
+	if err != nil {
+		return fmt.Errorf("device: copy: %w", err)
+	}
+	return ev.Release()
+}
+
+// Fill sets n elements of b from off to v.
+func (d *Device) Fill(b *Buffer, off, n int, v float32) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := b.acquire(d, "fill destination")
+	if err != nil {
+		return err
+	}
+	defer b.releaseUse()
+	if n < 1 || off < 0 || off+n > b.n {
+		return fmt.Errorf("device: fill: %d floats at offset %d do not fit a buffer of %d", n, off, b.n)
+	}
+	ev, err := d.queue.EnqueueFillBuffer(m, v, 4*off, 4*n, nil)
+	if err != nil {
+		return fmt.Errorf("device: fill: %w", err)
+	}
+	return ev.Release()
+}

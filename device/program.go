@@ -1,0 +1,157 @@
+package device
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/densecl/densecl/cl"
+)
+
+type progKey struct{ src, options string }
+
+// Program is a program built on a Device, with its kernels created once.
+type Program struct {
+	d       *Device
+	p       *cl.Program
+	mu      sync.Mutex
+	kernels map[string]*cl.Kernel
+	// BuildTime is how long clBuildProgram took.
+	BuildTime time.Duration
+}
+
+// Program returns the program built from src with the build options,
+// building it on first use and returning the same Program afterwards. A
+// failed build returns an error wrapping *cl.BuildError with the log.
+func (d *Device) Program(src, options string) (*Program, error) {
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	d.progMu.Lock()
+	defer d.progMu.Unlock()
+	key := progKey{src, options}
+	if p, ok := d.progs[key]; ok {
+		return p, nil
+	}
+	cp, err := d.ctx.CreateProgramWithSource(src)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	start := time.Now()
+	if err := cp.Build([]*cl.Device{d.info.dev}, options); err != nil {
+		cp.Release()
+		return nil, fmt.Errorf("device: build: %w", err)
+	}
+	p := &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start)}
+	d.progs[key] = p
+	d.builds++
+	return p, nil
+}
+
+// Builds returns how many programs this Device has built.
+func (d *Device) Builds() int {
+	d.progMu.Lock()
+	defer d.progMu.Unlock()
+	return d.builds
+}
+
+func (p *Program) release() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first error
+	for _, k := range p.kernels {
+		if err := k.Release(); err != nil && first == nil {
+			first = err
+		}
+	}
+	p.kernels = nil
+	if err := p.p.Release(); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+func (p *Program) kernel(name string) (*cl.Kernel, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if k, ok := p.kernels[name]; ok {
+		return k, nil
+	}
+	if p.kernels == nil {
+		return nil, ErrClosed
+	}
+	k, err := p.p.CreateKernel(name)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	p.kernels[name] = k
+	return k, nil
+}
+
+// Run launches kernel name over global work items in work-groups of
+// local size (nil lets the implementation choose) with the arguments in
+// order: int32, uint32, float32, cl.LocalSpace or *Buffer. It returns once
+// the launch is enqueued.
+func (p *Program) Run(name string, global, local []int, args ...any) error {
+	ev, err := p.launch(name, global, local, args)
+	if err != nil {
+		return err
+	}
+	return ev.Release()
+}
+
+// RunTimed is Run, then a wait for the kernel, returning its run time
+// measured by the device's profiling clock.
+func (p *Program) RunTimed(name string, global, local []int, args ...any) (time.Duration, error) {
+	ev, err := p.launch(name, global, local, args)
+	if err != nil {
+		return 0, err
+	}
+	defer ev.Release()
+	if err := ev.Wait(); err != nil {
+		return 0, fmt.Errorf("device: kernel %s: %w", name, err)
+	}
+	_, _, start, end, err := ev.Profile()
+	if err != nil {
+		return 0, fmt.Errorf("device: kernel %s: %w", name, err)
+	}
+	return time.Duration(end - start), nil
+}
+
+func (p *Program) launch(name string, global, local []int, args []any) (*cl.Event, error) {
+	d := p.d
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	k, err := p.kernel(name)
+	if err != nil {
+		return nil, err
+	}
+	clArgs := make([]any, len(args))
+	for i, a := range args {
+		if b, ok := a.(*Buffer); ok {
+			m, err := b.acquire(d, fmt.Sprintf("kernel %s argument %d", name, i))
+			if err != nil {
+				return nil, err
+			}
+			defer b.releaseUse()
+			clArgs[i] = m
+			continue
+		}
+		clArgs[i] = a
+	}
+	d.launch.Lock()
+	defer d.launch.Unlock()
+	if err := k.SetArgs(clArgs...); err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	ev, err := d.queue.EnqueueNDRangeKernel(k, global, local, nil)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,146 @@
+// common.cl: vector types and the activations of densecl's kernels.
+//
+// Parameters (each may be set with -D; the defaults keep the file usable
+// on its own):
+//   VW   vector width of the column dimension: 1, 2, 4, 8 or 16
+//   ACT  the activation, a kernels.ActKind value (0 = linear)
+
+#ifndef VW
+#define VW 1
+#endif
+#ifndef ACT
+#define ACT 0
+#endif
+
+#if VW == 1
+typedef float realV;
+typedef int intV;
+#define LOADV(p, i) ((p)[i])
+#define STOREV(v, p, i) ((p)[i] = (v))
+#elif VW == 2
+typedef float2 realV;
+typedef int2 intV;
+#define LOADV(p, i) vload2(0, (p) + (i))
+#define STOREV(v, p, i) vstore2((v), 0, (p) + (i))
+#elif VW == 4
+typedef float4 realV;
+typedef int4 intV;
+#define LOADV(p, i) vload4(0, (p) + (i))
+#define STOREV(v, p, i) vstore4((v), 0, (p) + (i))
+#elif VW == 8
+typedef float8 realV;
+typedef int8 intV;
+#define LOADV(p, i) vload8(0, (p) + (i))
+#define STOREV(v, p, i) vstore8((v), 0, (p) + (i))
+#elif VW == 16
+typedef float16 realV;
+typedef int16 intV;
+#define LOADV(p, i) vload16(0, (p) + (i))
+#define STOREV(v, p, i) vstore16((v), 0, (p) + (i))
+#else
+#error "VW must be 1, 2, 4, 8 or 16"
+#endif
+
+// The ActKind values of kernels/activation.go.
+#define ACT_LINEAR 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_LEAKY_RELU 3
+#define ACT_SIGMOID 4
+#define ACT_TANH 5
+#define ACT_ELU 6
+#define ACT_SELU 7
+#define ACT_SOFTPLUS 8
+#define ACT_SOFTSIGN 9
+#define ACT_SILU 10
+#define ACT_GELU 11
+#define ACT_GELU_TANH 12
+#define ACT_EXPONENTIAL 13
+#define ACT_HARD_SIGMOID 14
+#define ACT_HARD_SIGMOID_K2 15
+#define ACT_HARD_SILU 16
+#define ACT_MISH 17
+#define ACT_LOG_SIGMOID 18
+#define ACT_CELU 19
+#define ACT_HARD_TANH 20
+
+// Activation parameters, passed to every kernel that applies one.
+typedef struct {
+  float alpha;     // relu/leaky_relu negative slope, elu/celu alpha
+  float max_value; // relu max_value, +INF when unset
+  float threshold; // relu threshold
+} act_params;
+
+inline realV softplusV(realV x) {
+  return log1p(exp(-fabs(x))) + fmax(x, (realV)0.0f);
+}
+
+inline realV sigmoidV(realV x) {
+  realV e = exp(-fabs(x));
+  realV s = (realV)1.0f / ((realV)1.0f + e);
+  return select(e * s, s, (intV)(x >= (realV)0.0f));
+}
+
+inline realV clipV(realV x, float lo, float hi) {
+  return fmin(fmax(x, (realV)lo), (realV)hi);
+}
+
+// activate applies ACT to x. NaN propagates through every activation.
+inline realV activate(realV x, float alpha, float max_value, float threshold) {
+#if ACT == ACT_LINEAR
+  return x;
+#else
+  realV y;
+#if ACT == ACT_RELU
+  y = select((realV)0.0f, x, (intV)(x > (realV)threshold));
+  if (max_value < INFINITY) {
+    y = fmin(fmax(y, (realV)0.0f), (realV)max_value);
+  }
+  if (alpha != 0.0f) {
+    y -= alpha * fmax((realV)threshold - x, (realV)0.0f);
+  }
+#elif ACT == ACT_RELU6
+  y = clipV(x, 0.0f, 6.0f);
+#elif ACT == ACT_LEAKY_RELU
+  y = select(alpha * x, x, (intV)(x >= (realV)0.0f));
+#elif ACT == ACT_SIGMOID
+  y = sigmoidV(x);
+#elif ACT == ACT_TANH
+  y = tanh(x);
+#elif ACT == ACT_ELU
+  y = select(alpha * expm1(x), x, (intV)(x > (realV)0.0f));
+#elif ACT == ACT_SELU
+  y = 1.0507009873554804934193349852946f *
+      select(1.6732632423543772848170429916717f * expm1(x), x, (intV)(x > (realV)0.0f));
+#elif ACT == ACT_SOFTPLUS
+  y = softplusV(x);
+#elif ACT == ACT_SOFTSIGN
+  y = x / ((realV)1.0f + fabs(x));
+#elif ACT == ACT_SILU
+  y = x * sigmoidV(x);
+#elif ACT == ACT_GELU
+  y = 0.5f * x * ((realV)1.0f + erf(x * 0.70710678118654752440f));
+#elif ACT == ACT_GELU_TANH
+  y = 0.5f * x * ((realV)1.0f + tanh(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+#elif ACT == ACT_EXPONENTIAL
+  y = exp(x);
+#elif ACT == ACT_HARD_SIGMOID
+  y = clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
+#elif ACT == ACT_HARD_SIGMOID_K2
+  y = clipV(0.2f * x + 0.5f, 0.0f, 1.0f);
+#elif ACT == ACT_HARD_SILU
+  y = x * clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
+#elif ACT == ACT_MISH
+  y = x * tanh(softplusV(x));
+#elif ACT == ACT_LOG_SIGMOID
+  y = -softplusV(-x);
+#elif ACT == ACT_CELU
+  y = fmax(x, (realV)0.0f) + alpha * expm1(fmin(x, (realV)0.0f) / alpha);
+#elif ACT == ACT_HARD_TANH
+  y = clipV(x, -1.0f, 1.0f);
+#else
+#error "unknown ACT"
+#endif
+  return select(y, x, isnan(x));
+#endif
+}

@@ -1,0 +1,25 @@
+// Package kernels holds densecl's OpenCL C sources (embedded) and the Go
+// description of what they compute and of their compile-time parameters.
+// It has no host logic: package device builds and launches the kernels,
+// package fallback computes the same operations in Go.
+//
+// # Operations
+//
+// Gemm describes C = act(alpha·op(A)·op(B) + bias + beta·C) on row-major
+// float32 matrices with offsets and leading dimensions; Softmax describes
+// softmax or log_softmax over the last axis; Elementwise describes an
+// activation applied to a vector. Each has a Validate method that both
+// backends call, so that bad input gives the same error everywhere.
+//
+// # Activations
+//
+// Activation names one of Keras's activations (ActKind) with its
+// parameters; ActivationByName maps Keras's names and aliases onto them.
+//
+// # Kernel family
+//
+// GemmParams are the compile-time parameters of the GEMM kernel family
+// (register tile, work-group tile, K blocking, vector width, local memory
+// on or off), passed as -D build options. CPUGemm and GPUGemm are two
+// points of the family.
+package kernels

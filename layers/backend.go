@@ -1,0 +1,142 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/densecl/densecl/fallback"
+	"github.com/densecl/densecl/kernels"
+)
+
+// Buffer is float32 storage that belongs to a Backend: device memory for
+// OpenCL, host memory for the fallback.
+type Buffer interface {
+	// Len returns the number of float32 elements.
+	Len() int
+}
+
+// Backend is the set of operations a model runs on. Two implementations
+// exist: OpenCL (a device.Device) and Fallback (pure Go). Every method is
+// safe for concurrent use; buffers passed to one call must not be written by
+// another call at the same time. Operations may run asynchronously: Download
+// and Finish wait for everything enqueued before them.
+type Backend interface {
+	// Name describes the backend and its device.
+	Name() string
+	// Alloc returns a buffer of n float32 elements, n >= 1.
+	Alloc(n int) (Buffer, error)
+	// Release frees a buffer; releasing twice is not an error.
+	Release(b Buffer) error
+	// Upload copies src into dst starting at element off.
+	Upload(dst Buffer, off int, src []float32) error
+	// Download copies len(dst) elements of src starting at element off.
+	Download(dst []float32, src Buffer, off int) error
+	// Gemm runs the fused GEMM g; bias may be nil when g.Bias is false.
+	Gemm(g kernels.Gemm, a, b, c, bias Buffer) error
+	// Softmax runs softmax or log_softmax over rows.
+	Softmax(s kernels.Softmax, src, dst Buffer) error
+	// Activate applies an activation elementwise.
+	Activate(e kernels.Elementwise, src, dst Buffer) error
+	// Finish waits until every operation enqueued so far has completed.
+	Finish() error
+}
+
+// Fallback returns the pure-Go backend: host memory and gonum's blas32.
+func Fallback() Backend { return hostBackend{} }
+
+type hostBuffer struct{ data []float32 }
+
+func (b *hostBuffer) Len() int { return len(b.data) }
+
+type hostBackend struct{}
+
+func (hostBackend) Name() string { return "fallback (pure Go, gonum blas32)" }
+
+func (hostBackend) Alloc(n int) (Buffer, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("layers: fallback: buffer size must be at least 1, got %d", n)
+	}
+	return &hostBuffer{data: make([]float32, n)}, nil
+}
+
+func (hostBackend) Release(b Buffer) error {
+	if hb, ok := b.(*hostBuffer); ok {
+		hb.data = nil
+	}
+	return nil
+}
+
+func host(b Buffer, what string) ([]float32, error) {
+	if b == nil {
+		return nil, nil
+	}
+	hb, ok := b.(*hostBuffer)
+	if !ok {
+		return nil, fmt.Errorf("layers: fallback: %s is a %T, not a fallback buffer", what, b)
+	}
+	return hb.data, nil
+}
+
+func (hostBackend) Upload(dst Buffer, off int, src []float32) error {
+	d, err := host(dst, "upload destination")
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(src) > len(d) {
+		return fmt.Errorf("layers: fallback: upload of %d floats at offset %d into a buffer of %d", len(src), off, len(d))
+	}
+	copy(d[off:], src)
+	return nil
+}
+
+func (hostBackend) Download(dst []float32, src Buffer, off int) error {
+	s, err := host(src, "download source")
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(dst) > len(s) {
+		return fmt.Errorf("layers: fallback: download of %d floats at offset %d from a buffer of %d", len(dst), off, len(s))
+	}
+	copy(dst, s[off:])
+	return nil
+}
+
+func (hostBackend) Gemm(g kernels.Gemm, a, b, c, bias Buffer) error {
+	var bufs [4][]float32
+	for i, x := range []struct {
+		b    Buffer
+		name string
+	}{{a, "A"}, {b, "B"}, {c, "C"}, {bias, "bias"}} {
+		d, err := host(x.b, x.name)
+		if err != nil {
+			return err
+		}
+		bufs[i] = d
+	}
+	return fallback.Gemm(g, bufs[0], bufs[1], bufs[2], bufs[3])
+}
+
+func (hostBackend) Softmax(s kernels.Softmax, src, dst Buffer) error {
+	in, err := host(src, "softmax input")
+	if err != nil {
+		return err
+	}
+	out, err := host(dst, "softmax output")
+	if err != nil {
+		return err
+	}
+	return fallback.Softmax(s, in, out)
+}
+
+func (hostBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
+	in, err := host(src, "activation input")
+	if err != nil {
+		return err
+	}
+	out, err := host(dst, "activation output")
+	if err != nil {
+		return err
+	}
+	return fallback.Activate(e, in, out)
+}
+
+func (hostBackend) Finish() error { return nil }

@@ -85,11 +85,11 @@ func RelErr(g kernels.Gemm, got []float32, want []float64, outside []float32) (f
 			inside[ci] = true
 			w, x := want[ci], float64(got[ci])
 			if math.IsNaN(w) != math.IsNaN(x) {
-				return math.Inf(1), fmt.Errorf("C[%d,%d] = %v, want %v", i, j, x, w)
+				return math.Inf(1), fmt.Errorf("element C[%d,%d] = %v, want %v", i, j, x, w)
 			}
 			if math.IsNaN(w) || math.IsInf(w, 0) {
 				if x != w && !math.IsNaN(w) {
-					return math.Inf(1), fmt.Errorf("C[%d,%d] = %v, want %v", i, j, x, w)
+					return math.Inf(1), fmt.Errorf("element C[%d,%d] = %v, want %v", i, j, x, w)
 				}
 				continue
 			}

@@ -1,0 +1,592 @@
+package layers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/densecl/densecl/kernels"
+)
+
+// FromConfig builds a Sequential model from a Keras model config, the JSON
+// that Keras keeps as model_config in a legacy .h5 file and in TF.js's
+// model.json, and as config.json in a Keras 3 .keras file:
+//
+//	{"class_name": "Sequential", "config": {"name": ..., "layers": [...]}}
+//
+// Accepted: Keras 2 (and Keras ≤ 2.2's bare list of layers), Keras 3
+// (module, registered_name, DTypePolicy dicts, batch_shape and
+// build_config) and TF.js layouts, with the layer classes InputLayer,
+// Dense, Flatten, Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and
+// Softmax. Any other class is an error (wrapping ErrFormat) that names it.
+// Regularizers, constraints and dtypes are ignored (inference runs in
+// float32); an initializer this package lacks is replaced by zeros, since a
+// loaded model's weights come from its file.
+//
+// kerasVersion is the version of Keras that wrote the config, as a file
+// records it ("2.15.0", "3.3.3", "tfjs-layers 4.22.0"); it decides what
+// hard_sigmoid means: clip(x/6 + 0.5, 0, 1) for Keras 3, clip(0.2x + 0.5,
+// 0, 1) for Keras 2 and TF.js. When empty, a config with "module" keys
+// counts as Keras 3.
+//
+// The model is returned with initialized weights and no backend; set
+// weights by layer name with SetWeights, then Build.
+func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
+	var top kerasObject
+	if err := json.Unmarshal(config, &top); err != nil {
+		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
+	}
+	keras3 := strings.HasPrefix(strings.TrimSpace(kerasVersion), "3")
+	if strings.TrimSpace(kerasVersion) == "" {
+		keras3 = top.Module != nil
+	}
+	if top.ClassName != "Sequential" {
+		return nil, fmt.Errorf("layers: model config: model class %q is not supported; only Sequential models can be loaded: %w", top.ClassName, ErrFormat)
+	}
+	var seq struct {
+		Name            string          `json:"name"`
+		Layers          []kerasObject   `json:"layers"`
+		BuildInputShape json.RawMessage `json:"build_input_shape"`
+		Trainable       *bool           `json:"trainable"`
+	}
+	if c := bytes.TrimSpace(top.Config); len(c) > 0 && c[0] == '[' {
+		if err := json.Unmarshal(c, &seq.Layers); err != nil { // Keras ≤ 2.2: a bare list
+			return nil, fmt.Errorf("layers: model config: layers: %v: %w", err, ErrFormat)
+		}
+	} else if err := json.Unmarshal(top.Config, &seq); err != nil {
+		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
+	}
+	m := &Sequential{name: "sequential"}
+	if seq.Name != "" {
+		m.name = seq.Name
+	}
+	buildShape, err := parseBatchShape(seq.BuildInputShape)
+	if err != nil {
+		return nil, fmt.Errorf("layers: model config: build_input_shape: %w", err)
+	}
+	for i, lo := range seq.Layers {
+		l, err := layerFromConfig(lo, keras3)
+		if err != nil {
+			return nil, fmt.Errorf("layers: model config: layer %d (%s): %w", i, lo.ClassName, err)
+		}
+		if d, ok := l.(Dense); ok && seq.Trainable != nil && !*seq.Trainable {
+			d.Frozen = true
+			l = d
+		}
+		if i == 0 && buildShape != nil {
+			l = withInputShape(l, buildShape)
+		}
+		if err := m.Add(l); err != nil {
+			return nil, fmt.Errorf("layers: model config: %w", err)
+		}
+	}
+	if len(m.nodes) == 0 {
+		return nil, fmt.Errorf("layers: model config: model %q has no layers: %w", m.modelName(), ErrFormat)
+	}
+	return m, nil
+}
+
+// kerasObject is Keras's serialized object: {"class_name", "config"} plus,
+// in Keras 3, "module", "registered_name" and "build_config".
+type kerasObject struct {
+	ClassName   string          `json:"class_name"`
+	Config      json.RawMessage `json:"config"`
+	Module      *string         `json:"module"`
+	BuildConfig *struct {
+		InputShape json.RawMessage `json:"input_shape"`
+	} `json:"build_config"`
+}
+
+// parseBatchShape reads a shape with its batch axis ([null, 32, 3]) and
+// returns it without the batch; null means None. Empty input gives nil.
+func parseBatchShape(raw json.RawMessage) ([]int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var dims []*float64
+	if err := json.Unmarshal(raw, &dims); err != nil {
+		return nil, fmt.Errorf("shape %s: %v: %w", raw, err, ErrFormat)
+	}
+	if len(dims) < 2 {
+		return nil, fmt.Errorf("shape %s: need a batch axis and at least one more: %w", raw, ErrFormat)
+	}
+	out := make([]int, len(dims)-1)
+	for i, d := range dims[1:] {
+		switch {
+		case d == nil:
+			out[i] = None
+		case *d >= 1 && *d == math.Trunc(*d) && *d <= math.MaxInt32:
+			out[i] = int(*d)
+		default:
+			return nil, fmt.Errorf("shape %s: axes must be positive integers or null: %w", raw, ErrFormat)
+		}
+	}
+	return out, nil
+}
+
+func withInputShape(l Layer, s []int) Layer {
+	switch c := l.(type) {
+	case Dense:
+		if c.InputShape == nil {
+			c.InputShape = s
+		}
+		return c
+	case Flatten:
+		if c.InputShape == nil {
+			c.InputShape = s
+		}
+		return c
+	case Activation:
+		if c.InputShape == nil {
+			c.InputShape = s
+		}
+		return c
+	case Dropout:
+		if c.InputShape == nil {
+			c.InputShape = s
+		}
+		return c
+	case Reshape:
+		if c.InputShape == nil {
+			c.InputShape = s
+		}
+		return c
+	}
+	return l
+}
+
+// commonConfig holds the keys every layer's config may have.
+type commonConfig struct {
+	Name            string          `json:"name"`
+	Trainable       *bool           `json:"trainable"`
+	BatchInputShape json.RawMessage `json:"batch_input_shape"`
+	BatchShape      json.RawMessage `json:"batch_shape"`
+	InputDim        *int            `json:"input_dim"`
+}
+
+func (c commonConfig) inputShape() ([]int, error) {
+	for _, raw := range []json.RawMessage{c.BatchInputShape, c.BatchShape} {
+		if s, err := parseBatchShape(raw); err != nil || s != nil {
+			return s, err
+		}
+	}
+	if c.InputDim != nil {
+		if *c.InputDim < 1 {
+			return nil, fmt.Errorf("input_dim must be positive, got %d: %w", *c.InputDim, ErrFormat)
+		}
+		return []int{*c.InputDim}, nil
+	}
+	return nil, nil
+}
+
+var supportedClasses = []string{"Activation", "Dense", "Dropout", "ELU", "Flatten", "InputLayer", "LeakyReLU", "ReLU", "Reshape", "Softmax"}
+
+// layerFromConfig turns one serialized layer into its configuration
+// struct.
+func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
+	var c commonConfig
+	if err := unmarshalConfig(o.Config, &c); err != nil {
+		return nil, err
+	}
+	in, err := c.inputShape()
+	if err != nil {
+		return nil, err
+	}
+	if in == nil && o.BuildConfig != nil {
+		if in, err = parseBatchShape(o.BuildConfig.InputShape); err != nil {
+			in = nil // a build_config we cannot read only loses a hint
+		}
+	}
+	switch o.ClassName {
+	case "InputLayer":
+		var x struct {
+			Sparse bool `json:"sparse"`
+			Ragged bool `json:"ragged"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		if x.Sparse || x.Ragged {
+			return nil, fmt.Errorf("input layer %q: sparse and ragged inputs are not supported: %w", c.Name, ErrFormat)
+		}
+		if in == nil {
+			return nil, fmt.Errorf("input layer %q has no batch_input_shape or batch_shape: %w", c.Name, ErrFormat)
+		}
+		return InputLayer{Shape: in, Name: c.Name}, nil
+	case "Dense":
+		var x struct {
+			Units             *float64        `json:"units"`
+			OutputDim         *float64        `json:"output_dim"` // Keras 1
+			Activation        json.RawMessage `json:"activation"`
+			UseBias           *bool           `json:"use_bias"`
+			Bias              *bool           `json:"bias"` // Keras 1
+			KernelInitializer json.RawMessage `json:"kernel_initializer"`
+			Init              json.RawMessage `json:"init"` // Keras 1
+			BiasInitializer   json.RawMessage `json:"bias_initializer"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		units := x.Units
+		if units == nil {
+			units = x.OutputDim
+		}
+		if units == nil || *units != math.Trunc(*units) || *units < 1 || *units > math.MaxInt32 {
+			return nil, fmt.Errorf("dense %q: units must be a positive integer, got %s: %w", c.Name, rawOr(o.Config, "units"), ErrFormat)
+		}
+		act, err := activationFromConfig(x.Activation, keras3)
+		if err != nil {
+			return nil, fmt.Errorf("dense %q: %w", c.Name, err)
+		}
+		d := Dense{Units: int(*units), Activation: act, InputShape: in, Name: c.Name,
+			Frozen: c.Trainable != nil && !*c.Trainable}
+		if x.UseBias != nil {
+			d.NoBias = !*x.UseBias
+		} else if x.Bias != nil {
+			d.NoBias = !*x.Bias
+		}
+		kraw := x.KernelInitializer
+		if len(kraw) == 0 {
+			kraw = x.Init
+		}
+		d.KernelInitializer = initializerFromConfig(kraw, "glorot_uniform")
+		d.BiasInitializer = initializerFromConfig(x.BiasInitializer, "zeros")
+		return d, nil
+	case "Flatten":
+		var x struct {
+			DataFormat string `json:"data_format"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		if x.DataFormat == "channels_first" {
+			return nil, fmt.Errorf("flatten %q: data_format channels_first is not supported: %w", c.Name, ErrFormat)
+		}
+		return Flatten{InputShape: in, Name: c.Name}, nil
+	case "Activation":
+		var x struct {
+			Activation json.RawMessage `json:"activation"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		act, err := activationFromConfig(x.Activation, keras3)
+		if err != nil {
+			return nil, fmt.Errorf("activation %q: %w", c.Name, err)
+		}
+		return Activation{Activation: act, InputShape: in, Name: c.Name}, nil
+	case "Dropout":
+		var x struct {
+			Rate float64 `json:"rate"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		return Dropout{Rate: x.Rate, InputShape: in, Name: c.Name}, nil
+	case "Reshape":
+		var x struct {
+			TargetShape []int `json:"target_shape"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		return Reshape{TargetShape: x.TargetShape, InputShape: in, Name: c.Name}, nil
+	case "ReLU", "LeakyReLU", "ELU":
+		var x struct {
+			MaxValue      *float64 `json:"max_value"`
+			NegativeSlope *float64 `json:"negative_slope"`
+			Alpha         *float64 `json:"alpha"`
+			Threshold     *float64 `json:"threshold"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		a := kernels.Activation{Kind: kernels.ReLU}
+		slope := x.NegativeSlope
+		if slope == nil {
+			slope = x.Alpha
+		}
+		switch o.ClassName {
+		case "LeakyReLU":
+			a = kernels.Activation{Kind: kernels.LeakyReLU, Alpha: 0.3} // the layer's default
+		case "ELU":
+			a = kernels.Activation{Kind: kernels.ELU, Alpha: 1}
+		}
+		if slope != nil {
+			a.Alpha = float32(*slope)
+		}
+		if o.ClassName == "ReLU" {
+			if x.MaxValue != nil {
+				a.HasMax, a.MaxValue = true, float32(*x.MaxValue)
+			}
+			if x.Threshold != nil {
+				a.Threshold = float32(*x.Threshold)
+			}
+		}
+		return Activation{Act: &a, InputShape: in, Name: c.Name}, nil
+	case "Softmax":
+		var x struct {
+			Axis json.RawMessage `json:"axis"`
+		}
+		if err := unmarshalConfig(o.Config, &x); err != nil {
+			return nil, err
+		}
+		if a := strings.TrimSpace(string(x.Axis)); a != "" && a != "null" && a != "-1" && a != "[-1]" {
+			return nil, fmt.Errorf("softmax %q: only axis -1 is supported, got %s: %w", c.Name, a, ErrFormat)
+		}
+		return Activation{Activation: "softmax", InputShape: in, Name: c.Name}, nil
+	}
+	return nil, fmt.Errorf("unknown layer class %q (layer %q); supported: %s: %w",
+		o.ClassName, c.Name, strings.Join(supportedClasses, ", "), ErrFormat)
+}
+
+func unmarshalConfig(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrFormat)
+	}
+	return nil
+}
+
+func rawOr(cfg json.RawMessage, key string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(cfg, &m) == nil {
+		if v, ok := m[key]; ok {
+			return string(v)
+		}
+	}
+	return "nothing"
+}
+
+// activationFromConfig reads an activation: null, a name, or a serialized
+// object (Keras 3 writes {"class_name": "function", "config": "relu"} for
+// some, TF.js {"class_name": "relu"}).
+func activationFromConfig(raw json.RawMessage, keras3 bool) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		var o kerasObject
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return "", fmt.Errorf("activation %s: %v: %w", raw, err, ErrFormat)
+		}
+		name = o.ClassName
+		var s string
+		if json.Unmarshal(o.Config, &s) == nil {
+			name = s
+		}
+	}
+	return fromFileActivation(name, keras3), nil
+}
+
+// initializerFromConfig reads a serialized initializer; def stands for
+// null, and an initializer this package lacks becomes zeros.
+func initializerFromConfig(raw json.RawMessage, def string) Initializer {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return Initializer{Name: def}
+	}
+	var init Initializer
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		init.Name = name
+	} else {
+		var o kerasObject
+		if json.Unmarshal(raw, &o) != nil {
+			return Initializer{Name: "zeros"}
+		}
+		init.Name = o.ClassName
+		var c struct {
+			Seed         *float64 `json:"seed"`
+			Value        *float64 `json:"value"`
+			Mean         *float64 `json:"mean"`
+			Stddev       *float64 `json:"stddev"`
+			Minval       *float64 `json:"minval"`
+			Maxval       *float64 `json:"maxval"`
+			Scale        *float64 `json:"scale"`
+			Mode         string   `json:"mode"`
+			Distribution string   `json:"distribution"`
+		}
+		if json.Unmarshal(o.Config, &c) == nil {
+			set := func(dst *float64, src *float64) {
+				if src != nil {
+					*dst = *src
+				}
+			}
+			if c.Seed != nil && *c.Seed >= 0 {
+				init.Seed, init.Seeded = uint64(*c.Seed), true
+			}
+			set(&init.Value, c.Value)
+			set(&init.Mean, c.Mean)
+			set(&init.Stddev, c.Stddev)
+			set(&init.Minval, c.Minval)
+			set(&init.Maxval, c.Maxval)
+			set(&init.Scale, c.Scale)
+			init.Mode = snakeCase(c.Mode)
+			init.Distribution = snakeCase(c.Distribution)
+		}
+	}
+	if init.validate(def) != nil {
+		return Initializer{Name: "zeros"}
+	}
+	return init
+}
+
+// Config returns the model's Keras model config as TF.js and Keras 2 write
+// it: {"class_name": "Sequential", "config": {"name", "layers"}}, the input
+// shape as batch_input_shape on the first layer. FromConfig reads it back.
+// Activations follow Keras 2 and TF.js names (hard_sigmoid is Keras 2's
+// form; Keras 3's is written "hard_sigmoid_k3"); a Dense activation with
+// parameters has no Keras name and is an error (use an Activation layer,
+// written as ReLU, LeakyReLU or ELU).
+func (m *Sequential) Config() ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func (m *Sequential) config() (map[string]any, error) {
+	layers := make([]any, 0, len(m.nodes))
+	for i, n := range m.nodes {
+		c := map[string]any{"name": n.name, "trainable": !n.frozen, "dtype": "float32"}
+		if i == 0 && m.inShape != nil {
+			c["batch_input_shape"] = shapeJSON(withBatch(m.inShape))
+		}
+		class := n.class
+		switch n.kind {
+		case kindDense:
+			act, err := n.act.fileName()
+			if err != nil {
+				return nil, fmt.Errorf("layers: config: dense %q: %v: %w", n.name, err, ErrInvalid)
+			}
+			c["units"] = n.units
+			c["activation"] = act
+			c["use_bias"] = n.useBias
+			c["kernel_initializer"] = initializerJSON(n.kinit, "glorot_uniform")
+			c["bias_initializer"] = initializerJSON(n.binit, "zeros")
+			for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"} {
+				c[k] = nil
+			}
+		case kindFlatten:
+			c["data_format"] = "channels_last"
+		case kindDropout:
+			c["rate"] = n.cfg.(Dropout).Rate
+			c["noise_shape"] = nil
+			c["seed"] = nil
+		case kindReshape:
+			c["target_shape"] = n.target
+		case kindActivation:
+			if act, err := n.act.fileName(); err == nil {
+				c["activation"] = act
+				break
+			}
+			a := n.act.elem
+			switch a.Kind {
+			case kernels.ReLU:
+				class = "ReLU"
+				c["negative_slope"] = a.Alpha
+				c["threshold"] = a.Threshold
+				c["max_value"] = nil
+				if a.HasMax {
+					c["max_value"] = a.MaxValue
+				}
+			case kernels.LeakyReLU:
+				class = "LeakyReLU"
+				c["alpha"] = a.Alpha
+			case kernels.ELU:
+				class = "ELU"
+				c["alpha"] = a.Alpha
+			default:
+				return nil, fmt.Errorf("layers: config: activation %q: %s has no Keras name: %w", n.name, n.act, ErrInvalid)
+			}
+		}
+		layers = append(layers, map[string]any{"class_name": class, "config": c})
+	}
+	return map[string]any{
+		"class_name": "Sequential",
+		"config":     map[string]any{"name": m.modelName(), "layers": layers},
+	}, nil
+}
+
+func shapeJSON(s []int) []any {
+	out := make([]any, len(s))
+	for i, d := range s {
+		if d >= 0 {
+			out[i] = d
+		}
+	}
+	return out
+}
+
+// initializerJSON serializes an initializer under the Keras class names
+// that TF.js also knows.
+func initializerJSON(i Initializer, def string) map[string]any {
+	n, err := i.canonical(def)
+	if err != nil {
+		n = def
+	}
+	var seed any
+	if i.Seeded {
+		seed = i.Seed
+	}
+	cfg := map[string]any{}
+	class := ""
+	switch n {
+	case "zeros", "ones":
+		class = strings.ToUpper(n[:1]) + n[1:]
+	case "constant":
+		class, cfg["value"] = "Constant", i.Value
+	case "glorot_uniform", "glorot_normal", "he_uniform", "he_normal":
+		class = pascal(n)
+		cfg["seed"] = seed
+	case "random_uniform":
+		lo, hi := i.Minval, i.Maxval
+		if lo == 0 && hi == 0 {
+			lo, hi = -0.05, 0.05
+		}
+		class, cfg["minval"], cfg["maxval"], cfg["seed"] = "RandomUniform", lo, hi, seed
+	case "random_normal", "truncated_normal":
+		sd := i.Stddev
+		if sd == 0 {
+			sd = 0.05
+		}
+		class, cfg["mean"], cfg["stddev"], cfg["seed"] = pascal(n), i.Mean, sd, seed
+	default: // lecun_*, variance_scaling: TF.js spells LeCun differently
+		scale, mode, dist, _ := i.varianceScaling(n)
+		class = "VarianceScaling"
+		cfg["scale"], cfg["mode"], cfg["distribution"], cfg["seed"] = scale, mode, dist, seed
+	}
+	return map[string]any{"class_name": class, "config": cfg}
+}
+
+func pascal(snake string) string {
+	parts := strings.Split(snake, "_")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+// sortedKeys is used to report names deterministically.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,115 @@
+// Package layers runs Keras-style models, Sequential stacks of Dense and
+// shape layers, on any Backend: an OpenCL device or the pure-Go fallback.
+// It is the package users import.
+//
+// # A model
+//
+// Layers are plain configuration structs whose fields are Keras's
+// arguments; the zero value of each field is Keras's default:
+//
+//	m, err := layers.NewSequential(
+//		layers.Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}},
+//		layers.Dense{Units: 10, Activation: "softmax"},
+//	)
+//	err = m.Build(layers.Fallback()) // or the OpenCL backend of a device
+//	defer m.Close()
+//	y, err := m.Predict(layers.Tensor{Shape: []int{n, 32, 32, 3}, Data: pixels})
+//	err = m.Summary(os.Stdout) // tf.keras 2.15's text, character for character
+//
+// Keras's arguments and calls, and their counterparts here:
+//
+//	Dense(512, activation="relu", input_shape=(32, 32, 3))
+//	                        Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}}
+//	use_bias=False          NoBias: true
+//	kernel_initializer="he_normal"
+//	                        KernelInitializer: Initializer{Name: "he_normal"}, or Init("he_normal", seed)
+//	trainable=False         Frozen: true
+//	name="out"              Name: "out" (empty: dense, dense_1, ... per model)
+//	Flatten()               Flatten{}
+//	Activation("tanh")      Activation{Activation: "tanh"}
+//	Dropout(0.5)            Dropout{Rate: 0.5}
+//	Reshape((2, -1))        Reshape{TargetShape: []int{2, -1}}
+//	InputLayer((784,))      InputLayer{Shape: []int{784}}
+//	model.add(l)            m.Add(l)
+//	model.summary()         m.Summary(w), or m.Summary(w, Keras3Table(76))
+//	model.predict(x, batch_size=32)
+//	                        m.Predict(x), m.PredictWith(x, PredictOptions{BatchSize: 32})
+//	layer.get_weights()     m.Weights("dense")
+//	layer.set_weights(w)    m.SetWeights("dense", w)
+//	tf.loadLayersModel(url) LoadTFJS(dir)
+//	model.save(url) (TF.js) m.SaveTFJS(dir)
+//
+// Activations are named as in Keras (relu, sigmoid, tanh, softmax,
+// log_softmax, elu, selu, softplus, softsign, silu = swish, gelu,
+// exponential, hard_sigmoid, hard_silu = hard_swish, mish, relu6,
+// leaky_relu, log_sigmoid, celu, hard_tanh; TF.js's camelCase spellings too).
+// A Dense with softmax runs it over the last axis after the matrix
+// product. An activation with parameters, relu(max_value=6) say, is given
+// as a kernels.Activation in the Act field. hard_sigmoid is Keras 3's
+// clip(x/6 + 0.5, 0, 1); Keras 2's and TF.js's clip(0.2x + 0.5, 0, 1) is
+// hard_sigmoid_k2. Files are read as their writer meant them (see
+// FromConfig).
+//
+// # Shapes
+//
+// Shapes are []int with the batch first; None (-1) is an axis not known
+// until data comes, always the batch and possibly others given as None in
+// an InputShape. InputShape, as Keras's input_shape, leaves the batch out.
+// Dense replaces the last axis by Units, whatever the rank: (None, 32, 32,
+// 3) becomes (None, 32, 32, 512), its kernel being (3, 512). Every
+// layer's output shape is known as soon as it is added to a model whose
+// input shape is known, and its weights are created then; without an input
+// shape the first Predict fixes it from its data, as Keras builds a model
+// on its first batch.
+//
+// # Storage
+//
+// Tensors and weights are row-major float32: the last axis varies fastest.
+// A Dense kernel is stored as Keras stores it, in×out (input_dim rows,
+// units columns), so out = x·kernel + bias with x's leading axes folded
+// into rows; a bias has units elements. Weights and Predict's input are
+// copied; the caller's slices are never kept or modified.
+//
+// # Running
+//
+// Build uploads every weight to the backend once; SetWeights uploads the
+// layer again. Predict runs in chunks of PredictOptions.BatchSize samples
+// (32 by default, as Keras), shrunk to keep the intermediates under
+// PredictOptions.MaxBytes: each chunk goes up once, every layer runs on the
+// backend with its intermediates kept there (Flatten, Reshape and Dropout
+// cost nothing, being views), and the output comes down once. Chunks give
+// the same numbers as one batch. NaN and Inf propagate as in Keras; an
+// empty batch gives an empty result.
+//
+// # Concurrency
+//
+// A Sequential is safe for concurrent use. Any number of Predict calls run
+// at once, each with its own intermediates on the backend (reused through a
+// small pool); Add, Build, SetWeights, SetName and Close wait for them and
+// hold new ones off while they change the model. Close releases everything
+// the model holds on its backend.
+//
+// # Files
+//
+// LoadTFJS and ReadTFJS read the TF.js Layers format (model.json and
+// little-endian float32 weight shards) as TensorFlow.js's model.save()
+// and tensorflowjs_converter write it; SaveTFJS writes it, and
+// TensorFlow.js loads the result. FromConfig builds a model from a Keras
+// model_config (Keras 2, Keras 3 or TF.js layout) and is what other
+// loaders build on; Config writes one. Loading checks everything before it
+// returns a model: an unknown layer class, a missing or short shard, or a
+// weight that is missing or has the wrong shape is an error that names it.
+//
+// # Errors
+//
+// Nothing in this package panics on user input. Errors are lowercase, start
+// with "layers: " and wrap one of ErrShape, ErrInvalid, ErrNotBuilt and
+// ErrFormat for errors.Is; where Keras has a message for the case, the
+// error says it in Keras's words, e.g.
+//
+//	layers: Input 0 of layer "dense_1" is incompatible with the layer: expected axis -1 of input shape to have value 512, but received input with shape (None, 32, 32, 4)
+//
+// A call that fails changes nothing: a layer that cannot be added is not,
+// weights of the wrong shape are not set, a file that cannot be loaded
+// gives no model.
+package layers

@@ -1,0 +1,95 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/kernels"
+)
+
+// OpenCL returns the backend that runs on dev. The model does not own
+// dev: close the models built on it before closing dev.
+func OpenCL(dev *device.Device) Backend { return clBackend{dev} }
+
+type clBackend struct{ d *device.Device }
+
+func (b clBackend) Name() string { return "opencl: " + b.d.String() }
+
+// Device returns the device the backend runs on.
+func (b clBackend) Device() *device.Device { return b.d }
+
+func (b clBackend) Alloc(n int) (Buffer, error) { return b.d.Alloc(n) }
+
+func (b clBackend) Release(buf Buffer) error {
+	db, err := b.buf(buf, "released buffer")
+	if err != nil || db == nil {
+		return err
+	}
+	return db.Release()
+}
+
+// buf returns buf as a device buffer of this backend's device; nil stays nil.
+func (b clBackend) buf(buf Buffer, what string) (*device.Buffer, error) {
+	if buf == nil {
+		return nil, nil
+	}
+	db, ok := buf.(*device.Buffer)
+	if !ok {
+		return nil, fmt.Errorf("layers: opencl: %s is a %T, not a device buffer", what, buf)
+	}
+	return db, nil
+}
+
+func (b clBackend) bufs(names []string, in ...Buffer) ([]*device.Buffer, error) {
+	out := make([]*device.Buffer, len(in))
+	for i, x := range in {
+		db, err := b.buf(x, names[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = db
+	}
+	return out, nil
+}
+
+func (b clBackend) Upload(dst Buffer, off int, src []float32) error {
+	d, err := b.buf(dst, "upload destination")
+	if err != nil {
+		return err
+	}
+	return b.d.Upload(d, off, src)
+}
+
+func (b clBackend) Download(dst []float32, src Buffer, off int) error {
+	s, err := b.buf(src, "download source")
+	if err != nil {
+		return err
+	}
+	return b.d.Download(dst, s, off)
+}
+
+func (b clBackend) Gemm(g kernels.Gemm, a, bb, c, bias Buffer) error {
+	x, err := b.bufs([]string{"A", "B", "C", "bias"}, a, bb, c, bias)
+	if err != nil {
+		return err
+	}
+	return b.d.Gemm(g, x[0], x[1], x[2], x[3])
+}
+
+func (b clBackend) Softmax(s kernels.Softmax, src, dst Buffer) error {
+	x, err := b.bufs([]string{"softmax input", "softmax output"}, src, dst)
+	if err != nil {
+		return err
+	}
+	return b.d.Softmax(s, x[0], x[1])
+}
+
+func (b clBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
+	x, err := b.bufs([]string{"activation input", "activation output"}, src, dst)
+	if err != nil {
+		return err
+	}
+	return b.d.Activate(e, x[0], x[1])
+}
+
+func (b clBackend) Finish() error { return b.d.Finish() }

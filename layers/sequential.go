@@ -1,0 +1,489 @@
+package layers
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Sequential is Keras's Sequential model: a stack of layers, each taking
+// the previous one's output. Build it on a Backend, then Predict. The zero
+// value is an empty model named "sequential", ready for Add.
+//
+// All methods are safe for concurrent use. Predict calls run in parallel,
+// each with its own intermediates on the backend; Add, Build, SetWeights,
+// SetName and Close wait for the Predict calls in flight and block new ones
+// while they change the model.
+type Sequential struct {
+	mu      sync.RWMutex
+	name    string
+	input   *node // the InputLayer, if one was added
+	nodes   []*node
+	inShape []int // one sample's shape, batch excluded; nil until known
+	backend Backend
+
+	poolMu sync.Mutex
+	pool   []*workspace
+}
+
+// NewSequential returns a model named "sequential" made of the given layers,
+// added in order with Add.
+func NewSequential(ls ...Layer) (*Sequential, error) {
+	m := &Sequential{name: "sequential"}
+	for _, l := range ls {
+		if err := m.Add(l); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Name returns the model's name, "sequential" unless SetName or a loaded
+// file changed it.
+func (m *Sequential) Name() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.modelName()
+}
+
+// modelName is the name, "sequential" for a zero Sequential.
+func (m *Sequential) modelName() string {
+	if m.name == "" {
+		return "sequential"
+	}
+	return m.name
+}
+
+// SetName renames the model.
+func (m *Sequential) SetName(name string) error {
+	if name == "" {
+		return fmt.Errorf("layers: model name must not be empty: %w", ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.name = name
+	return nil
+}
+
+// Add appends a layer. The layer is checked at once: its configuration,
+// its name (unique in the model), and, when the shape of its input is
+// known, that shape against the layer's expectations; a Dense layer's
+// weights are then created with its initializers (and uploaded if the model
+// is built). On error the model is unchanged.
+func (m *Sequential) Add(l Layer) error {
+	if l == nil {
+		return fmt.Errorf("layers: add: layer is nil: %w", ErrInvalid)
+	}
+	n, err := l.newNode()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n.kind == kindInput {
+		if m.input != nil || len(m.nodes) > 0 {
+			return fmt.Errorf("layers: add: an InputLayer can only come first in a Sequential model: %w", ErrInvalid)
+		}
+	}
+	if err := m.assignName(n); err != nil {
+		return err
+	}
+	if n.kind == kindInput {
+		m.input = n
+		m.inShape = cloneInts(n.declared)
+		return nil
+	}
+	var in []int
+	switch {
+	case len(m.nodes) > 0:
+		in = m.nodes[len(m.nodes)-1].out // nil while unknown
+	case m.inShape != nil:
+		in = withBatch(m.inShape)
+	case n.declared != nil:
+		in = withBatch(n.declared)
+	}
+	if in != nil && n.declared != nil && !compatible(withBatch(n.declared), in) {
+		want := withBatch(n.declared)
+		if len(want) == len(in) && equalInts(want[:len(want)-1], in[:len(in)-1]) {
+			return incompatibleAxis(n.name, -1, want[len(want)-1], in)
+		}
+		return incompatibleShape(n.name, want, in)
+	}
+	if in != nil {
+		if err := n.build(in); err != nil {
+			return err
+		}
+		if err := m.upload(n); err != nil {
+			m.releaseNode(n)
+			return err
+		}
+	}
+	if len(m.nodes) == 0 && m.inShape == nil && n.declared != nil {
+		m.inShape = cloneInts(n.declared)
+	}
+	m.nodes = append(m.nodes, n)
+	return nil
+}
+
+// assignName gives n its automatic name or checks its own for uniqueness.
+func (m *Sequential) assignName(n *node) error {
+	taken := func(s string) bool {
+		if m.input != nil && m.input.name == s {
+			return true
+		}
+		for _, o := range m.nodes {
+			if o.name == s {
+				return true
+			}
+		}
+		return false
+	}
+	if n.name != "" {
+		if taken(n.name) {
+			return fmt.Errorf("layers: all layers added to a Sequential model should have unique names. Name %q is already the name of a layer in this model. Update the `name` argument to pass a unique name: %w", n.name, ErrInvalid)
+		}
+	} else {
+		base := snakeCase(n.class)
+		n.name = base
+		for i := 1; taken(n.name); i++ {
+			n.name = base + "_" + strconv.Itoa(i)
+		}
+	}
+	n.cfg = withName(n.cfg, n.name)
+	return nil
+}
+
+func withName(l Layer, name string) Layer {
+	switch c := l.(type) {
+	case Dense:
+		c.Name = name
+		return c
+	case Flatten:
+		c.Name = name
+		return c
+	case Activation:
+		c.Name = name
+		return c
+	case Dropout:
+		c.Name = name
+		return c
+	case Reshape:
+		c.Name = name
+		return c
+	case InputLayer:
+		c.Name = name
+		return c
+	}
+	return l
+}
+
+// buildShapes builds every layer from the input shape in (batch excluded).
+// On error nothing is changed.
+func (m *Sequential) buildShapes(in []int) error {
+	// Work on copies so that a failure leaves the nodes as they were.
+	copies := make([]*node, len(m.nodes))
+	cur := withBatch(in)
+	for i, n := range m.nodes {
+		c := *n
+		if c.declared != nil && !compatible(withBatch(c.declared), cur) {
+			return incompatibleShape(c.name, withBatch(c.declared), cur)
+		}
+		if err := c.build(cur); err != nil {
+			return err
+		}
+		copies[i] = &c
+		cur = c.out
+	}
+	for i, c := range copies {
+		*m.nodes[i] = *c
+	}
+	m.inShape = cloneInts(in)
+	return nil
+}
+
+// Build makes the model run on b: it uploads every weight to b once and
+// keeps it there. Building again on another backend releases the weights
+// on the previous one. If no input shape is known yet (no InputShape and no
+// InputLayer), the layers are built by the first Predict, from its input.
+func (m *Sequential) Build(b Backend) error {
+	if b == nil {
+		return fmt.Errorf("layers: build: backend is nil: %w", ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.nodes) == 0 {
+		return fmt.Errorf("layers: build: model %q has no layers: %w", m.modelName(), ErrNotBuilt)
+	}
+	m.releaseAll()
+	m.backend = b
+	for _, n := range m.nodes {
+		if err := m.upload(n); err != nil {
+			m.releaseAll()
+			m.backend = nil
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases everything the model holds on its backend. The model can
+// be built again afterwards.
+func (m *Sequential) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.releaseAll()
+	m.backend = nil
+	return err
+}
+
+// Backend returns the backend the model is built on, or nil.
+func (m *Sequential) Backend() Backend {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.backend
+}
+
+// upload puts a Dense node's weights on the backend (allocating them the
+// first time). It does nothing before Build or before the node is built.
+func (m *Sequential) upload(n *node) error {
+	b := m.backend
+	if b == nil || n.kind != kindDense || n.inDim == 0 {
+		return nil
+	}
+	var err error
+	if n.kernBuf == nil {
+		if n.kernBuf, err = b.Alloc(len(n.kernel)); err != nil {
+			return fmt.Errorf("layers: dense %q: allocating the kernel on %s: %w", n.name, b.Name(), err)
+		}
+	}
+	if err = b.Upload(n.kernBuf, 0, n.kernel); err != nil {
+		return fmt.Errorf("layers: dense %q: uploading the kernel: %w", n.name, err)
+	}
+	if n.useBias {
+		if n.biBuf == nil {
+			if n.biBuf, err = b.Alloc(len(n.bias)); err != nil {
+				return fmt.Errorf("layers: dense %q: allocating the bias on %s: %w", n.name, b.Name(), err)
+			}
+		}
+		if err = b.Upload(n.biBuf, 0, n.bias); err != nil {
+			return fmt.Errorf("layers: dense %q: uploading the bias: %w", n.name, err)
+		}
+	}
+	return nil
+}
+
+// releaseAll frees the weights and pooled intermediates on the backend.
+func (m *Sequential) releaseAll() error {
+	b := m.backend
+	if b == nil {
+		return nil
+	}
+	var errs []error
+	for _, n := range m.nodes {
+		errs = append(errs, m.releaseNode(n))
+	}
+	m.poolMu.Lock()
+	for _, w := range m.pool {
+		errs = append(errs, w.release(b))
+	}
+	m.pool = nil
+	m.poolMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// releaseNode frees a node's weights on the backend.
+func (m *Sequential) releaseNode(n *node) error {
+	var errs []error
+	for _, buf := range []*Buffer{&n.kernBuf, &n.biBuf} {
+		if *buf != nil {
+			errs = append(errs, m.backend.Release(*buf))
+			*buf = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LayerInfo describes one layer of a model.
+type LayerInfo struct {
+	Name  string // "dense", "dense_1", ...
+	Class string // "Dense", "Flatten", ...
+	// InputShape and OutputShape include the batch axis (None); they are
+	// nil while unknown.
+	InputShape, OutputShape []int
+	// Params counts the layer's weights; Trainable says whether they count
+	// as trainable.
+	Params    int
+	Trainable bool
+	// Config is the layer's configuration, its Name filled in.
+	Config Layer
+	// Explanation says what the layer computes, as Explain writes it:
+	// "(None, 32, 32, 3) · (3, 512) + (512,) -> (None, 32, 32, 512); params
+	// 3·512 + 512 = 2048; activation relu". Empty while unbuilt.
+	Explanation string
+}
+
+// Layers describes the model's layers in order. As model.layers in Keras,
+// it leaves out an InputLayer.
+func (m *Sequential) Layers() []LayerInfo {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]LayerInfo, len(m.nodes))
+	for i, n := range m.nodes {
+		out[i] = LayerInfo{Name: n.name, Class: n.class, InputShape: cloneInts(n.in), OutputShape: cloneInts(n.out),
+			Params: n.params(), Trainable: !n.frozen, Config: n.cfg}
+		if n.out != nil {
+			out[i].Explanation = n.explain()
+		}
+	}
+	return out
+}
+
+// InputShape returns the shape of the model's input, batch (None)
+// included, or nil while unknown.
+func (m *Sequential) InputShape() []int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.inShape == nil {
+		return nil
+	}
+	return withBatch(m.inShape)
+}
+
+// OutputShape returns the shape of the model's output, batch (None)
+// included, or nil while unknown.
+func (m *Sequential) OutputShape() []int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.nodes) == 0 {
+		return nil
+	}
+	return cloneInts(m.nodes[len(m.nodes)-1].out)
+}
+
+// CountParams returns the model's trainable and non-trainable parameter
+// counts, as Keras's summary reports them.
+func (m *Sequential) CountParams() (trainable, nonTrainable int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.countParams()
+}
+
+func (m *Sequential) countParams() (trainable, nonTrainable int) {
+	for _, n := range m.nodes {
+		if n.frozen {
+			nonTrainable += n.params()
+		} else {
+			trainable += n.params()
+		}
+	}
+	return
+}
+
+func (m *Sequential) find(name string) (*node, error) {
+	for _, n := range m.nodes {
+		if n.name == name {
+			return n, nil
+		}
+	}
+	names := make([]string, len(m.nodes))
+	for i, n := range m.nodes {
+		names[i] = n.name
+	}
+	return nil, fmt.Errorf("layers: no layer named %q in model %q (layers: %v): %w", name, m.modelName(), names, ErrInvalid)
+}
+
+// Weights returns a copy of the named layer's weights in Keras's order:
+// [kernel (in, units), bias (units,)] for Dense (no bias with NoBias), none
+// for the other layers. It is an error wrapping ErrNotBuilt while the
+// layer's input shape is unknown.
+func (m *Sequential) Weights(layer string) ([]Tensor, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n, err := m.find(layer)
+	if err != nil {
+		return nil, err
+	}
+	if n.kind == kindDense && n.inDim == 0 {
+		return nil, fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
+	}
+	shapes := n.weightShapes()
+	out := make([]Tensor, len(shapes))
+	for i, s := range shapes {
+		src := n.kernel
+		if i == 1 {
+			src = n.bias
+		}
+		out[i] = Tensor{Shape: cloneInts(s), Data: append([]float32(nil), src...)}
+	}
+	return out, nil
+}
+
+// SetWeights replaces the named layer's weights, given in the order and
+// shapes Weights returns, and uploads them if the model is built. Each
+// tensor's shape must match and its data must have that many values; a
+// mismatch is an error (wrapping ErrShape) that names the layer and both
+// shapes, and changes nothing.
+func (m *Sequential) SetWeights(layer string, w []Tensor) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.find(layer)
+	if err != nil {
+		return err
+	}
+	return m.setWeights(n, w)
+}
+
+func (m *Sequential) setWeights(n *node, w []Tensor) error {
+	if n.kind == kindDense && n.inDim == 0 {
+		return fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
+	}
+	if err := checkWeights(n, w); err != nil {
+		return err
+	}
+	if n.kind != kindDense {
+		return nil
+	}
+	oldK, oldB := n.kernel, n.bias
+	n.kernel = append([]float32(nil), w[0].Data...)
+	if n.useBias {
+		n.bias = append([]float32(nil), w[1].Data...)
+	}
+	if err := m.upload(n); err != nil {
+		n.kernel, n.bias = oldK, oldB
+		_ = m.upload(n) // best effort: put the old weights back on the device
+		return err
+	}
+	return nil
+}
+
+// checkWeights validates w against n's weight shapes.
+func checkWeights(n *node, w []Tensor) error {
+	shapes := n.weightShapes()
+	names := n.weightNames()
+	if len(w) != len(shapes) {
+		return fmt.Errorf("layers: layer %q expects %d weights %v, but the weight list has length %d: %w", n.name, len(shapes), shapesString(shapes), len(w), ErrShape)
+	}
+	for i, s := range shapes {
+		if !equalInts(w[i].Shape, s) {
+			return fmt.Errorf("layers: layer %q weight %s has shape %s, but the value given has shape %s: %w",
+				n.name, names[i], formatShape(s), formatShape(w[i].Shape), ErrShape)
+		}
+		if len(w[i].Data) != numElems(s) {
+			return fmt.Errorf("layers: layer %q weight %s has shape %s (%d values), but the value given has %d values: %w",
+				n.name, names[i], formatShape(s), numElems(s), len(w[i].Data), ErrShape)
+		}
+	}
+	return nil
+}
+
+func shapesString(s [][]int) string {
+	out := "["
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += formatShape(x)
+	}
+	return out + "]"
+}

@@ -1,0 +1,384 @@
+package layers
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// SummaryOption changes what Summary prints.
+type SummaryOption func(*summaryConfig)
+
+type summaryConfig struct {
+	keras3     bool
+	lineLength int
+}
+
+// Keras3Table makes Summary print Keras 3's table (rich's box drawing)
+// instead of tf.keras 2.15's text. lineLength is the table's width: Keras 3
+// uses min(88, terminal columns - 4), which is 76 when output does not go
+// to a terminal (pipes, CI, keras.io) and 88 on a terminal of 92 columns or
+// more. Zero means 76; widths under 40 are raised to 40.
+func Keras3Table(lineLength int) SummaryOption {
+	return func(c *summaryConfig) {
+		c.keras3 = true
+		c.lineLength = lineLength
+	}
+}
+
+// Summary writes the model's summary as tf.keras 2.15's model.summary()
+// prints it, character for character (65 columns, a blank line after each
+// layer, totals without thousands separators and with their size in bytes,
+// float32 weights being 4 bytes each):
+//
+//	Model: "sequential"
+//	_________________________________________________________________
+//	 Layer (type)                Output Shape              Param #
+//	=================================================================
+//	 dense (Dense)               (None, 32, 32, 512)       2048
+//	...
+//	Total params: 7178 (28.04 KB)
+//	Trainable params: 7178 (28.04 KB)
+//	Non-trainable params: 0 (0.00 Byte)
+//	_________________________________________________________________
+//
+// With Keras3Table it writes Keras 3's table instead. Like Keras 2, it
+// returns an error (wrapping ErrNotBuilt) while the model's input shape is
+// unknown; Keras 3's table shows such layers with "?" and "0 (unbuilt)".
+func (m *Sequential) Summary(w io.Writer, opts ...SummaryOption) error {
+	var c summaryConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	bw := bufio.NewWriter(w)
+	if c.keras3 {
+		if c.lineLength == 0 {
+			c.lineLength = 76
+		}
+		m.summaryKeras3(bw, max(c.lineLength, 40))
+	} else {
+		if len(m.nodes) == 0 || m.inShape == nil {
+			return fmt.Errorf("layers: summary: this model has not yet been built. Build the model first by calling `build()` or by calling the model on a batch of data: %w", ErrNotBuilt)
+		}
+		m.summaryKeras2(bw)
+	}
+	return bw.Flush()
+}
+
+// readableSize is Keras's readable_memory_size.
+func readableSize(bytes float64, units []string) string {
+	for _, u := range units {
+		if bytes/1024 < 1 {
+			return fmt.Sprintf("%.2f %s", bytes, u)
+		}
+		bytes /= 1024
+	}
+	return fmt.Sprintf("%.2f %s", bytes, units[len(units)-1])
+}
+
+// withCommas formats n as Python's "{:,}".
+func withCommas(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// summaryKeras2 follows keras/utils/layer_utils.py print_summary of
+// tf.keras 2.13-2.15 for a Sequential model.
+func (m *Sequential) summaryKeras2(w *bufio.Writer) {
+	const lineLength = 65
+	positions := []int{29, 55, 65} // [.45, .85, 1.] of 65
+	fmt.Fprintf(w, "Model: \"%s\"\n", m.modelName())
+	fmt.Fprintln(w, strings.Repeat("_", lineLength))
+	printRow(w, []string{"Layer (type)", "Output Shape", "Param #"}, positions)
+	fmt.Fprintln(w, strings.Repeat("=", lineLength))
+	for _, n := range m.nodes {
+		printRow(w, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())}, positions)
+		fmt.Fprintln(w, strings.Repeat(" ", lineLength))
+	}
+	fmt.Fprintln(w, strings.Repeat("=", lineLength))
+	units := []string{"Byte", "KB", "MB", "GB", "TB", "PB"}
+	tr, nt := m.countParams()
+	fmt.Fprintf(w, "Total params: %d (%s)\n", tr+nt, readableSize(float64(4*(tr+nt)), units))
+	fmt.Fprintf(w, "Trainable params: %d (%s)\n", tr, readableSize(float64(4*tr), units))
+	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", nt, readableSize(float64(4*nt), units))
+	fmt.Fprintln(w, strings.Repeat("_", lineLength))
+}
+
+// printRow is tf.keras 2.15's print_row with nested_level 0: each field is
+// cut to fit its column (one character short of it, except in the last
+// column), preferring a break right after "),", "},", "]," or "',", and
+// what is left goes on the next lines.
+func printRow(w *bufio.Writer, fields []string, positions []int) {
+	left := make([][]rune, len(fields))
+	for i, f := range fields {
+		left[i] = []rune(f)
+	}
+	any := func() bool {
+		for _, l := range left {
+			if len(l) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for any() {
+		var line []rune
+		for col := range left {
+			start := 0
+			if col > 0 {
+				start = positions[col-1]
+			}
+			end := positions[col]
+			space := 2
+			if col == len(positions)-1 {
+				space = 0
+			}
+			cutoff := end - start - space
+			if col != len(positions)-1 {
+				cutoff--
+			}
+			fit := left[col][:min(max(cutoff, 0), len(left[col]))]
+			best := -1
+			for _, cond := range []string{"),", "},", "],", "',"} {
+				if i := strings.Index(string(fit), cond); i >= 0 {
+					c := utf8.RuneCountInString(string(fit)[:i]) + 2
+					if best < 0 || c < best {
+						best = c
+					}
+				}
+			}
+			if best >= 0 {
+				cutoff = best
+				fit = fit[:cutoff]
+			}
+			if col == 0 {
+				line = append(line, ' ')
+			}
+			line = append(line, fit...)
+			for range space {
+				line = append(line, ' ')
+			}
+			left[col] = left[col][min(max(cutoff, 0), len(left[col])):]
+			for len(line) < positions[col] {
+				line = append(line, ' ')
+			}
+		}
+		w.WriteString(string(line))
+		w.WriteByte('\n')
+	}
+}
+
+// summaryKeras3 follows keras/src/utils/summary_utils.py (Keras 3.1 and
+// later) for a Sequential model, with the table as rich renders it: column
+// widths int(p·L) minus the previous for p in (0.45, 0.80, 1.0), reduced by
+// rich to fit L, heavy head box, one space of padding, lines between rows.
+func (m *Sequential) summaryKeras3(w *bufio.Writer, L int) {
+	positions := []float64{0.45, 0.80, 1.0}
+	widths := make([]int, 3)
+	prev := 0
+	for i, p := range positions {
+		x := int(p * float64(L))
+		widths[i] = x - prev
+		prev = x
+	}
+	// rich: each column is its width plus 2 of padding; the table must fit
+	// L - 4 (two edges, two separators); ratio_reduce with equal ratios
+	// takes the excess from the columns in turn, rounding half to even.
+	seg := make([]int, 3)
+	total := 0
+	for i := range widths {
+		seg[i] = widths[i] + 2
+		total += seg[i]
+	}
+	excess := total - (L - 4)
+	remainingRatio := 3
+	for i := range seg {
+		d := roundHalfEven(float64(excess) / float64(remainingRatio))
+		d = min(d, seg[i])
+		seg[i] -= d
+		excess -= d
+		remainingRatio--
+	}
+	just := []byte{'l', 'l', 'r'}
+
+	fmt.Fprintf(w, "Model: \"%s\"\n", m.modelName())
+	hline := func(l, mid, r, fill string) {
+		var b strings.Builder
+		b.WriteString(l)
+		for i, s := range seg {
+			if i > 0 {
+				b.WriteString(mid)
+			}
+			b.WriteString(strings.Repeat(fill, s))
+		}
+		b.WriteString(r)
+		w.WriteString(b.String())
+		w.WriteByte('\n')
+	}
+	row := func(cells []string, vert string) {
+		wrapped := make([][]string, len(cells))
+		height := 1
+		for i, c := range cells {
+			wrapped[i] = wrapCell(c, seg[i]-2)
+			height = max(height, len(wrapped[i]))
+		}
+		for r := 0; r < height; r++ {
+			var b strings.Builder
+			b.WriteString(vert)
+			for i := range cells {
+				if i > 0 {
+					b.WriteString(vert)
+				}
+				text := ""
+				if r < len(wrapped[i]) {
+					text = wrapped[i][r]
+				}
+				pad := seg[i] - 2 - utf8.RuneCountInString(text)
+				b.WriteByte(' ')
+				if just[i] == 'r' {
+					b.WriteString(strings.Repeat(" ", pad) + text)
+				} else {
+					b.WriteString(text + strings.Repeat(" ", pad))
+				}
+				b.WriteByte(' ')
+			}
+			b.WriteString(vert)
+			w.WriteString(b.String())
+			w.WriteByte('\n')
+		}
+	}
+	hline("┏", "┳", "┓", "━")
+	row([]string{"Layer (type)", "Output Shape", "Param #"}, "┃")
+	hline("┡", "╇", "┩", "━")
+	for i, n := range m.nodes {
+		if i > 0 {
+			hline("├", "┼", "┤", "─")
+		}
+		shape, params := "?", "0 (unbuilt)"
+		if n.out != nil {
+			shape, params = formatShape(n.out), withCommas(n.params())
+		}
+		row([]string{n.name + " (" + n.class + ")", shape, params}, "│")
+	}
+	hline("└", "┴", "┘", "─")
+	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
+	tr, nt := m.countParams()
+	fmt.Fprintf(w, " Total params: %s (%s)\n", withCommas(tr+nt), readableSize(float64(4*(tr+nt)), units))
+	fmt.Fprintf(w, " Trainable params: %s (%s)\n", withCommas(tr), readableSize(float64(4*tr), units))
+	fmt.Fprintf(w, " Non-trainable params: %s (%s)\n", withCommas(nt), readableSize(float64(4*nt), units))
+}
+
+func roundHalfEven(x float64) int {
+	f := int(x)
+	r := x - float64(f)
+	switch {
+	case r > 0.5, r == 0.5 && f%2 == 1:
+		return f + 1
+	}
+	return f
+}
+
+// wrapCell word-wraps text to width as rich does with overflow
+// "ellipsis": words go on the next line when they do not fit, and a word
+// longer than the width is cut with "…".
+func wrapCell(text string, width int) []string {
+	if width < 1 {
+		return []string{""}
+	}
+	if utf8.RuneCountInString(text) <= width {
+		return []string{text}
+	}
+	var lines []string
+	var cur []rune
+	for _, word := range strings.Fields(text) {
+		r := []rune(word)
+		switch {
+		case len(cur) == 0:
+			cur = r
+		case len(cur)+1+len(r) <= width:
+			cur = append(append(cur, ' '), r...)
+		default:
+			lines = append(lines, ellipsis(cur, width))
+			cur = r
+		}
+	}
+	return append(lines, ellipsis(cur, width))
+}
+
+func ellipsis(r []rune, width int) string {
+	if len(r) <= width {
+		return string(r)
+	}
+	return string(r[:width-1]) + "…"
+}
+
+// Explain writes, for each layer, what it computes in the terms of the
+// seed document: for a Dense layer on (None, 32, 32, 3) with 512 units,
+//
+//	dense (Dense): (None, 32, 32, 3) · (3, 512) + (512,) -> (None, 32, 32, 512); params 3·512 + 512 = 2048; activation relu
+//
+// It returns an error wrapping ErrNotBuilt while the input shape is
+// unknown.
+func (m *Sequential) Explain(w io.Writer) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.nodes) == 0 || m.inShape == nil {
+		return fmt.Errorf("layers: explain: the model's input shape is not known yet: %w", ErrNotBuilt)
+	}
+	bw := bufio.NewWriter(w)
+	for _, n := range m.nodes {
+		fmt.Fprintf(bw, "%s (%s): %s\n", n.name, n.class, n.explain())
+	}
+	return bw.Flush()
+}
+
+// explain describes one built layer.
+func (n *node) explain() string {
+	in, out := formatShape(n.in), formatShape(n.out)
+	switch n.kind {
+	case kindDense:
+		s := fmt.Sprintf("%s · %s", in, formatShape([]int{n.inDim, n.units}))
+		p := fmt.Sprintf("%d·%d", n.inDim, n.units)
+		if n.useBias {
+			s += " + " + formatShape([]int{n.units})
+			p += fmt.Sprintf(" + %d", n.units)
+		}
+		s = fmt.Sprintf("%s -> %s; params %s = %d", s, out, p, n.params())
+		if !n.act.isLinear() {
+			s += "; activation " + n.act.String()
+		}
+		return s
+	case kindFlatten:
+		return fmt.Sprintf("%s -> %s, a view of the same data; params 0", in, out)
+	case kindReshape:
+		return fmt.Sprintf("%s -> %s, a view of the same data; params 0", in, out)
+	case kindDropout:
+		return fmt.Sprintf("%s -> %s, the identity at inference; params 0", in, out)
+	case kindActivation:
+		how := "elementwise"
+		if n.act.soft != noSoftmax {
+			how = "over the last axis"
+		}
+		return fmt.Sprintf("%s applied %s: %s -> %s; params 0", n.act, how, in, out)
+	}
+	return fmt.Sprintf("%s -> %s", in, out)
+}

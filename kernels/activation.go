@@ -148,6 +148,19 @@ func (a Activation) Validate() error {
 	return nil
 }
 
+// kindReLUPlain is the kernels' own number for relu with Keras's default
+// arguments, which needs no parameter checks (ACT_RELU_PLAIN in common.cl).
+const kindReLUPlain = 21
+
+// KernelKind returns the activation's number in the kernel sources: its
+// Kind, except relu with default arguments, which has a faster variant.
+func (a Activation) KernelKind() int {
+	if a.Kind == ReLU && a.Alpha == 0 && !a.HasMax && a.Threshold == 0 {
+		return kindReLUPlain
+	}
+	return int(a.Kind)
+}
+
 // Params returns the activation's parameters in the order the kernels take
 // them: alpha, max_value (+Inf when unset), threshold.
 func (a Activation) Params() (alpha, maxValue, threshold float32) {

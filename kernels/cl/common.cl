@@ -63,6 +63,8 @@ typedef int16 intV;
 #define ACT_LOG_SIGMOID 18
 #define ACT_CELU 19
 #define ACT_HARD_TANH 20
+// relu with its default arguments (kernels.Activation.KernelKind).
+#define ACT_RELU_PLAIN 21
 
 // Activation parameters, passed to every kernel that applies one.
 typedef struct {
@@ -85,62 +87,92 @@ inline realV clipV(realV x, float lo, float hi) {
   return fmin(fmax(x, (realV)lo), (realV)hi);
 }
 
-// activate applies ACT to x. NaN propagates through every activation.
-inline realV activate(realV x, float alpha, float max_value, float threshold) {
-#if ACT == ACT_LINEAR
-  return x;
-#else
+// activate_kind applies the activation kind (an ACT_ value) to x. When
+// kind is a compile-time constant the switch folds away.
+inline realV activate_kind(realV x, const int kind, float alpha, float max_value, float threshold) {
   realV y;
-#if ACT == ACT_RELU
-  y = select((realV)0.0f, x, (intV)(x > (realV)threshold));
-  if (max_value < INFINITY) {
-    y = fmin(fmax(y, (realV)0.0f), (realV)max_value);
+  switch (kind) {
+  case ACT_LINEAR:
+    return x;
+  case ACT_RELU_PLAIN:
+    // x < 0 is false for NaN, which passes through.
+    return select(x, (realV)0.0f, (intV)(x < (realV)0.0f));
+  case ACT_RELU:
+    y = select((realV)0.0f, x, (intV)(x > (realV)threshold));
+    if (max_value < INFINITY) {
+      y = fmin(fmax(y, (realV)0.0f), (realV)max_value);
+    }
+    if (alpha != 0.0f) {
+      y -= alpha * fmax((realV)threshold - x, (realV)0.0f);
+    }
+    break;
+  case ACT_RELU6:
+    y = clipV(x, 0.0f, 6.0f);
+    break;
+  case ACT_LEAKY_RELU:
+    y = select(alpha * x, x, (intV)(x >= (realV)0.0f));
+    break;
+  case ACT_SIGMOID:
+    y = sigmoidV(x);
+    break;
+  case ACT_TANH:
+    y = tanh(x);
+    break;
+  case ACT_ELU:
+    y = select(alpha * expm1(x), x, (intV)(x > (realV)0.0f));
+    break;
+  case ACT_SELU:
+    y = 1.0507009873554804934193349852946f *
+        select(1.6732632423543772848170429916717f * expm1(x), x, (intV)(x > (realV)0.0f));
+    break;
+  case ACT_SOFTPLUS:
+    y = softplusV(x);
+    break;
+  case ACT_SOFTSIGN:
+    y = x / ((realV)1.0f + fabs(x));
+    break;
+  case ACT_SILU:
+    y = x * sigmoidV(x);
+    break;
+  case ACT_GELU:
+    y = 0.5f * x * ((realV)1.0f + erf(x * 0.70710678118654752440f));
+    break;
+  case ACT_GELU_TANH:
+    y = 0.5f * x * ((realV)1.0f + tanh(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+    break;
+  case ACT_EXPONENTIAL:
+    y = exp(x);
+    break;
+  case ACT_HARD_SIGMOID:
+    y = clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
+    break;
+  case ACT_HARD_SIGMOID_K2:
+    y = clipV(0.2f * x + 0.5f, 0.0f, 1.0f);
+    break;
+  case ACT_HARD_SILU:
+    y = x * clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
+    break;
+  case ACT_MISH:
+    y = x * tanh(softplusV(x));
+    break;
+  case ACT_LOG_SIGMOID:
+    y = -softplusV(-x);
+    break;
+  case ACT_CELU:
+    y = fmax(x, (realV)0.0f) + alpha * expm1(fmin(x, (realV)0.0f) / alpha);
+    break;
+  case ACT_HARD_TANH:
+    y = clipV(x, -1.0f, 1.0f);
+    break;
+  default:
+    y = (realV)NAN;
   }
-  if (alpha != 0.0f) {
-    y -= alpha * fmax((realV)threshold - x, (realV)0.0f);
-  }
-#elif ACT == ACT_RELU6
-  y = clipV(x, 0.0f, 6.0f);
-#elif ACT == ACT_LEAKY_RELU
-  y = select(alpha * x, x, (intV)(x >= (realV)0.0f));
-#elif ACT == ACT_SIGMOID
-  y = sigmoidV(x);
-#elif ACT == ACT_TANH
-  y = tanh(x);
-#elif ACT == ACT_ELU
-  y = select(alpha * expm1(x), x, (intV)(x > (realV)0.0f));
-#elif ACT == ACT_SELU
-  y = 1.0507009873554804934193349852946f *
-      select(1.6732632423543772848170429916717f * expm1(x), x, (intV)(x > (realV)0.0f));
-#elif ACT == ACT_SOFTPLUS
-  y = softplusV(x);
-#elif ACT == ACT_SOFTSIGN
-  y = x / ((realV)1.0f + fabs(x));
-#elif ACT == ACT_SILU
-  y = x * sigmoidV(x);
-#elif ACT == ACT_GELU
-  y = 0.5f * x * ((realV)1.0f + erf(x * 0.70710678118654752440f));
-#elif ACT == ACT_GELU_TANH
-  y = 0.5f * x * ((realV)1.0f + tanh(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
-#elif ACT == ACT_EXPONENTIAL
-  y = exp(x);
-#elif ACT == ACT_HARD_SIGMOID
-  y = clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
-#elif ACT == ACT_HARD_SIGMOID_K2
-  y = clipV(0.2f * x + 0.5f, 0.0f, 1.0f);
-#elif ACT == ACT_HARD_SILU
-  y = x * clipV(x / 6.0f + 0.5f, 0.0f, 1.0f);
-#elif ACT == ACT_MISH
-  y = x * tanh(softplusV(x));
-#elif ACT == ACT_LOG_SIGMOID
-  y = -softplusV(-x);
-#elif ACT == ACT_CELU
-  y = fmax(x, (realV)0.0f) + alpha * expm1(fmin(x, (realV)0.0f) / alpha);
-#elif ACT == ACT_HARD_TANH
-  y = clipV(x, -1.0f, 1.0f);
-#else
-#error "unknown ACT"
-#endif
-  return select(y, x, isnan(x));
-#endif
+  // NaN propagates through every activation (x != x: one compare, where
+  // isnan is integer arithmetic on some compilers).
+  return select(y, x, (intV)(x != x));
+}
+
+// activate applies ACT to x.
+inline realV activate(realV x, float alpha, float max_value, float threshold) {
+  return activate_kind(x, ACT, alpha, max_value, threshold);
 }

@@ -1,0 +1,195 @@
+package device_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/fallback"
+	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/kernels"
+)
+
+// refDense2 computes f layer by layer in float64.
+func refDense2(f kernels.Dense2, x, w1, b1, w2, b2 []float32) []float64 {
+	y := make([]float64, f.M*f.N)
+	h := make([]float64, f.H)
+	row := make([]float32, f.N)
+	out := make([]float64, f.N)
+	for i := 0; i < f.M; i++ {
+		for u := 0; u < f.H; u++ {
+			s := 0.0
+			if f.Bias1 {
+				s = float64(b1[u])
+			}
+			for k := 0; k < f.K; k++ {
+				s += float64(x[i*f.K+k]) * float64(w1[k*f.H+u])
+			}
+			h[u] = float64(float32(fallback.Apply(f.Act1, s)))
+		}
+		for j := 0; j < f.N; j++ {
+			s := 0.0
+			if f.Bias2 {
+				s = float64(b2[j])
+			}
+			for u := 0; u < f.H; u++ {
+				s += h[u] * float64(w2[u*f.N+j])
+			}
+			if f.Softmax == kernels.NoSoftmax {
+				s = fallback.Apply(f.Act2, s)
+			}
+			out[j] = s
+		}
+		if f.Softmax != kernels.NoSoftmax {
+			for j := range out {
+				row[j] = float32(out[j])
+			}
+			fallback.SoftmaxRow(out, row, f.Softmax == kernels.LogSoftmax)
+		}
+		copy(y[i*f.N:], out)
+	}
+	return y
+}
+
+// layerByLayer runs f as two device GEMMs (and a softmax).
+func layerByLayer(t *testing.T, d *device.Device, f kernels.Dense2, x, w1, b1, w2, b2 *device.Buffer) []float32 {
+	t.Helper()
+	hid, _ := d.Alloc(f.M * f.H)
+	y, _ := d.Alloc(f.M * f.N)
+	defer hid.Release()
+	defer y.Release()
+	if err := d.Gemm(kernels.Gemm{M: f.M, N: f.H, K: f.K, Alpha: 1, Bias: f.Bias1, Act: f.Act1}, x, w1, hid, b1); err != nil {
+		t.Fatal(err)
+	}
+	g := kernels.Gemm{M: f.M, N: f.N, K: f.H, Alpha: 1, Bias: f.Bias2}
+	if f.Softmax == kernels.NoSoftmax {
+		g.Act = f.Act2
+	}
+	if err := d.Gemm(g, hid, w2, y, b2); err != nil {
+		t.Fatal(err)
+	}
+	if f.Softmax != kernels.NoSoftmax {
+		if err := d.Softmax(kernels.Softmax{Rows: f.M, Cols: f.N, Log: f.Softmax == kernels.LogSoftmax}, y, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := make([]float32, f.M*f.N)
+	if err := d.Download(out, y, 0); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDense2(t *testing.T) {
+	d := open(t)
+	r := densetest.Rand(17)
+	// The seed model's widths first, then random chains; every activation
+	// appears as act1 or act2.
+	var cases []kernels.Dense2
+	cases = append(cases,
+		kernels.Dense2{M: 1024*2 + 5, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: kernels.SoftmaxOn},
+		kernels.Dense2{M: 1, K: 1, H: 1, N: 1, Act1: kernels.Act(kernels.ReLU)},
+		kernels.Dense2{M: 9, K: 16, H: 1024, N: 64, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.Tanh), Softmax: kernels.SoftmaxOn},
+		kernels.Dense2{M: 31, K: 5, H: 33, N: 13, Bias2: true, Act1: kernels.Act(kernels.GELU), Softmax: kernels.LogSoftmax},
+		kernels.Dense2{M: 7, K: 2, H: 100, N: 10, Bias1: true, Act1: kernels.Act(kernels.Sigmoid), Softmax: kernels.LogSoftmax},
+	)
+	kind := kernels.ActKind(0)
+	for len(cases) < 5+11 {
+		f := kernels.Dense2{M: 1 + r.IntN(100), K: 1 + r.IntN(16), H: 1 + r.IntN(1024), N: 1 + r.IntN(64),
+			Bias1: r.IntN(2) == 0, Bias2: r.IntN(2) == 0}
+		f.Act1 = kernels.Act(kind)
+		f.Act2 = kernels.Act((kind + 1) % 21)
+		kind = (kind + 2) % 21
+		if len(cases)%3 == 0 {
+			f.Softmax = kernels.SoftmaxOn
+		}
+		cases = append(cases, f)
+	}
+	for _, f := range cases {
+		x := densetest.Uniform(r, f.M*f.K)
+		w1 := densetest.Uniform(r, f.K*f.H)
+		b1 := densetest.Uniform(r, f.H)
+		w2 := densetest.Uniform(r, f.H*f.N)
+		b2 := densetest.Uniform(r, f.N)
+		for i := range w2 { // keep the second layer's sums moderate
+			w2[i] *= float32(2 / math.Sqrt(float64(f.H)))
+		}
+		bufs := make([]*device.Buffer, 5)
+		for i, s := range [][]float32{x, w1, b1, w2, b2} {
+			bufs[i], _ = d.Alloc(len(s))
+			d.Upload(bufs[i], 0, s)
+		}
+		y, _ := d.Alloc(f.M * f.N)
+		d.Upload(y, 0, densetest.NaNs(f.M*f.N))
+		if err := d.Dense2(f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], y); err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		got := make([]float32, f.M*f.N)
+		d.Download(got, y, 0)
+		want := refDense2(f, x, w1, b1, w2, b2)
+		for i, v := range got {
+			if math.IsNaN(float64(v)) != math.IsNaN(want[i]) {
+				t.Fatalf("%+v: element %d = %v, want %v", f, i, v, want[i])
+			}
+		}
+		if e := densetest.NormErr(got, want); e > densetest.Tol {
+			t.Errorf("%+v: error %.3g against the float64 reference", f, e)
+		}
+		lbl := layerByLayer(t, d, f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4])
+		lblF := make([]float64, len(lbl))
+		for i, v := range lbl {
+			lblF[i] = float64(v)
+		}
+		if e := densetest.NormErr(got, lblF); e > densetest.Tol {
+			t.Errorf("%+v: error %.3g against the layer-by-layer path", f, e)
+		}
+		for _, b := range append(bufs, y) {
+			b.Release()
+		}
+	}
+}
+
+func TestDense2BadInput(t *testing.T) {
+	d := open(t)
+	b, _ := d.Alloc(100)
+	defer b.Release()
+	for _, f := range []kernels.Dense2{
+		{M: 1, K: 17, H: 2, N: 2},
+		{M: 1, K: 2, H: 2, N: 65},
+		{M: 0, K: 2, H: 2, N: 2},
+		{M: 60, K: 2, H: 2, N: 2},
+		{M: 1, K: 2, H: 2, N: 2, Softmax: 3},
+	} {
+		if err := d.Dense2(f, b, b, b, b, b, b); err == nil {
+			t.Errorf("%+v: no error", f)
+		}
+	}
+}
+
+// BenchmarkDense2Seed runs the seed model (Dense(512, relu) on (None, 32,
+// 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel and
+// reports images per second.
+func BenchmarkDense2Seed(b *testing.B) {
+	d := open(b)
+	f := kernels.Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: kernels.SoftmaxOn}
+	r := densetest.Rand(1)
+	bufs := make([]*device.Buffer, 6)
+	for i, n := range []int{f.M * f.K, f.K * f.H, f.H, f.H * f.N, f.N, f.M * f.N} {
+		bufs[i], _ = d.Alloc(n)
+		d.Upload(bufs[i], 0, densetest.Uniform(r, n))
+	}
+	run := func() {
+		if err := d.Dense2(f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5]); err != nil {
+			b.Fatal(err)
+		}
+		d.Finish()
+	}
+	run()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(16/s, "images/s")
+	b.ReportMetric(2*float64(f.M)*float64(f.K*f.H+f.H*f.N)/s/1e9, "GFLOPS")
+}

@@ -1,0 +1,111 @@
+package kernels
+
+import (
+	_ "embed"
+	"fmt"
+)
+
+//go:embed cl/fused.cl
+var fusedSrc string
+
+// Dense2Source is the source of kernel "dense2" (cl/fused.cl).
+var Dense2Source = commonSrc + fusedSrc
+
+// The limits of the fused kernel: the first layer's input width and the
+// second layer's output width. Hidden widths have no limit.
+const (
+	MaxFusedK = 16
+	MaxFusedN = 64
+	// fusedChunk is the most outputs one work-item accumulates: with 8 rows
+	// per float8, N2C accumulators, the K1 row vectors and the hidden
+	// vector must fit the 16 vector registers of AVX2.
+	fusedChunk = 12
+)
+
+// Softmax modes of a fused second layer.
+const (
+	NoSoftmax  = 0
+	SoftmaxOn  = 1
+	LogSoftmax = 2
+)
+
+// Dense2 describes two Dense layers run as one kernel, the hidden
+// activations never leaving registers:
+//
+//	Y = act2(act1(X·W1 + b1)·W2 + b2)
+//
+// X is M×K, W1 K×H, W2 H×N, Y M×N, all row-major, tightly packed and
+// starting at offset 0. Act1 is elementwise; the second layer ends with
+// Act2, or with softmax or log_softmax over its N outputs (Softmax).
+type Dense2 struct {
+	M, K, H, N   int
+	Bias1, Bias2 bool
+	Act1, Act2   Activation
+	Softmax      int // NoSoftmax, SoftmaxOn or LogSoftmax
+}
+
+// Fusible reports whether layers of these widths can run fused: the first
+// layer's input at most MaxFusedK wide, the output at most MaxFusedN.
+func Fusible(k, h, n int) bool {
+	return k >= 1 && k <= MaxFusedK && h >= 1 && n >= 1 && n <= MaxFusedN
+}
+
+// Chunk returns the outputs one work-item computes.
+func (f Dense2) Chunk() int {
+	if f.N <= fusedChunk {
+		return f.N
+	}
+	return 8
+}
+
+// Validate checks f against the buffer lengths.
+func (f *Dense2) Validate(lenX, lenW1, lenB1, lenW2, lenB2, lenY int) error {
+	if f.M < 1 || f.K < 1 || f.H < 1 || f.N < 1 {
+		return fmt.Errorf("kernels: dense2: M, K, H and N must be at least 1, got M=%d K=%d H=%d N=%d", f.M, f.K, f.H, f.N)
+	}
+	if !Fusible(f.K, f.H, f.N) {
+		return fmt.Errorf("kernels: dense2: widths K=%d and N=%d exceed the fused kernel's limits (K <= %d, N <= %d)", f.K, f.N, MaxFusedK, MaxFusedN)
+	}
+	if f.Softmax < NoSoftmax || f.Softmax > LogSoftmax {
+		return fmt.Errorf("kernels: dense2: softmax mode must be 0, 1 or 2, got %d", f.Softmax)
+	}
+	for _, c := range []struct {
+		name      string
+		rows, col int
+		length    int
+		use       bool
+	}{
+		{"X", f.M, f.K, lenX, true}, {"W1", f.K, f.H, lenW1, true}, {"b1", 1, f.H, lenB1, f.Bias1},
+		{"W2", f.H, f.N, lenW2, true}, {"b2", 1, f.N, lenB2, f.Bias2}, {"Y", f.M, f.N, lenY, true},
+	} {
+		if !c.use {
+			continue
+		}
+		if err := checkMatrix(c.name, c.rows, c.col, 0, c.col, c.length); err != nil {
+			return fmt.Errorf("kernels: dense2: %w", err)
+		}
+	}
+	if err := f.Act1.Validate(); err != nil {
+		return err
+	}
+	return f.Act2.Validate()
+}
+
+// Dense2Options returns the build options of the fused program for f. A
+// softmax over more outputs than one work-item holds is left to a
+// separate pass (fusedSoftmax reports it).
+func Dense2Options(f Dense2) string {
+	soft, act2 := f.Softmax, f.Act2.KernelKind()
+	if soft != NoSoftmax {
+		act2 = int(Linear) // softmax replaces the second activation
+	}
+	if f.Chunk() != f.N {
+		soft = NoSoftmax
+	}
+	return fmt.Sprintf("-DVW=8 -DK1=%d -DN2C=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
+		f.K, f.Chunk(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), soft)
+}
+
+// SoftmaxApart reports whether f's softmax runs as a pass after the fused
+// kernel (its outputs span more than one work-item).
+func (f Dense2) SoftmaxApart() bool { return f.Softmax != NoSoftmax && f.Chunk() != f.N }

@@ -40,6 +40,14 @@ type Backend interface {
 	Finish() error
 }
 
+// Fuser is implemented by backends that can run two Dense layers as one
+// kernel, the hidden activations never stored (kernels.Dense2). Predict
+// uses it for each pair of consecutive Dense layers that kernels.Fusible
+// accepts; b1 and b2 are nil for layers without a bias.
+type Fuser interface {
+	Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error
+}
+
 // Fallback returns the pure-Go backend: host memory and gonum's blas32.
 func Fallback() Backend { return hostBackend{} }
 

@@ -93,3 +93,11 @@ func (b clBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
 }
 
 func (b clBackend) Finish() error { return b.d.Finish() }
+
+func (b clBackend) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error {
+	bs, err := b.bufs([]string{"x", "w1", "b1", "w2", "b2", "y"}, x, w1, b1, w2, b2, y)
+	if err != nil {
+		return err
+	}
+	return b.d.Dense2(f, bs[0], bs[1], bs[2], bs[3], bs[4], bs[5])
+}

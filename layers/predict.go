@@ -28,6 +28,10 @@ type PredictOptions struct {
 	// buffers, each holding a chunk's largest activation); zero means
 	// DefaultMaxBytes. Chunks shrink to fit, down to one sample.
 	MaxBytes int64
+	// Unfused runs every layer on its own, even where the backend could
+	// run two Dense layers as one kernel (see Fuser). The results are the
+	// same up to float32 rounding; it is there for comparisons.
+	Unfused bool
 }
 
 // Predict runs the model on x, of shape (batch, ...input shape), and
@@ -183,7 +187,7 @@ func (m *Sequential) predict(x Tensor, o PredictOptions) (Tensor, error) {
 		if err := b.Upload(w.bufs[0], 0, x.Data[start*p.inPer:(start+c)*p.inPer]); err != nil {
 			return Tensor{}, fmt.Errorf("layers: predict: uploading the input: %w", err)
 		}
-		cur, err := m.run(b, w, p, c)
+		cur, err := m.run(b, w, p, c, !o.Unfused)
 		if err != nil {
 			return Tensor{}, err
 		}
@@ -226,11 +230,26 @@ func (m *Sequential) plan(shape []int) (plan, error) {
 }
 
 // run passes c samples, already in w.bufs[0], through every layer and
-// returns the index of the buffer that holds the output.
-func (m *Sequential) run(b Backend, w *workspace, p plan, c int) (int, error) {
+// returns the index of the buffer that holds the output. With fuse set,
+// pairs of Dense layers that the backend can fuse run as one kernel.
+func (m *Sequential) run(b Backend, w *workspace, p plan, c int, fuse bool) (int, error) {
 	cur := 0
 	inPer := p.inPer
-	for i, n := range m.nodes {
+	fuser, _ := b.(Fuser)
+	for i := 0; i < len(m.nodes); i++ {
+		n := m.nodes[i]
+		if fuse && fuser != nil && i+1 < len(m.nodes) {
+			if f, ok := dense2(n, m.nodes[i+1], c*inPer/max(n.inDim, 1)); ok {
+				next := m.nodes[i+1]
+				if err := fuser.Dense2(f, w.bufs[cur], n.kernBuf, n.biBuf, next.kernBuf, next.biBuf, w.bufs[1-cur]); err != nil {
+					return 0, fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, next.name, err)
+				}
+				cur = 1 - cur
+				inPer = p.per[i+1]
+				i++
+				continue
+			}
+		}
 		switch n.kind {
 		case kindDense:
 			rows := c * inPer / n.inDim
@@ -262,6 +281,25 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int) (int, error) {
 		inPer = p.per[i]
 	}
 	return cur, nil
+}
+
+// dense2 returns the fused form of Dense layers n and next over rows
+// rows, if they can fuse: n's activation elementwise, next's elementwise
+// or a softmax, and widths within the fused kernel's limits.
+func dense2(n, next *node, rows int) (kernels.Dense2, bool) {
+	if n.kind != kindDense || next.kind != kindDense || n.act.soft != noSoftmax ||
+		next.inDim != n.units || !kernels.Fusible(n.inDim, n.units, next.units) {
+		return kernels.Dense2{}, false
+	}
+	f := kernels.Dense2{M: rows, K: n.inDim, H: n.units, N: next.units,
+		Bias1: n.useBias, Bias2: next.useBias, Act1: n.act.elem, Act2: next.act.elem}
+	switch next.act.soft {
+	case softmaxAxis:
+		f.Softmax = kernels.SoftmaxOn
+	case logSoftmaxAxis:
+		f.Softmax = kernels.LogSoftmax
+	}
+	return f, true
 }
 
 // softmax applies n's softmax or log_softmax, if it has one, in place.

@@ -1,0 +1,107 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/kernels"
+)
+
+// TestFusedChains runs random Dense chains on the OpenCL backend fused and
+// layer by layer, and on the fallback: all three agree.
+func TestFusedChains(t *testing.T) {
+	bs := testBackends(t)
+	if len(bs) < 2 {
+		t.Skip("no OpenCL backend")
+	}
+	cl := bs[1]
+	if _, ok := cl.(Fuser); !ok {
+		t.Fatal("the OpenCL backend does not fuse")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	var names []string
+	for k := kernels.ActKind(0); k.Valid(); k++ {
+		names = append(names, kernels.Act(k).Kind.String())
+	}
+	names[kernels.GELUTanh] = "gelu" // the Keras name for the exact form; the tanh form has no Keras name
+	outs := []string{"softmax", "log_softmax", ""}
+	for i := 0; i < 12; i++ {
+		k, h, n := 1+r.IntN(16), 1+r.IntN(1024), 1+r.IntN(64)
+		if i == 0 {
+			k, h, n = 3, 512, 10 // the seed model
+		}
+		act1 := names[(2*i)%len(names)]
+		act2 := names[(2*i+1)%len(names)]
+		if i%3 == 0 {
+			act2 = outs[(i/3)%len(outs)]
+		}
+		layersList := []Layer{
+			Dense{Units: h, Activation: act1, InputShape: []int{2, k}, KernelInitializer: Init("glorot_uniform", uint64(i))},
+			Dense{Units: n, Activation: act2, NoBias: i%4 == 1, KernelInitializer: Init("glorot_uniform", uint64(i+100)), BiasInitializer: Init("random_uniform", uint64(i))},
+		}
+		if i%5 == 2 { // a third layer that runs alone
+			layersList = append(layersList, Dense{Units: 3, Activation: "tanh", KernelInitializer: Init("glorot_uniform", 7)})
+		}
+		batch := 1 + r.IntN(20)
+		x := Tensor{Shape: []int{batch, 2, k}, Data: densetest.Uniform(r, batch*2*k)}
+
+		var results [3][]float32
+		for j, run := range []struct {
+			b       Backend
+			unfused bool
+		}{{cl, false}, {cl, true}, {Fallback(), false}} {
+			m, err := NewSequential(layersList...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Build(run.b); err != nil {
+				t.Fatal(err)
+			}
+			y, err := m.PredictWith(x, PredictOptions{Unfused: run.unfused})
+			if err != nil {
+				t.Fatalf("chain %d (%d→%d→%d, %s, %s): %v", i, k, h, n, act1, act2, err)
+			}
+			results[j] = y.Data
+			m.Close()
+		}
+		want := make([]float64, len(results[2]))
+		for j, v := range results[2] {
+			want[j] = float64(v)
+		}
+		for j, name := range []string{"fused", "layer by layer"} {
+			if e := densetest.NormErr(results[j], want); !(e <= densetest.Tol) {
+				t.Errorf("chain %d (%d→%d→%d, %s, %s): %s on OpenCL differs from the fallback by %.3g", i, k, h, n, act1, act2, name, e)
+			}
+		}
+	}
+}
+
+// TestFusionRule checks which chains fuse.
+func TestFusionRule(t *testing.T) {
+	mk := func(in, units int, act string) *node {
+		n, err := Dense{Units: units, Activation: act}.newNode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.inDim = in
+		return n
+	}
+	for _, c := range []struct {
+		a, b *node
+		want bool
+	}{
+		{mk(3, 512, "relu"), mk(512, 10, "softmax"), true},
+		{mk(16, 1024, "gelu"), mk(1024, 64, ""), true},
+		{mk(17, 512, "relu"), mk(512, 10, ""), false},       // input too wide
+		{mk(3, 512, "relu"), mk(512, 65, ""), false},        // output too wide
+		{mk(3, 512, "softmax"), mk(512, 10, ""), false},     // softmax needs the whole hidden row
+		{mk(784, 512, "relu"), mk(512, 256, "gelu"), false}, // an MLP: layer by layer
+	} {
+		if _, got := dense2(c.a, c.b, 8); got != c.want {
+			t.Errorf("%d→%d (%s) → %d (%v): fuses %v, want %v", c.a.inDim, c.a.units, c.a.act.elem.Kind, c.b.units, c.b.act.soft, got, c.want)
+		}
+	}
+	var _ Fuser = OpenCL((*device.Device)(nil)).(Fuser)
+}

@@ -105,3 +105,58 @@ func TestFusionRule(t *testing.T) {
 	}
 	var _ Fuser = OpenCL((*device.Device)(nil)).(Fuser)
 }
+
+// TestForward checks that Forward on backend buffers gives Predict's
+// numbers and leaves its input alone, for models that end in a view, an
+// activation layer, or a fused pair.
+func TestForward(t *testing.T) {
+	for _, b := range testBackends(t) {
+		for _, ls := range [][]Layer{
+			{Dense{Units: 8, Activation: "relu", InputShape: []int{4, 3}, KernelInitializer: Init("glorot_uniform", 1)}, Dense{Units: 5, Activation: "softmax", KernelInitializer: Init("glorot_uniform", 2)}},
+			{Activation{Activation: "tanh", InputShape: []int{6}}, Dense{Units: 4, KernelInitializer: Init("glorot_uniform", 3)}, Flatten{}},
+			{Flatten{InputShape: []int{2, 3}}, Activation{Activation: "sigmoid"}},
+			{Reshape{TargetShape: []int{3, 2}, InputShape: []int{6}}},
+		} {
+			m, err := NewSequential(ls...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Build(b); err != nil {
+				t.Fatal(err)
+			}
+			in := numElems(m.InputShape()[1:])
+			out := numElems(m.OutputShape()[1:])
+			x := Tensor{Shape: append([]int{3}, m.InputShape()[1:]...), Data: densetest.Uniform(rand.New(rand.NewPCG(1, 2)), 3*in)}
+			want, err := m.Predict(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xb, _ := b.Alloc(3 * in)
+			yb, _ := b.Alloc(3 * out)
+			b.Upload(xb, 0, x.Data)
+			if err := m.Forward(xb, yb, 3, PredictOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, 3*out)
+			xs := make([]float32, 3*in)
+			b.Download(got, yb, 0)
+			b.Download(xs, xb, 0)
+			for i := range got {
+				if got[i] != want.Data[i] {
+					t.Fatalf("%s %v: Forward %v, Predict %v", b.Name(), m.OutputShape(), got, want.Data)
+				}
+			}
+			for i := range xs {
+				if xs[i] != x.Data[i] {
+					t.Fatalf("%s: Forward changed its input", b.Name())
+				}
+			}
+			if err := m.Forward(xb, yb, 4, PredictOptions{}); err == nil {
+				t.Errorf("%s: a batch larger than the buffers: no error", b.Name())
+			}
+			b.Release(xb)
+			b.Release(yb)
+			m.Close()
+		}
+	}
+}

@@ -178,20 +178,19 @@ func (m *Sequential) predict(x Tensor, o PredictOptions) (Tensor, error) {
 	b := m.backend
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(b, chunk*p.maxPer); err != nil {
+	outPer := p.per[len(p.per)-1]
+	if err := w.ensure(b, chunk*p.maxPer, chunk*outPer); err != nil {
 		return Tensor{}, err
 	}
-	outPer := p.per[len(p.per)-1]
 	for start := 0; start < batch; start += chunk {
 		c := min(chunk, batch-start)
 		if err := b.Upload(w.bufs[0], 0, x.Data[start*p.inPer:(start+c)*p.inPer]); err != nil {
 			return Tensor{}, fmt.Errorf("layers: predict: uploading the input: %w", err)
 		}
-		cur, err := m.run(b, w, p, c, !o.Unfused)
-		if err != nil {
+		if err := m.run(b, w, p, c, w.bufs[0], w.out, !o.Unfused); err != nil {
 			return Tensor{}, err
 		}
-		if err := b.Download(out.Data[start*outPer:(start+c)*outPer], w.bufs[cur], 0); err != nil {
+		if err := b.Download(out.Data[start*outPer:(start+c)*outPer], w.out, 0); err != nil {
 			return Tensor{}, fmt.Errorf("layers: predict: downloading the output: %w", err)
 		}
 	}
@@ -229,11 +228,47 @@ func (m *Sequential) plan(shape []int) (plan, error) {
 	return p, nil
 }
 
-// run passes c samples, already in w.bufs[0], through every layer and
-// returns the index of the buffer that holds the output. With fuse set,
-// pairs of Dense layers that the backend can fuse run as one kernel.
-func (m *Sequential) run(b Backend, w *workspace, p plan, c int, fuse bool) (int, error) {
-	cur := 0
+// writes reports whether node n writes a new buffer (views and linear
+// activations do not).
+func (n *node) writes() bool {
+	switch n.kind {
+	case kindDense:
+		return true
+	case kindActivation:
+		return n.act.soft != noSoftmax || !n.act.isLinear()
+	}
+	return false
+}
+
+// run passes c samples from in through every layer and leaves the output
+// in out; in is never written. Intermediates alternate between w's two
+// buffers. With fuse set, pairs of Dense layers that the backend can fuse
+// run as one kernel.
+func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer, fuse bool) error {
+	last := -1 // the last node that writes
+	for i, n := range m.nodes {
+		if n.writes() {
+			last = i
+		}
+	}
+	if last < 0 { // views only: the output is the input
+		e := kernels.Elementwise{N: c * p.per[len(p.per)-1], Act: kernels.Act(kernels.Linear)}
+		if err := b.Activate(e, in, out); err != nil {
+			return fmt.Errorf("layers: predict: copying the output: %w", err)
+		}
+		return nil
+	}
+	src := in
+	// dst returns where an op that ends at node i writes.
+	dst := func(i int) Buffer {
+		switch {
+		case i >= last:
+			return out
+		case src == w.bufs[0]:
+			return w.bufs[1]
+		}
+		return w.bufs[0]
+	}
 	inPer := p.inPer
 	fuser, _ := b.(Fuser)
 	for i := 0; i < len(m.nodes); i++ {
@@ -241,10 +276,11 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, fuse bool) (int
 		if fuse && fuser != nil && i+1 < len(m.nodes) {
 			if f, ok := dense2(n, m.nodes[i+1], c*inPer/max(n.inDim, 1)); ok {
 				next := m.nodes[i+1]
-				if err := fuser.Dense2(f, w.bufs[cur], n.kernBuf, n.biBuf, next.kernBuf, next.biBuf, w.bufs[1-cur]); err != nil {
-					return 0, fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, next.name, err)
+				d := dst(i + 1)
+				if err := fuser.Dense2(f, src, n.kernBuf, n.biBuf, next.kernBuf, next.biBuf, d); err != nil {
+					return fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, next.name, err)
 				}
-				cur = 1 - cur
+				src = d
 				inPer = p.per[i+1]
 				i++
 				continue
@@ -257,30 +293,39 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, fuse bool) (int
 			if n.act.soft == noSoftmax {
 				g.Act = n.act.elem
 			}
-			if err := b.Gemm(g, w.bufs[cur], n.kernBuf, w.bufs[1-cur], n.biBuf); err != nil {
-				return 0, fmt.Errorf("layers: predict: dense %q: %w", n.name, err)
+			d := dst(i)
+			if err := b.Gemm(g, src, n.kernBuf, d, n.biBuf); err != nil {
+				return fmt.Errorf("layers: predict: dense %q: %w", n.name, err)
 			}
-			cur = 1 - cur
-			if err := softmax(b, n, w.bufs[cur], rows, n.units); err != nil {
-				return 0, err
+			src = d
+			if err := softmax(b, n, src, src, rows, n.units); err != nil {
+				return err
 			}
 		case kindActivation:
+			if !n.writes() {
+				break
+			}
 			total := c * inPer
+			d := src
+			if src == in || i == last {
+				d = dst(i) // never write the caller's input
+			}
 			if n.act.soft != noSoftmax {
-				if err := softmax(b, n, w.bufs[cur], total/p.lastDim[i], p.lastDim[i]); err != nil {
-					return 0, err
+				if err := softmax(b, n, src, d, total/p.lastDim[i], p.lastDim[i]); err != nil {
+					return err
 				}
-			} else if !n.act.isLinear() {
+			} else {
 				e := kernels.Elementwise{N: total, Act: n.act.elem}
-				if err := b.Activate(e, w.bufs[cur], w.bufs[cur]); err != nil {
-					return 0, fmt.Errorf("layers: predict: activation %q: %w", n.name, err)
+				if err := b.Activate(e, src, d); err != nil {
+					return fmt.Errorf("layers: predict: activation %q: %w", n.name, err)
 				}
 			}
+			src = d
 		}
 		// Flatten, Reshape and Dropout are views: nothing moves.
 		inPer = p.per[i]
 	}
-	return cur, nil
+	return nil
 }
 
 // dense2 returns the fused form of Dense layers n and next over rows
@@ -302,21 +347,25 @@ func dense2(n, next *node, rows int) (kernels.Dense2, bool) {
 	return f, true
 }
 
-// softmax applies n's softmax or log_softmax, if it has one, in place.
-func softmax(b Backend, n *node, buf Buffer, rows, cols int) error {
+// softmax applies n's softmax or log_softmax, if it has one, from src
+// to dst (which may be src).
+func softmax(b Backend, n *node, src, dst Buffer, rows, cols int) error {
 	if n.act.soft == noSoftmax {
 		return nil
 	}
 	s := kernels.Softmax{Rows: rows, Cols: cols, Log: n.act.soft == logSoftmaxAxis}
-	if err := b.Softmax(s, buf, buf); err != nil {
+	if err := b.Softmax(s, src, dst); err != nil {
 		return fmt.Errorf("layers: predict: %s %q: %w", snakeCase(n.class), n.name, err)
 	}
 	return nil
 }
 
-// workspace is a pair of backend buffers for one Predict call's
-// intermediates; layers write them in turn.
-type workspace struct{ bufs [2]Buffer }
+// workspace holds one Predict call's backend buffers: two for the input
+// and the intermediates, which layers write in turn, and one for the output.
+type workspace struct {
+	bufs [2]Buffer
+	out  Buffer
+}
 
 // maxPooled is how many workspaces a model keeps between calls.
 const maxPooled = 4
@@ -342,34 +391,69 @@ func (m *Sequential) putWorkspace(w *workspace) {
 	_ = w.release(m.backend)
 }
 
-// ensure makes both buffers hold at least n elements.
-func (w *workspace) ensure(b Backend, n int) error {
-	for i, buf := range w.bufs {
-		if buf != nil && buf.Len() >= n {
+// ensure makes the intermediate buffers hold at least n elements and the
+// output buffer nOut.
+func (w *workspace) ensure(b Backend, n, nOut int) error {
+	for i, x := range []struct {
+		buf  *Buffer
+		size int
+	}{{&w.bufs[0], n}, {&w.bufs[1], n}, {&w.out, nOut}} {
+		if *x.buf != nil && (*x.buf).Len() >= x.size {
 			continue
 		}
-		if buf != nil {
-			_ = b.Release(buf)
-			w.bufs[i] = nil
+		if *x.buf != nil {
+			_ = b.Release(*x.buf)
+			*x.buf = nil
 		}
-		nb, err := b.Alloc(n)
+		nb, err := b.Alloc(max(x.size, 1))
 		if err != nil {
-			return fmt.Errorf("layers: predict: allocating %d floats for intermediates on %s: %w", n, b.Name(), err)
+			return fmt.Errorf("layers: predict: allocating %d floats for buffer %d on %s: %w", x.size, i, b.Name(), err)
 		}
-		w.bufs[i] = nb
+		*x.buf = nb
 	}
 	return nil
 }
 
 func (w *workspace) release(b Backend) error {
 	var first error
-	for i, buf := range w.bufs {
-		if buf != nil {
-			if err := b.Release(buf); err != nil && first == nil {
+	for _, buf := range []*Buffer{&w.bufs[0], &w.bufs[1], &w.out} {
+		if *buf != nil {
+			if err := b.Release(*buf); err != nil && first == nil {
 				first = err
 			}
-			w.bufs[i] = nil
+			*buf = nil
 		}
 	}
 	return first
+}
+
+// Forward runs the model on batch samples that are already on the model's
+// backend in x (batch × the input's elements per sample) and writes the
+// output to y (batch × the output's elements per sample): Predict without
+// the host transfers, in one chunk. x is not modified. Both buffers must
+// come from the backend the model was built on (Backend().Alloc).
+func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.nodes) == 0 || m.backend == nil || m.inShape == nil {
+		return fmt.Errorf("layers: forward: model %q is not built with a known input shape: %w", m.modelName(), ErrNotBuilt)
+	}
+	if batch < 1 || x == nil || y == nil {
+		return fmt.Errorf("layers: forward: want a batch of at least 1 and two buffers, got batch %d: %w", batch, ErrInvalid)
+	}
+	p, err := m.plan(append([]int{batch}, m.inShape...))
+	if err != nil {
+		return err
+	}
+	outPer := p.per[len(p.per)-1]
+	if x.Len() < batch*p.inPer || y.Len() < batch*outPer {
+		return fmt.Errorf("layers: forward: %d samples need %d input and %d output floats, the buffers hold %d and %d: %w",
+			batch, batch*p.inPer, batch*outPer, x.Len(), y.Len(), ErrShape)
+	}
+	w := m.getWorkspace()
+	defer m.putWorkspace(w)
+	if err := w.ensure(m.backend, batch*p.maxPer, 1); err != nil {
+		return err
+	}
+	return m.run(m.backend, w, p, batch, x, y, !o.Unfused)
 }

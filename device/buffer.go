@@ -176,3 +176,47 @@ func (d *Device) Fill(b *Buffer, off, n int, v float32) error {
 	}
 	return ev.Release()
 }
+
+// Transfer is an upload in flight. Wait for it (or Release it, which
+// waits) before changing or dropping the source slice.
+type Transfer struct{ ev *cl.Event }
+
+// Wait blocks until the upload has completed and releases it.
+func (t *Transfer) Wait() error {
+	if t == nil || t.ev == nil {
+		return nil
+	}
+	err := t.ev.Release() // waits for a non-blocking transfer
+	t.ev = nil
+	if err != nil {
+		return fmt.Errorf("device: upload: %w", err)
+	}
+	return nil
+}
+
+// UploadAsync enqueues a copy of src into dst at element off and returns
+// at once: operations enqueued later see the data. src is pinned and must
+// not change until the returned Transfer's Wait.
+func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, error) {
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	m, err := dst.acquire(d, "upload destination")
+	if err != nil {
+		return nil, err
+	}
+	defer dst.releaseUse()
+	if off < 0 || off+len(src) > dst.n {
+		return nil, fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
+	}
+	if len(src) == 0 {
+		return &Transfer{}, nil
+	}
+	ev, err := d.queue.EnqueueWriteBuffer(m, false, 4*off, src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("device: upload: %w", err)
+	}
+	return &Transfer{ev: ev}, nil
+}

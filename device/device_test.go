@@ -375,3 +375,33 @@ func TestClosed(t *testing.T) {
 	}
 	b.Release()
 }
+
+func TestUploadAsync(t *testing.T) {
+	d := open(t)
+	r := densetest.Rand(4)
+	b, _ := d.Alloc(1000)
+	defer b.Release()
+	src := densetest.Uniform(r, 1000)
+	tr, err := d.UploadAsync(b, 0, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, 1000)
+	if err := d.Download(got, b, 0); err != nil { // in order: after the upload
+		t.Fatal(err)
+	}
+	if err := tr.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Wait(); err != nil {
+		t.Errorf("second wait: %v", err)
+	}
+	for i := range got {
+		if got[i] != src[i] {
+			t.Fatalf("element %d = %v, want %v", i, got[i], src[i])
+		}
+	}
+	if _, err := d.UploadAsync(b, 999, src[:2]); err == nil {
+		t.Error("async upload past the end: no error")
+	}
+}

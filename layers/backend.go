@@ -48,6 +48,14 @@ type Fuser interface {
 	Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error
 }
 
+// AsyncUploader is implemented by backends whose uploads can proceed
+// while the host goes on. Predict uses it to enqueue a chunk's upload and
+// work before it downloads the previous chunk's result. src must not
+// change until wait has returned; wait must be called.
+type AsyncUploader interface {
+	UploadAsync(dst Buffer, off int, src []float32) (wait func() error, err error)
+}
+
 // Fallback returns the pure-Go backend: host memory and gonum's blas32.
 func Fallback() Backend { return hostBackend{} }
 

@@ -60,6 +60,18 @@ func (b clBackend) Upload(dst Buffer, off int, src []float32) error {
 	return b.d.Upload(d, off, src)
 }
 
+func (b clBackend) UploadAsync(dst Buffer, off int, src []float32) (func() error, error) {
+	d, err := b.buf(dst, "upload destination")
+	if err != nil {
+		return nil, err
+	}
+	t, err := b.d.UploadAsync(d, off, src)
+	if err != nil {
+		return nil, err
+	}
+	return t.Wait, nil
+}
+
 func (b clBackend) Download(dst []float32, src Buffer, off int) error {
 	s, err := b.buf(src, "download source")
 	if err != nil {

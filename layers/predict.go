@@ -179,19 +179,57 @@ func (m *Sequential) predict(x Tensor, o PredictOptions) (Tensor, error) {
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
 	outPer := p.per[len(p.per)-1]
-	if err := w.ensure(b, chunk*p.maxPer, chunk*outPer); err != nil {
+	if err := w.ensure(b, chunk*p.inPer, chunk*p.maxPer, chunk*outPer); err != nil {
 		return Tensor{}, err
 	}
-	for start := 0; start < batch; start += chunk {
+	// Chunk k's input goes to w.in[k%2] and its output comes from
+	// w.outs[k%2]: chunk k+1 is uploaded and enqueued before chunk k is
+	// downloaded, so that the device always has the next chunk's work.
+	// An in-order queue keeps the shared intermediates safe.
+	async, _ := b.(AsyncUploader)
+	var waits [2]func() error
+	defer func() { // uploads still in flight after an error
+		for _, wait := range waits {
+			if wait != nil {
+				_ = wait()
+			}
+		}
+	}()
+	enqueue := func(k int) error {
+		start := k * chunk
 		c := min(chunk, batch-start)
-		if err := b.Upload(w.bufs[0], 0, x.Data[start*p.inPer:(start+c)*p.inPer]); err != nil {
-			return Tensor{}, fmt.Errorf("layers: predict: uploading the input: %w", err)
+		src := x.Data[start*p.inPer : (start+c)*p.inPer]
+		var err error
+		if async != nil {
+			waits[k%2], err = async.UploadAsync(w.in[k%2], 0, src)
+		} else {
+			err = b.Upload(w.in[k%2], 0, src)
 		}
-		if err := m.run(b, w, p, c, w.bufs[0], w.out, !o.Unfused); err != nil {
-			return Tensor{}, err
+		if err != nil {
+			return fmt.Errorf("layers: predict: uploading the input: %w", err)
 		}
-		if err := b.Download(out.Data[start*outPer:(start+c)*outPer], w.out, 0); err != nil {
+		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2], !o.Unfused)
+	}
+	chunks := (batch + chunk - 1) / chunk
+	if err := enqueue(0); err != nil {
+		return Tensor{}, err
+	}
+	for k := 0; k < chunks; k++ {
+		if k+1 < chunks {
+			if err := enqueue(k + 1); err != nil {
+				return Tensor{}, err
+			}
+		}
+		start := k * chunk
+		c := min(chunk, batch-start)
+		if err := b.Download(out.Data[start*outPer:(start+c)*outPer], w.outs[k%2], 0); err != nil {
 			return Tensor{}, fmt.Errorf("layers: predict: downloading the output: %w", err)
+		}
+		if wait := waits[k%2]; wait != nil {
+			waits[k%2] = nil
+			if err := wait(); err != nil {
+				return Tensor{}, err
+			}
 		}
 	}
 	return out, nil
@@ -360,11 +398,15 @@ func softmax(b Backend, n *node, src, dst Buffer, rows, cols int) error {
 	return nil
 }
 
-// workspace holds one Predict call's backend buffers: two for the input
-// and the intermediates, which layers write in turn, and one for the output.
+// workspace holds one Predict call's backend buffers: two inputs and two
+// outputs (chunks alternate between them), and two intermediates, which
+// layers write in turn.
 type workspace struct {
-	bufs [2]Buffer
-	out  Buffer
+	in, bufs, outs [2]Buffer
+}
+
+func (w *workspace) all() []*Buffer {
+	return []*Buffer{&w.in[0], &w.in[1], &w.bufs[0], &w.bufs[1], &w.outs[0], &w.outs[1]}
 }
 
 // maxPooled is how many workspaces a model keeps between calls.
@@ -391,32 +433,31 @@ func (m *Sequential) putWorkspace(w *workspace) {
 	_ = w.release(m.backend)
 }
 
-// ensure makes the intermediate buffers hold at least n elements and the
-// output buffer nOut.
-func (w *workspace) ensure(b Backend, n, nOut int) error {
-	for i, x := range []struct {
-		buf  *Buffer
-		size int
-	}{{&w.bufs[0], n}, {&w.bufs[1], n}, {&w.out, nOut}} {
-		if *x.buf != nil && (*x.buf).Len() >= x.size {
+// ensure makes the input buffers hold at least nIn elements, the
+// intermediates nMid and the outputs nOut; a size of 0 leaves those
+// buffers as they are.
+func (w *workspace) ensure(b Backend, nIn, nMid, nOut int) error {
+	for i, buf := range w.all() {
+		size := []int{nIn, nMid, nOut}[i/2]
+		if size == 0 || (*buf != nil && (*buf).Len() >= size) {
 			continue
 		}
-		if *x.buf != nil {
-			_ = b.Release(*x.buf)
-			*x.buf = nil
+		if *buf != nil {
+			_ = b.Release(*buf)
+			*buf = nil
 		}
-		nb, err := b.Alloc(max(x.size, 1))
+		nb, err := b.Alloc(size)
 		if err != nil {
-			return fmt.Errorf("layers: predict: allocating %d floats for buffer %d on %s: %w", x.size, i, b.Name(), err)
+			return fmt.Errorf("layers: predict: allocating %d floats on %s: %w", size, b.Name(), err)
 		}
-		*x.buf = nb
+		*buf = nb
 	}
 	return nil
 }
 
 func (w *workspace) release(b Backend) error {
 	var first error
-	for _, buf := range []*Buffer{&w.bufs[0], &w.bufs[1], &w.out} {
+	for _, buf := range w.all() {
 		if *buf != nil {
 			if err := b.Release(*buf); err != nil && first == nil {
 				first = err
@@ -452,7 +493,7 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(m.backend, batch*p.maxPer, 1); err != nil {
+	if err := w.ensure(m.backend, 0, batch*p.maxPer, 0); err != nil {
 		return err
 	}
 	return m.run(m.backend, w, p, batch, x, y, !o.Unfused)

@@ -2,38 +2,30 @@ package layers
 
 import (
 	"os"
-	"sync"
 	"testing"
-
-	"github.com/densecl/densecl/device"
 )
 
-var (
-	testDevOnce sync.Once
-	testDev     *device.Device
-	testDevErr  error
-)
+// openCLTest returns the OpenCL backend of the tests and a function that
+// closes its device, or nil when the package is built without cgo.
+var openCLTest func(t *testing.T) Backend
+
+var closeTestDevice = func() {}
 
 // TestMain closes the shared test device.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if testDev != nil {
-		testDev.Close()
-	}
+	closeTestDevice()
 	os.Exit(code)
 }
 
 // testBackends returns the backends every numeric test runs on: the
 // fallback and the OpenCL default device, which the suite requires (CI
-// installs PoCL); DENSECL_TEST_NO_OPENCL=1 leaves it out.
+// installs PoCL); DENSECL_TEST_NO_OPENCL=1, or a build without cgo, leaves
+// it out.
 func testBackends(t *testing.T) []Backend {
 	t.Helper()
-	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" {
+	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" || openCLTest == nil {
 		return []Backend{Fallback()}
 	}
-	testDevOnce.Do(func() { testDev, testDevErr = device.Open("") })
-	if testDevErr != nil {
-		t.Fatalf("opening the OpenCL device: %v", testDevErr)
-	}
-	return []Backend{Fallback(), OpenCL(testDev)}
+	return []Backend{Fallback(), openCLTest(t)}
 }

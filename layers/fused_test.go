@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/internal/densetest"
 	"github.com/densecl/densecl/kernels"
 )
@@ -103,7 +102,6 @@ func TestFusionRule(t *testing.T) {
 			t.Errorf("%d→%d (%s) → %d (%v): fuses %v, want %v", c.a.inDim, c.a.units, c.a.act.elem.Kind, c.b.units, c.b.act.soft, got, c.want)
 		}
 	}
-	var _ Fuser = OpenCL((*device.Device)(nil)).(Fuser)
 }
 
 // TestForward checks that Forward on backend buffers gives Predict's

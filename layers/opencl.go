@@ -1,3 +1,5 @@
+//go:build cgo
+
 package layers
 
 import (
@@ -12,6 +14,11 @@ import (
 func OpenCL(dev *device.Device) Backend { return clBackend{dev} }
 
 type clBackend struct{ d *device.Device }
+
+var (
+	_ Fuser         = clBackend{}
+	_ AsyncUploader = clBackend{}
+)
 
 func (b clBackend) Name() string { return "opencl: " + b.d.String() }
 

@@ -22,6 +22,11 @@ const (
 	fusedChunk = 12
 )
 
+// Dense2Rows is how many blocks of 8 rows one work-item of the fused
+// kernel takes in turn (RB in cl/fused.cl): enough to repay the cost of a
+// work-group on CPUs, few enough to leave work for every core.
+const Dense2Rows = 4
+
 // Softmax modes of a fused second layer.
 const (
 	NoSoftmax  = 0
@@ -102,8 +107,8 @@ func Dense2Options(f Dense2) string {
 	if f.Chunk() != f.N {
 		soft = NoSoftmax
 	}
-	return fmt.Sprintf("-DVW=8 -DK1=%d -DN2C=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
-		f.K, f.Chunk(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), soft)
+	return fmt.Sprintf("-DVW=8 -DRB=%d -DK1=%d -DN2C=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
+		Dense2Rows, f.K, f.Chunk(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), soft)
 }
 
 // SoftmaxApart reports whether f's softmax runs as a pass after the fused

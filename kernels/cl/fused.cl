@@ -44,6 +44,10 @@
 #error "fused.cl needs VW == 8"
 #endif
 
+#ifndef RB
+#define RB 4
+#endif
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void dense2(const int M, const int H, const int N2,
             __global const float *restrict X,
@@ -52,8 +56,9 @@ void dense2(const int M, const int H, const int N2,
             __global float *restrict Y,
             const float a1_alpha, const float a1_max, const float a1_threshold,
             const float a2_alpha, const float a2_max, const float a2_threshold) {
-  const int r0 = get_global_id(0) * 8;
   const int n0 = min((int)get_global_id(1) * N2C, N2 - N2C);
+  for (int rb = 0; rb < RB; rb++) {
+  const int r0 = (get_global_id(0) * RB + rb) * 8;
   if (r0 >= M) {
     return;
   }
@@ -142,4 +147,5 @@ void dense2(const int M, const int H, const int N2,
       y[l * N2 + j] = t[l];
     }
   }
+}
 }

@@ -36,7 +36,9 @@
 //	                        m.Predict(x), m.PredictWith(x, PredictOptions{BatchSize: 32})
 //	layer.get_weights()     m.Weights("dense")
 //	layer.set_weights(w)    m.SetWeights("dense", w)
-//	tf.loadLayersModel(url) LoadTFJS(dir)
+//	keras.models.load_model("m.keras" or "m.h5")
+//	                        Load("m.keras"), Load("m.h5")
+//	tf.loadLayersModel(url) LoadTFJS(dir), or Load(".../model.json")
 //	model.save(url) (TF.js) m.SaveTFJS(dir)
 //
 // Activations are named as in Keras (relu, sigmoid, tanh, softmax,
@@ -81,6 +83,20 @@
 // the same numbers as one batch. NaN and Inf propagate as in Keras; an
 // empty batch gives an empty result.
 //
+// On a backend that implements AsyncUploader (OpenCL), chunk k+1 is
+// uploaded and its work enqueued before chunk k's result is downloaded, so
+// that the device never waits for the host between chunks. On a backend
+// that implements Fuser (OpenCL), two consecutive Dense layers whose
+// widths kernels.Fusible accepts (the first layer's input at most 16 wide,
+// the second's output at most 64, the first activation elementwise) run
+// as one kernel and the hidden activations are never stored: the seed
+// model's 512-wide intermediate never reaches memory. PredictOptions.Unfused
+// turns that off; results agree to float32 rounding.
+//
+// Forward runs the model on buffers already on the backend, with no host
+// transfers: for callers that keep their data on the device, and for
+// timing the compute alone.
+//
 // # Concurrency
 //
 // A Sequential is safe for concurrent use. Any number of Predict calls run
@@ -91,7 +107,9 @@
 //
 // # Files
 //
-// LoadTFJS and ReadTFJS read the TF.js Layers format (model.json and
+// Load reads a Keras 3 .keras file or a legacy .h5 file (tf.keras 2.x,
+// Keras 2 model.save) through a pure-Go HDF5 reader, for Sequential models
+// and single-chain Functional models. LoadTFJS and ReadTFJS read the TF.js Layers format (model.json and
 // little-endian float32 weight shards) as TensorFlow.js's model.save()
 // and tensorflowjs_converter write it; SaveTFJS writes it, and
 // TensorFlow.js loads the result. FromConfig builds a model from a Keras

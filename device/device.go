@@ -203,6 +203,8 @@ type Device struct {
 
 	opsMu sync.Mutex
 	gemm  kernels.GemmParams // zero until first use: then the device type's default
+
+	scr gemmScratch // packed operands of d.Gemm
 }
 
 // Open opens the device that selector names (see the package doc).
@@ -224,7 +226,7 @@ func Open(selector string) (*Device, error) {
 		ctx.Release()
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
-	return &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}, nil
+	return (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}).withTuned(), nil
 }
 
 // Info describes the device.
@@ -254,7 +256,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish()}
+	errs := []error{d.queue.Finish(), d.scr.release()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())

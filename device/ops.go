@@ -45,7 +45,39 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 // Gemm runs C = act(alpha·op(A)·op(B) + bias + beta·C) as g describes
 // (see kernels.Gemm). bias may be nil when g.Bias is false. C must not
 // overlap A or B. It returns once the kernel is enqueued.
+//
+// With parameters that pack B (kernels.GemmParams.PackB), B is packed into
+// a scratch buffer first (one program for every layout of B: fewer builds,
+// and contiguous panels for the micro-kernel); a B that is used again (a
+// layer's weights) is better packed once with PackB and multiplied with
+// GemmPacked.
 func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
+	if err := gemmCheck(&g, a, b, c, bias, "B"); err != nil {
+		return err
+	}
+	p := d.GemmParams()
+	if p.PackB && !p.Local {
+		n, err := packedLen(g.K, g.N, p.NWI, "B")
+		if err != nil {
+			return err
+		}
+		s := d.scratch()
+		defer s.mu.Unlock()
+		pb, err := s.get(d, 1, n)
+		if err != nil {
+			return err
+		}
+		if err := d.packBInto(p, g, b, pb); err != nil {
+			return err
+		}
+		return d.gemmLaunch(p, g, a, pb, c, bias, s)
+	}
+	return d.gemmLaunch(p, g, a, b, c, bias, nil)
+}
+
+// gemmCheck checks the buffers of a GEMM call and g against them, filling
+// in g's zero leading dimensions.
+func gemmCheck(g *kernels.Gemm, a, b, c, bias *Buffer, bName string) error {
 	lenBias := 0
 	if g.Bias {
 		if bias == nil {
@@ -56,41 +88,146 @@ func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
 	for _, x := range []struct {
 		b    *Buffer
 		name string
-	}{{a, "A"}, {b, "B"}, {c, "C"}} {
+	}{{a, "A"}, {b, bName}, {c, "C"}} {
 		if x.b == nil {
 			return fmt.Errorf("device: gemm: buffer %s is nil", x.name)
 		}
 	}
-	if err := g.Validate(a.n, b.n, c.n, lenBias); err != nil {
-		return err
-	}
+	return g.Validate(a.n, b.n, c.n, lenBias)
+}
+
+// packAPays reports whether packing A pays: A is read once per column
+// block of C, and its rows lie a leading dimension apart (often a power of
+// two, which maps them onto the same cache sets).
+func packAPays(p kernels.GemmParams, g kernels.Gemm) bool {
+	return g.N >= 4*p.NWI && g.K >= 16 && g.M >= 2*p.MWI
+}
+
+// gemmLaunch enqueues the GEMM kernel with parameters p; when p.PackB, b
+// holds op(B) packed and g's B layout is ignored. When p.PackA, A is packed
+// into d's scratch first if that pays; s is the scratch when the caller
+// holds it already, else nil.
+func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer, s *gemmScratch) error {
 	if !g.Bias {
 		bias = c // any valid buffer: the kernel does not read it
 	}
-	p := d.GemmParams()
+	if p.PackA && !p.Local {
+		if !packAPays(p, g) {
+			p.PackA = false
+		} else {
+			n, err := packedLen(g.K, g.M, p.MWI, "A")
+			if err != nil {
+				return err
+			}
+			if s == nil {
+				s = d.scratch()
+				defer s.mu.Unlock()
+			}
+			pa, err := s.get(d, 0, n)
+			if err != nil {
+				return err
+			}
+			if err := d.packAInto(p, g, a, pa); err != nil {
+				return err
+			}
+			a = pa
+		}
+	}
 	prog, err := d.Program(kernels.GemmSource, p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind))
 	if err != nil {
 		return err
 	}
-	global, local := gemmRange(p, g.M, g.N)
+	offA, lda := g.OffA, g.LDA
+	if p.PackA {
+		offA, lda = 0, p.MWI
+	}
+	offB, ldb := g.OffB, g.LDB
+	if p.PackB {
+		offB, ldb = 0, p.NWI
+	}
+	mc, nc, kc := gemmBlocks(p, g.M, g.N, g.K, d.info.ComputeUnits)
+	global, local := gemmRange(p, g.M, g.N, mc, nc)
 	alpha, maxv, thr := g.Act.Params()
 	return prog.Run("gemm", global, local,
 		int32(g.M), int32(g.N), int32(g.K), g.Alpha, g.Beta,
-		a, int32(g.OffA), int32(g.LDA),
-		b, int32(g.OffB), int32(g.LDB),
+		a, int32(offA), int32(lda),
+		b, int32(offB), int32(ldb),
 		c, int32(g.OffC), int32(g.LDC),
 		bias, int32(g.OffBias),
-		alpha, maxv, thr)
+		alpha, maxv, thr, int32(g.Act.KernelKind()),
+		int32(mc), int32(nc), int32(kc), int32(b2i(ntStores(g))))
 }
 
+// gemmBlocks returns the block of C of one work-item (mc×nc) and the K
+// block for an m×n×k product without local memory: p's blocks, shrunk
+// until every one of cu compute units has a few blocks to work on, and
+// evened out so that the last block is not a sliver.
+func gemmBlocks(p kernels.GemmParams, m, n, k, cu int) (mc, nc, kc int) {
+	if p.Local {
+		return p.RowsPerGroup(), p.ColsPerGroup(), k
+	}
+	mc, nc, kc = p.MC, p.NC, p.KC
+	if mc == 0 {
+		mc = p.MWI
+	}
+	if nc == 0 {
+		nc = p.NWI
+	}
+	if kc == 0 || kc > k {
+		kc = k
+	}
+	// Never more than the problem, in whole tiles.
+	mc = min(mc, roundUp(m, p.MWI))
+	nc = min(nc, roundUp(n, p.NWI))
+	want := gemmBlocksPerCU * max(cu, 1)
+	blocks := func() int { return ceilDiv(m, mc) * ceilDiv(n, nc) }
+	for blocks() < want && (mc > p.MWI || nc > p.NWI) {
+		// Halve the longer side (in tiles), keeping whole tiles.
+		if mc/p.MWI >= nc/p.NWI && mc > p.MWI {
+			mc = roundUp(ceilDiv(mc, 2), p.MWI)
+		} else {
+			nc = roundUp(ceilDiv(nc, 2), p.NWI)
+		}
+	}
+	// Even out: the same number of blocks, as equal as whole tiles allow.
+	mc = roundUp(ceilDiv(m, ceilDiv(m, mc)), p.MWI)
+	nc = roundUp(ceilDiv(n, ceilDiv(n, nc)), p.NWI)
+	// Even out K blocks the same way.
+	kc = ceilDiv(k, ceilDiv(k, kc))
+	return mc, nc, kc
+}
+
+// ntStoreMin is the size of C, in bytes, from which the GEMM writes it
+// with non-temporal stores: a C this large leaves the caches anyway, and
+// such stores skip reading each line before writing it.
+var ntStoreMin = 16 << 20
+
+// ntStores reports whether the GEMM of g writes C with non-temporal stores.
+func ntStores(g kernels.Gemm) bool {
+	return ntStoreMin > 0 && 4*g.M*g.N >= ntStoreMin && g.Beta == 0 && g.LDC == g.N
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// gemmBlocksPerCU is how many blocks of C per compute unit gemmBlocks
+// aims at, at least: enough that uneven scheduling costs little.
+var gemmBlocksPerCU = 4
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
 // gemmRange returns the NDRange of the GEMM kernel: columns in dimension 0,
-// rows in dimension 1.
-func gemmRange(p kernels.GemmParams, m, n int) (global, local []int) {
+// rows in dimension 1. Without local memory a work-item covers mc×nc.
+func gemmRange(p kernels.GemmParams, m, n, mc, nc int) (global, local []int) {
 	local = []int{p.NDIM, p.MDIM}
 	if p.Local {
 		global = []int{roundUp(n, p.ColsPerGroup()) / p.NWI, roundUp(m, p.RowsPerGroup()) / p.MWI}
 	} else {
-		global = []int{roundUp((n+p.NWI-1)/p.NWI, p.NDIM), roundUp((m+p.MWI-1)/p.MWI, p.MDIM)}
+		global = []int{roundUp(ceilDiv(n, nc), p.NDIM), roundUp(ceilDiv(m, mc), p.MDIM)}
 	}
 	return global, local
 }
@@ -106,16 +243,33 @@ func (d *Device) Softmax(s kernels.Softmax, src, dst *Buffer) error {
 	if err := s.Validate(src.n, dst.n); err != nil {
 		return err
 	}
-	prog, err := d.Program(kernels.SoftmaxSource, kernels.SoftmaxOptions(s.Log))
-	if err != nil {
-		return err
-	}
 	args := []any{int32(s.Rows), int32(s.Cols), src, int32(s.OffSrc), dst, int32(s.OffDst)}
-	if s.Cols >= softmaxGroupMin || (d.info.IsGPU() && s.Cols >= 256) {
-		return prog.Run("softmax_group", []int{s.Rows * kernels.SoftmaxWG}, []int{kernels.SoftmaxWG}, args...)
+	run := func(options, kernel string, global, local []int, args ...any) error {
+		prog, err := d.Program(kernels.SoftmaxSource, options)
+		if err != nil {
+			return err
+		}
+		return prog.Run(kernel, global, local, args...)
 	}
-	const wg = 16
-	return prog.Run("softmax_rows", []int{roundUp(s.Rows, wg)}, []int{wg}, args...)
+	options := kernels.SoftmaxOptions(s.Log)
+	if s.Cols >= softmaxGroupMin || (d.info.IsGPU() && s.Cols >= 256) {
+		return run(options, "softmax_group", []int{s.Rows * kernels.SoftmaxWG}, []int{kernels.SoftmaxWG}, args...)
+	}
+	if d.info.IsGPU() {
+		const wg = 16
+		return run(options, "softmax_rows", []int{roundUp(s.Rows, wg)}, []int{wg}, append(args, int32(1))...)
+	}
+	// CPUs: a few work-items per compute unit, each over consecutive rows
+	// (a work-group costs about a microsecond to start on PoCL); short
+	// rows as one vector each, by a program compiled for their length.
+	items := min(s.Rows, 16*max(d.info.ComputeUnits, 1))
+	rpi := ceilDiv(s.Rows, items)
+	global, local := []int{ceilDiv(s.Rows, rpi)}, []int{1}
+	args = append(args, int32(rpi))
+	if s.Cols <= kernels.SoftmaxShortMax {
+		return run(kernels.SoftmaxShortOptions(s.Log, s.Cols), "softmax_short", global, local, args...)
+	}
+	return run(options, "softmax_rows", global, local, args...)
 }
 
 // Activate applies e.Act to e.N elements of src, writing dst.
@@ -126,7 +280,7 @@ func (d *Device) Activate(e kernels.Elementwise, src, dst *Buffer) error {
 	if err := e.Validate(src.n, dst.n); err != nil {
 		return err
 	}
-	prog, err := d.Program(kernels.ActivationSource, kernels.ActivationOptions(e.Act.Kind))
+	prog, err := d.Program(kernels.ActivationSource, kernels.ActivationOptions())
 	if err != nil {
 		return err
 	}
@@ -134,5 +288,5 @@ func (d *Device) Activate(e kernels.Elementwise, src, dst *Buffer) error {
 	items := (e.N + kernels.ActivationVW - 1) / kernels.ActivationVW
 	alpha, maxv, thr := e.Act.Params()
 	return prog.Run("activation", []int{roundUp(items, wg)}, []int{wg},
-		int32(e.N), src, int32(e.OffSrc), dst, int32(e.OffDst), alpha, maxv, thr)
+		int32(e.N), src, int32(e.OffSrc), dst, int32(e.OffDst), alpha, maxv, thr, int32(e.Act.KernelKind()))
 }

@@ -15,30 +15,56 @@ var (
 	softmaxSrc string
 	//go:embed cl/activation.cl
 	activationSrc string
+	//go:embed cl/pack.cl
+	packSrc string
 )
 
 // GemmSource is the OpenCL C source of the GEMM family (kernel "gemm").
 var GemmSource = commonSrc + gemmSrc
 
-// SoftmaxSource is the source of kernels "softmax_rows" and "softmax_group".
+// SoftmaxSource is the source of kernels "softmax_rows" and
+// "softmax_group", and of "softmax_short" when built with
+// SoftmaxShortOptions.
 var SoftmaxSource = softmaxSrc
+
+// PackSource is the source of kernel "pack_b", which packs B into the
+// panels the GEMM reads when GemmParams.PackB is set.
+var PackSource = packSrc
 
 // ActivationSource is the source of kernel "activation".
 var ActivationSource = commonSrc + activationSrc
 
-// GemmParams are the compile-time parameters of the GEMM family
-// (cl/gemm.cl explains each).
+// GemmParams are the parameters of the GEMM family (cl/gemm.cl explains
+// each). MWI, NWI, MDIM, NDIM, KWG, VW, Local and PackB are compile-time;
+// MC, NC and KC are run-time arguments (one program serves them all).
 type GemmParams struct {
 	MWI, NWI   int  // register tile of one work-item: rows, columns
 	MDIM, NDIM int  // work-group size in work-items: rows, columns
 	KWG        int  // local memory: depth of the K slice; otherwise K unrolling
 	VW         int  // vector width of B loads and C stores (Local false)
 	Local      bool // stage tiles in local memory (GPUs)
+
+	// Without local memory only: the block of C one work-item computes,
+	// MC rows by NC columns (multiples of MWI and NWI; 0 means one register
+	// tile), walked over K in blocks of KC (0: K in one block). The device
+	// may shrink MC and NC for small problems so that every compute unit
+	// gets work.
+	MC, NC, KC int
+	// PackB (without local memory only) packs B into NWI-wide panels
+	// before the product (cl/pack.cl), so that the micro-kernel reads it
+	// contiguously whatever its layout.
+	PackB bool
+	// PackA (without local memory only) packs A into MWI-row panels before
+	// a product whose A is read often enough to repay it (wide N): rows
+	// then lie contiguously, whatever A's leading dimension.
+	PackA bool
 }
 
-// CPUGemm is the configuration shaped for CPUs: a 4×16 register tile of
-// float8 vectors per work-item, no local memory.
-var CPUGemm = GemmParams{MWI: 4, NWI: 16, MDIM: 1, NDIM: 1, KWG: 4, VW: 8}
+// CPUGemm is the default configuration for CPUs, sized for AVX2 (16 vector
+// registers of 8 floats): a 6×16 register tile (12 float8 accumulators,
+// 2 for B, 1 for the broadcast of A), B packed, 256-deep K blocks (a 16 KiB
+// panel of B in L1), 96×256 blocks of C per work-item.
+var CPUGemm = GemmParams{MWI: 6, NWI: 16, MDIM: 1, NDIM: 1, KWG: 4, VW: 8, MC: 96, NC: 256, KC: 256, PackB: true, PackA: true}
 
 // GPUGemm is the configuration shaped for GPUs: 16×16 work-items, each
 // with a 4×4 tile of a 64×64 block staged 16 deep in local memory.
@@ -61,15 +87,33 @@ func (p GemmParams) Validate() error {
 		return fmt.Errorf("kernels: gemm NWI (%d) must be a multiple of VW (%d)", p.NWI, p.VW)
 	case p.MWI*p.NWI > 256:
 		return fmt.Errorf("kernels: gemm register tile %d×%d is larger than 256 floats", p.MWI, p.NWI)
+	case p.MC < 0 || p.NC < 0 || p.KC < 0:
+		return fmt.Errorf("kernels: gemm blocks MC, NC, KC must be >= 0 (0 = default): %+v", p)
+	case p.MC%p.MWI != 0:
+		return fmt.Errorf("kernels: gemm MC (%d) must be a multiple of MWI (%d)", p.MC, p.MWI)
+	case p.NC%p.NWI != 0:
+		return fmt.Errorf("kernels: gemm NC (%d) must be a multiple of NWI (%d)", p.NC, p.NWI)
+	case p.Local && (p.PackB || p.PackA):
+		return fmt.Errorf("kernels: gemm PackA and PackB need Local false")
 	}
 	return nil
 }
 
-// String is a compact name: "4x16/1x1/k4/v8" or "4x4/16x16/k16/v1/local".
+// String is a compact name: "6x16/1x1/k4/v8/b96x256x256/packA/packB" or
+// "4x4/16x16/k16/v1/local".
 func (p GemmParams) String() string {
 	s := fmt.Sprintf("%dx%d/%dx%d/k%d/v%d", p.MWI, p.NWI, p.MDIM, p.NDIM, p.KWG, p.VW)
 	if p.Local {
-		s += "/local"
+		return s + "/local"
+	}
+	if p.MC != 0 || p.NC != 0 || p.KC != 0 {
+		s += fmt.Sprintf("/b%dx%dx%d", p.MC, p.NC, p.KC)
+	}
+	if p.PackA {
+		s += "/packA"
+	}
+	if p.PackB {
+		s += "/packB"
 	}
 	return s
 }
@@ -81,15 +125,47 @@ func b2i(b bool) int {
 	return 0
 }
 
+// compiledAct returns the ACT a program is built with for act: linear and
+// relu, the common and cheap ones, compiled in; -1 (the kind read at run
+// time) for the others, so that they all share one program.
+func compiledAct(act ActKind) int {
+	if act == Linear || act == ReLU {
+		return int(act)
+	}
+	return -1
+}
+
 // GemmOptions returns the build options of the GEMM program for p and the
-// call's compile-time choices.
+// call's compile-time choices. With p.PackB (p.PackA), B (A) is read
+// packed and transB (transA) does not matter (the packing kernel handled
+// it): it is compiled as 0 so that both layouts share one program. The
+// kernel takes the activation's kind at run time too (Activation.KernelKind).
 func (p GemmParams) GemmOptions(transA, transB, bias bool, act ActKind) string {
+	packB := p.PackB && !p.Local
+	if packB {
+		transB = false
+	}
+	packA := p.PackA && !p.Local
+	if packA {
+		transA = false
+	}
 	return strings.Join([]string{
-		fmt.Sprintf("-DMWI=%d -DNWI=%d -DMDIM=%d -DNDIM=%d -DKWG=%d -DVW=%d -DLOCAL=%d", p.MWI, p.NWI, p.MDIM, p.NDIM, p.KWG, p.VW, b2i(p.Local)),
-		fmt.Sprintf("-DTRANS_A=%d -DTRANS_B=%d -DBIAS=%d -DACT=%d", b2i(transA), b2i(transB), b2i(bias), act),
+		fmt.Sprintf("-DMWI=%d -DNWI=%d -DMDIM=%d -DNDIM=%d -DKWG=%d -DVW=%d -DLOCAL=%d -DPACKED_A=%d -DPACKED_B=%d",
+			p.MWI, p.NWI, p.MDIM, p.NDIM, p.KWG, p.VW, b2i(p.Local), b2i(packA), b2i(packB)),
+		fmt.Sprintf("-DTRANS_A=%d -DTRANS_B=%d -DBIAS=%d -DACT=%d", b2i(transA), b2i(transB), b2i(bias), compiledAct(act)),
 		"-cl-mad-enable",
 	}, " ")
 }
+
+// PackOptions returns the build options of the packing program for panels
+// nwi columns wide.
+func PackOptions(nwi int, transB bool) string {
+	return fmt.Sprintf("-DNWI=%d -DTRANS_B=%d", nwi, b2i(transB))
+}
+
+// PackedLen returns the length in floats of op(B) (k×n) packed into
+// panels nwi wide.
+func PackedLen(k, n, nwi int) int { return k * ((n + nwi - 1) / nwi) * nwi }
 
 // SoftmaxWG is the work-group size of softmax_group.
 const SoftmaxWG = 64
@@ -99,10 +175,21 @@ func SoftmaxOptions(log bool) string {
 	return fmt.Sprintf("-DLOG=%d -DWG=%d", b2i(log), SoftmaxWG)
 }
 
+// SoftmaxShortMax is the longest row softmax_short handles.
+const SoftmaxShortMax = 16
+
+// SoftmaxShortOptions returns the build options of the softmax program
+// that has softmax_short for rows of cols (1..SoftmaxShortMax) columns.
+func SoftmaxShortOptions(log bool, cols int) string {
+	return fmt.Sprintf("%s -DCOLS=%d", SoftmaxOptions(log), cols)
+}
+
 // ActivationVW is the vector width of the elementwise activation kernel.
 const ActivationVW = 8
 
-// ActivationOptions returns the build options of the activation program.
-func ActivationOptions(act ActKind) string {
-	return fmt.Sprintf("-DVW=%d -DACT=%d", ActivationVW, act)
+// ActivationOptions returns the build options of the activation program:
+// one program for every activation, whose kind the kernel takes at run
+// time (Activation.KernelKind).
+func ActivationOptions() string {
+	return fmt.Sprintf("-DVW=%d -DACT=-1", ActivationVW)
 }

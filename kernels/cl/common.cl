@@ -3,7 +3,9 @@
 // Parameters (each may be set with -D; the defaults keep the file usable
 // on its own):
 //   VW   vector width of the column dimension: 1, 2, 4, 8 or 16
-//   ACT  the activation, a kernels.ActKind value (0 = linear)
+//   ACT  the activation, a kernels.ActKind value (0 = linear), or -1 for
+//        the kind given at run time in act_params.kind (one program for
+//        every activation)
 
 #ifndef VW
 #define VW 1
@@ -71,6 +73,7 @@ typedef struct {
   float alpha;     // relu/leaky_relu negative slope, elu/celu alpha
   float max_value; // relu max_value, +INF when unset
   float threshold; // relu threshold
+  int kind;        // the ACT_ kind, read when ACT == -1
 } act_params;
 
 inline realV softplusV(realV x) {
@@ -172,7 +175,11 @@ inline realV activate_kind(realV x, const int kind, float alpha, float max_value
   return select(y, x, (intV)(x != x));
 }
 
-// activate applies ACT to x.
-inline realV activate(realV x, float alpha, float max_value, float threshold) {
-  return activate_kind(x, ACT, alpha, max_value, threshold);
+// activate applies ACT to x, or ap.kind when ACT is -1.
+inline realV activate(realV x, act_params ap) {
+#if ACT >= 0
+  return activate_kind(x, ACT, ap.alpha, ap.max_value, ap.threshold);
+#else
+  return activate_kind(x, ap.kind, ap.alpha, ap.max_value, ap.threshold);
+#endif
 }

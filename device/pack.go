@@ -1,0 +1,218 @@
+package device
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/densecl/densecl/kernels"
+)
+
+// PackedB is the B operand of a GEMM prepared once for many products with
+// the same B, such as a Dense layer's kernel: with CPU parameters it holds
+// op(B) packed into the panels the micro-kernel reads; otherwise a copy of
+// B in its own layout. Make one with Device.PackB, use it with
+// Device.GemmPacked, and Release it when done.
+type PackedB struct {
+	d      *Device
+	buf    *Buffer
+	k, n   int
+	params kernels.GemmParams // the parameters it was packed for
+	// Layout of the copy when it is not packed (params.PackB false).
+	transB bool
+	off    int
+	ld     int
+}
+
+// K returns the rows of op(B).
+func (pb *PackedB) K() int { return pb.k }
+
+// N returns the columns of op(B).
+func (pb *PackedB) N() int { return pb.n }
+
+// Release frees the packed copy. Releasing twice is not an error.
+func (pb *PackedB) Release() error {
+	if pb == nil {
+		return nil
+	}
+	return pb.buf.Release()
+}
+
+// PackB copies op(B), as g describes it (K, N, TransB, OffB, LDB; the rest
+// of g is ignored), into a PackedB for the device's current GEMM
+// parameters. B may change or be released afterwards; the PackedB does not
+// follow it. It returns once the packing is enqueued.
+func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
+	if b == nil {
+		return nil, fmt.Errorf("device: pack: buffer B is nil")
+	}
+	bk := g // validate B alone: A, C and the bias are not part of the call
+	bk.M = 1
+	bk.Bias, bk.LDA, bk.LDC, bk.OffA, bk.OffC = false, 0, 0, 0, 0
+	bk.Act = kernels.Activation{}
+	if err := bk.Validate(bigLen, b.n, bigLen, 0); err != nil {
+		return nil, err
+	}
+	p := d.GemmParams()
+	if p.PackB && !p.Local {
+		return d.packB(p, bk, b)
+	}
+	// A copy in B's own layout, from its first element to its last.
+	rows, cols := bk.K, bk.N
+	if bk.TransB {
+		rows, cols = cols, rows
+	}
+	n := (rows-1)*bk.LDB + cols
+	buf, err := d.Alloc(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Copy(buf, 0, b, bk.OffB, n); err != nil {
+		buf.Release()
+		return nil, err
+	}
+	return &PackedB{d: d, buf: buf, k: bk.K, n: bk.N, params: p, transB: bk.TransB, ld: bk.LDB}, nil
+}
+
+// bigLen stands for the length of a buffer that is not checked.
+const bigLen = 1<<31 - 1
+
+// packB packs op(B) of g (validated) into a new buffer of panels p.NWI wide.
+func (d *Device) packB(p kernels.GemmParams, g kernels.Gemm, b *Buffer) (*PackedB, error) {
+	n, err := packedLen(g.K, g.N, p.NWI, "B")
+	if err != nil {
+		return nil, err
+	}
+	buf, err := d.Alloc(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.packBInto(p, g, b, buf); err != nil {
+		buf.Release()
+		return nil, err
+	}
+	return &PackedB{d: d, buf: buf, k: g.K, n: g.N, params: p, ld: p.NWI}, nil
+}
+
+// packedLen returns the floats of a k×n operand packed in panels w wide.
+func packedLen(k, n, w int, name string) (int, error) {
+	l := kernels.PackedLen(k, n, w)
+	if l > bigLen {
+		return 0, fmt.Errorf("device: pack: %s packed (%d×%d in panels of %d) needs %d floats, more than 2^31-1", name, k, n, w, l)
+	}
+	return l, nil
+}
+
+// packBInto enqueues the packing of op(B) of g into dst (at least
+// kernels.PackedLen(g.K, g.N, p.NWI) floats).
+func (d *Device) packBInto(p kernels.GemmParams, g kernels.Gemm, b, dst *Buffer) error {
+	prog, err := d.Program(kernels.PackSource, kernels.PackOptions(p.NWI, g.TransB))
+	if err != nil {
+		return err
+	}
+	global, kchunk := d.packRange(ceilDiv(g.N, p.NWI), g.K)
+	return prog.Run("pack_b", global, []int{1, 1},
+		int32(g.K), int32(g.N), b, int32(g.OffB), int32(g.LDB), dst, int32(kchunk))
+}
+
+// GemmPacked runs C = act(alpha·op(A)·B + bias + beta·C) as g describes,
+// with B from pb: g.K and g.N must be pb's, and g's TransB, OffB and LDB
+// are ignored (pb fixed them). It uses the GEMM parameters pb was packed
+// for. bias may be nil when g.Bias is false. It returns once the kernel is
+// enqueued.
+func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buffer) error {
+	if pb == nil {
+		return fmt.Errorf("device: gemm: packed B is nil")
+	}
+	if pb.d != d {
+		return fmt.Errorf("device: gemm: packed B belongs to another device (%s)", pb.d)
+	}
+	if g.K != pb.k || g.N != pb.n {
+		return fmt.Errorf("device: gemm: packed B is %d×%d, the product needs K×N = %d×%d", pb.k, pb.n, g.K, g.N)
+	}
+	p := pb.params
+	if p.PackB && !p.Local {
+		g.TransB, g.OffB, g.LDB = false, 0, g.N
+		if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
+			return err
+		}
+		return d.gemmLaunch(p, g, a, pb.buf, c, bias, nil)
+	}
+	g.TransB, g.OffB, g.LDB = pb.transB, pb.off, pb.ld
+	if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
+		return err
+	}
+	return d.gemmLaunch(p, g, a, pb.buf, c, bias, nil)
+}
+
+// packAInto enqueues the packing of op(A) of g (validated) into dst (at
+// least kernels.PackedLen(g.K, g.M, p.MWI) floats), in panels p.MWI rows
+// tall: panel t holds rows t·MWI.. of op(A) as K rows of MWI floats, which
+// is op(A)ᵀ (K×M, stored transposed unless A is) packed as B is.
+func (d *Device) packAInto(p kernels.GemmParams, g kernels.Gemm, a, dst *Buffer) error {
+	prog, err := d.Program(kernels.PackSource, kernels.PackOptions(p.MWI, !g.TransA))
+	if err != nil {
+		return err
+	}
+	global, kchunk := d.packRange(ceilDiv(g.M, p.MWI), g.K)
+	return prog.Run("pack_b", global, []int{1, 1},
+		int32(g.K), int32(g.M), a, int32(g.OffA), int32(g.LDA), dst, int32(kchunk))
+}
+
+// packRange returns the NDRange of pack_b over panels panels of k rows and
+// the rows each work-item packs: a few work-items per compute unit, since
+// each work-group costs microseconds to start on a CPU.
+func (d *Device) packRange(panels, k int) (global []int, kchunk int) {
+	want := 8 * max(d.info.ComputeUnits, 1)
+	chunks := min(k, max(1, ceilDiv(want, panels)))
+	kchunk = ceilDiv(k, chunks)
+	return []int{panels, ceilDiv(k, kchunk)}, kchunk
+}
+
+// Scratch buffers for the packed copies of one product's operands, kept
+// per Device so that a product does not pay for fresh memory (page faults)
+// each time. Their use, from the packing to the launch of the product that
+// reads them, is serialised by the scratch's lock: the queue is in order,
+// so the next user's packing runs after the product.
+type gemmScratch struct {
+	mu   sync.Mutex
+	bufs [2]*Buffer // packed A, packed B
+}
+
+// scratch returns d's scratch, locked; the caller unlocks it once the
+// product that reads it is enqueued.
+func (d *Device) scratch() *gemmScratch {
+	d.scr.mu.Lock()
+	return &d.scr
+}
+
+// release frees the scratch buffers (Close).
+func (s *gemmScratch) release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for i, b := range s.bufs {
+		if err := b.Release(); err != nil && first == nil {
+			first = err
+		}
+		s.bufs[i] = nil
+	}
+	return first
+}
+
+// get returns scratch buffer i with room for n floats, replacing a smaller
+// one (released once the commands using it are done).
+func (s *gemmScratch) get(d *Device, i, n int) (*Buffer, error) {
+	if b := s.bufs[i]; b != nil && b.n >= n {
+		return b, nil
+	}
+	if s.bufs[i] != nil {
+		s.bufs[i].Release()
+		s.bufs[i] = nil
+	}
+	b, err := d.Alloc(n)
+	if err != nil {
+		return nil, err
+	}
+	s.bufs[i] = b
+	return b, nil
+}

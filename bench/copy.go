@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/densecl/densecl/device"
+)
+
+// CopyResult is one JSON line of kind "copy": the bandwidth of a buffer
+// copy, the reference the GEMM and model figures can be read against.
+// GBPerS counts the bytes copied once (not read plus written), in 10⁹
+// bytes per second.
+type CopyResult struct {
+	Kind     string  `json:"kind"` // "copy"
+	Backend  string  `json:"backend"`
+	Device   string  `json:"device"`
+	Bytes    int64   `json:"bytes"`
+	GBPerS   float64 `json:"gb_per_s"`
+	MedianMS float64 `json:"median_ms"`
+	Runs     int     `json:"runs"`
+}
+
+// RunCopy measures a copy of o.CopyBytes (rounded down to whole floats)
+// between two buffers on each backend: clEnqueueCopyBuffer on the OpenCL
+// device, Go's copy between slices on the fallback. It returns nothing
+// when o.CopyBytes is negative.
+func RunCopy(d *device.Device, backends []string, o Options) ([]CopyResult, error) {
+	nb := o.copyBytes()
+	if nb < 0 {
+		return nil, nil
+	}
+	n := int(nb / 4)
+	if n < 1 {
+		return nil, fmt.Errorf("bench: copy of %d bytes: want at least 4", nb)
+	}
+	var out []CopyResult
+	for _, be := range backends {
+		switch be {
+		case OpenCL:
+			if d == nil {
+				return nil, fmt.Errorf("bench: copy: no OpenCL device")
+			}
+			if lim := d.Info().MaxAlloc / 4; int64(n) > lim {
+				n = int(lim)
+			}
+			o.Progress.Begin("copy opencl")
+			r, err := runCopyOpenCL(d, n, o)
+			o.Progress.End()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		case Fallback:
+			src, dst := make([]float32, n), make([]float32, n)
+			for i := range src {
+				src[i] = float32(i)
+			}
+			o.Progress.Begin("copy fallback")
+			t, err := Measure(o, func() error { copy(dst, src); return nil })
+			o.Progress.End()
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Equal(src, dst) {
+				return nil, fmt.Errorf("bench: copy: the fallback copy differs from its source")
+			}
+			out = append(out, copyResult(Fallback, FallbackDevice(), n, t))
+		}
+	}
+	return out, nil
+}
+
+func runCopyOpenCL(d *device.Device, n int, o Options) (r CopyResult, err error) {
+	src, err := d.Alloc(n)
+	if err != nil {
+		return r, err
+	}
+	defer src.Release()
+	dst, err := d.Alloc(n)
+	if err != nil {
+		return r, err
+	}
+	defer dst.Release()
+	if err := d.Fill(src, 0, n, 1.5); err != nil {
+		return r, err
+	}
+	t, err := Measure(o, func() error {
+		if err := d.Copy(dst, 0, src, 0, n); err != nil {
+			return err
+		}
+		return d.Finish()
+	})
+	if err != nil {
+		return r, err
+	}
+	probe := make([]float32, min(n, 1024))
+	if err := d.Download(probe, dst, n-len(probe)); err != nil {
+		return r, err
+	}
+	for _, v := range probe {
+		if v != 1.5 {
+			return r, fmt.Errorf("bench: copy: the device copy wrote %v, want 1.5", v)
+		}
+	}
+	return copyResult(OpenCL, d.Info().Name, n, t), nil
+}
+
+func copyResult(backend, dev string, n int, t Timing) CopyResult {
+	b := int64(n) * 4
+	return CopyResult{
+		Kind: "copy", Backend: backend, Device: dev, Bytes: b,
+		GBPerS:   round(float64(b)/t.Median.Seconds()/1e9, 3),
+		MedianMS: ms(t.Median),
+		Runs:     len(t.Runs),
+	}
+}

@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/layers"
+)
+
+// SeedSpec is the seed model of seed-dense-shapes.txt, the main job's model.
+const SeedSpec = "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')"
+
+// SeedBatch is the batch the main job runs the seed model at.
+const SeedBatch = 16
+
+// Layer returns the layers package's configuration for l. Dense weights
+// are seeded (seed, derived per layer from index), so that a model built
+// twice from one spec starts from the same weights.
+func (l LayerSpec) Layer(index int, seed uint64) layers.Layer {
+	switch l.Class {
+	case "Dense":
+		ki := layers.Initializer{Name: l.KernelInitializer, Seed: seed*1000 + uint64(2*index), Seeded: true}
+		bi := layers.Initializer{Name: l.BiasInitializer, Seed: seed*1000 + uint64(2*index+1), Seeded: true}
+		return layers.Dense{Units: l.Units, Activation: l.Activation, NoBias: l.NoBias,
+			KernelInitializer: ki, BiasInitializer: bi, InputShape: l.InputShape, Name: l.Name, Frozen: l.Frozen}
+	case "Flatten":
+		return layers.Flatten{InputShape: l.InputShape, Name: l.Name}
+	case "Dropout":
+		return layers.Dropout{Rate: l.Rate, InputShape: l.InputShape, Name: l.Name}
+	case "Activation":
+		return layers.Activation{Activation: l.Activation, InputShape: l.InputShape, Name: l.Name}
+	case "Reshape":
+		return layers.Reshape{TargetShape: l.TargetShape, InputShape: l.InputShape, Name: l.Name}
+	case "InputLayer":
+		return layers.InputLayer{Shape: l.InputShape, Name: l.Name}
+	}
+	return nil
+}
+
+// NewModel builds a Sequential from parsed specs, weights seeded by seed.
+// The errors are the layers package's (Keras's words), prefixed with the
+// layer's position in the spec.
+func NewModel(specs []LayerSpec, seed uint64) (*layers.Sequential, error) {
+	m, err := layers.NewSequential()
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range specs {
+		l := s.Layer(i, seed)
+		if l == nil {
+			return nil, &SpecError{s.Pos, fmt.Sprintf("layer %s is not supported", s.Class)}
+		}
+		if err := m.Add(l); err != nil {
+			return nil, fmt.Errorf("spec: position %d: %s: %w", s.Pos, s.Class, err)
+		}
+	}
+	return m, nil
+}
+
+// IsInputError reports whether err comes from bad input (a spec, a model
+// file, a shape, data that does not fit the model) rather than from a
+// failure while running.
+func IsInputError(err error) bool {
+	var se *SpecError
+	return errors.As(err, &se) || errors.Is(err, layers.ErrShape) || errors.Is(err, layers.ErrInvalid) ||
+		errors.Is(err, layers.ErrFormat) || errors.Is(err, layers.ErrNotBuilt) || errors.Is(err, ErrInput)
+}
+
+// ErrInput marks errors caused by the caller's input.
+var ErrInput = errors.New("bad input")
+
+// ModelResult is one JSON line of kind "model".
+//
+// MedianMS and SamplesPerS are end to end: Predict from a host tensor to a
+// host tensor, the upload and download included. ComputeMedianMS and
+// ComputeSamplesPerS are the device-resident part alone: Forward on an
+// input already on the device, finished before the clock stops (for the
+// fallback, whose transfers are host copies, the end-to-end figures).
+type ModelResult struct {
+	Kind               string   `json:"kind"` // "model"
+	Backend            string   `json:"backend"`
+	Device             string   `json:"device"`
+	Spec               string   `json:"spec"`
+	Batch              int      `json:"batch"`
+	BuildMS            float64  `json:"build_ms"`
+	MedianMS           float64  `json:"median_ms"`
+	SamplesPerS        float64  `json:"samples_per_s"`
+	ComputeMedianMS    float64  `json:"compute_median_ms"`
+	ComputeSamplesPerS float64  `json:"compute_samples_per_s"`
+	MaxRelErr          ErrValue `json:"max_rel_err"`
+	Runs               int      `json:"runs"`
+}
+
+// ModelRows turns model results into one table row.
+func ModelRows(results []ModelResult) []Row {
+	if len(results) == 0 {
+		return nil
+	}
+	row := Row{What: fmt.Sprintf("model, batch %d", results[0].Batch), Unit: "samples/s", RelErr: nan()}
+	for _, r := range results {
+		switch r.Backend {
+		case OpenCL:
+			row.OpenCL = r.SamplesPerS
+			row.RelErr = float64(r.MaxRelErr)
+		case Fallback:
+			row.Fallback = r.SamplesPerS
+		}
+	}
+	return []Row{row}
+}
+
+// ModelInput returns a batch of fixed random values in [-1, 1) for m.
+func ModelInput(m *layers.Sequential, batch int, seed uint64) (layers.Tensor, error) {
+	in := m.InputShape()
+	if in == nil {
+		return layers.Tensor{}, fmt.Errorf("the model's input shape is unknown: give the first layer input_shape=(...), or start with Input(shape=(...)): %w", ErrInput)
+	}
+	shape := slices.Clone(in)
+	shape[0] = batch
+	for i, d := range shape {
+		if d < 0 {
+			return layers.Tensor{}, fmt.Errorf("the model's input shape %s has an unknown axis %d: %w", pyTuple(in[1:]), i, ErrInput)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	return layers.Tensor{Shape: shape, Data: randomSlice(rng, numElements(shape))}, nil
+}
+
+// RunModel measures Predict of m on a batch of random inputs, on each
+// backend named (OpenCL needs d). The fallback's output is the reference
+// for the OpenCL result's MaxRelErr; it is computed once, untimed, when the
+// fallback is not among the backends. spec names the model in the JSON.
+// The model is left built on the last backend.
+func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, backends []string, o Options) ([]ModelResult, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("batch must be at least 1, got %d: %w", batch, ErrInput)
+	}
+	x, err := ModelInput(m, batch, o.seed())
+	if err != nil {
+		return nil, err
+	}
+	po := layers.PredictOptions{BatchSize: batch}
+	var ref layers.Tensor
+	var out []ModelResult
+	order := slices.Clone(backends)
+	if slices.Contains(order, OpenCL) {
+		// The fallback first: it gives the reference.
+		order = []string{Fallback, OpenCL}
+	}
+	for _, be := range order {
+		var b layers.Backend
+		dev := FallbackDevice()
+		switch be {
+		case Fallback:
+			b = layers.Fallback()
+		case OpenCL:
+			if d == nil {
+				return nil, fmt.Errorf("bench: model: no OpenCL device")
+			}
+			b = layers.OpenCL(d)
+			dev = d.Info().Name
+		}
+		if err := m.Build(b); err != nil {
+			return nil, err
+		}
+		timed := slices.Contains(backends, be)
+		var y layers.Tensor
+		run := func() error {
+			var err error
+			y, err = m.PredictWith(x, po)
+			if err != nil {
+				return err
+			}
+			return b.Finish()
+		}
+		if !timed {
+			if err := run(); err != nil {
+				return nil, err
+			}
+			ref = y
+			continue
+		}
+		o.Progress.Begin(fmt.Sprintf("model batch %d %s", batch, be))
+		t, err := Measure(o, run)
+		o.Progress.End()
+		if err != nil {
+			return nil, err
+		}
+		r := ModelResult{
+			Kind: "model", Backend: be, Device: dev, Spec: spec, Batch: batch,
+			MedianMS:    ms(t.Median),
+			SamplesPerS: round(float64(batch)/t.Median.Seconds(), 3),
+		}
+		if be == OpenCL {
+			r.BuildMS = ms(t.Setup())
+			r.MaxRelErr = ErrValue(RelErr(y.Data, ref.Data))
+		} else {
+			ref = y
+		}
+		r.ComputeMedianMS, r.ComputeSamplesPerS = r.MedianMS, r.SamplesPerS
+		if be == OpenCL { // the fallback's transfers are host copies: nothing to split
+			ct, err := measureForward(o, m, b, x, batch)
+			if err != nil {
+				return nil, err
+			}
+			r.ComputeMedianMS = ms(ct.Median)
+			r.ComputeSamplesPerS = round(float64(batch)/ct.Median.Seconds(), 3)
+		}
+		r.Runs = len(t.Runs)
+		out = append(out, r)
+	}
+	// Keep the JSON lines in the order of backends.
+	slices.SortStableFunc(out, func(a, b ModelResult) int {
+		return slices.Index(backends, a.Backend) - slices.Index(backends, b.Backend)
+	})
+	return out, nil
+}
+
+// measureForward times m.Forward on x uploaded once: the compute-only part
+// of a Predict.
+func measureForward(o Options, m *layers.Sequential, b layers.Backend, x layers.Tensor, batch int) (Timing, error) {
+	out := m.OutputShape()
+	per := 1
+	for _, d := range out[1:] {
+		per *= d
+	}
+	xb, err := b.Alloc(len(x.Data))
+	if err != nil {
+		return Timing{}, err
+	}
+	defer b.Release(xb)
+	yb, err := b.Alloc(batch * per)
+	if err != nil {
+		return Timing{}, err
+	}
+	defer b.Release(yb)
+	if err := b.Upload(xb, 0, x.Data); err != nil {
+		return Timing{}, err
+	}
+	return Measure(o, func() error {
+		if err := m.Forward(xb, yb, batch, layers.PredictOptions{}); err != nil {
+			return err
+		}
+		return b.Finish()
+	})
+}

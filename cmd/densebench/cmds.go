@@ -1,0 +1,560 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/densecl/densecl/bench"
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/layers"
+)
+
+// cmdMain is densebench with no command: the seed model's summary and a
+// run of it, a copy, a GEMM sweep, on both backends, then a table.
+func cmdMain(args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := flag.NewFlagSet("main", flag.ContinueOnError)
+	var c common
+	c.measureFlags(fs, "both")
+	c.plotFlag(fs)
+	shapes := fs.String("shapes", "", "GEMM shapes MxNxK, comma-separated (default: squares 256 to 2048, then 16384x512x3, 16384x10x512, 256x512x784)")
+	batch := fs.Int("batch", bench.SeedBatch, "batch of the seed model run")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	var cases []bench.GemmCase
+	if *shapes != "" {
+		ss, err := bench.ParseShapes(*shapes)
+		if err != nil {
+			return usageErr(err)
+		}
+		for _, s := range ss {
+			cases = append(cases, bench.GemmCase{Shape: s})
+		}
+	} else {
+		cases = mainCases()
+	}
+	if *batch < 1 {
+		return usagef("-batch must be at least 1, got %d", *batch)
+	}
+	specs, err := bench.ParseSpec(bench.SeedSpec)
+	if err != nil {
+		return err
+	}
+	m, err := bench.NewModel(specs, c.seed)
+	if err != nil {
+		return err
+	}
+	d, bes, err := c.open(stderr)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		defer d.Close()
+	}
+	o, err := c.options(stderr, 2*len(bes)+len(cases)*len(bes))
+	if err != nil {
+		return err
+	}
+	out := newOutput(stdout, c.json, o.Progress)
+	if d != nil {
+		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
+	} else {
+		out.text("densebench: no OpenCL device: the fallback alone\n\n")
+	}
+	out.text("The seed model: %s\n\n", bench.SeedSpec)
+	if !c.json {
+		if err := summarize(stdout, m); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
+	var rows []bench.Row
+	mr, err := bench.RunModel(d, m, bench.SeedSpec, *batch, bes, o)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	for _, r := range mr {
+		if err := out.result(r, modelText(r)); err != nil {
+			return err
+		}
+	}
+	rows = append(rows, bench.ModelRows(mr)...)
+	cr, err := bench.RunCopy(d, bes, o)
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for _, r := range cr {
+		if err := out.result(r, copyText(r)); err != nil {
+			return err
+		}
+	}
+	rows = append(rows, bench.CopyRows(cr)...)
+	gr, err := runGemms(d, cases, bes, o, out)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, bench.GemmRows(gr)...)
+	o.Progress.Done()
+	if !c.json {
+		fmt.Fprintln(stdout)
+		if err := bench.WriteTable(stdout, rows); err != nil {
+			return err
+		}
+	}
+	if c.plot != "" {
+		if err := bench.Plot(c.plot, gr); err != nil {
+			return err
+		}
+		out.text("\nplot: %s\n", c.plot)
+	}
+	out.text("\ndensebench: done in %s\n", elapsed(start))
+	return nil
+}
+
+// mainCases are the main job's GEMMs: plain squares, then the Dense-shaped
+// products with their layer's bias and activation (softmax is a pass of
+// its own, so 16384x10x512 has none).
+func mainCases() []bench.GemmCase {
+	var cs []bench.GemmCase
+	for _, s := range bench.SquareShapes(256, 2048) {
+		cs = append(cs, bench.GemmCase{Shape: s})
+	}
+	acts := []string{"relu", "", "relu"}
+	for i, s := range bench.SeedShapes {
+		cs = append(cs, bench.GemmCase{Shape: s, Bias: true, Act: acts[i]})
+	}
+	return cs
+}
+
+func runGemms(d *device.Device, cases []bench.GemmCase, bes []string, o bench.Options, out *output) ([]bench.GemmResult, error) {
+	var all []bench.GemmResult
+	for _, c := range cases {
+		rs, err := bench.RunGemm(d, c, bes, o)
+		if err != nil {
+			return nil, fmt.Errorf("gemm %s: %w", c, err)
+		}
+		for _, r := range rs {
+			if err := out.result(r, gemmText(r)); err != nil {
+				return nil, err
+			}
+		}
+		all = append(all, rs...)
+	}
+	return all, nil
+}
+
+// deviceJSON is one JSON line of densebench devices -json.
+type deviceJSON struct {
+	Kind           string `json:"kind"` // "device"
+	Index          int    `json:"index"`
+	Default        bool   `json:"default"`
+	Platform       string `json:"platform"`
+	Name           string `json:"name"`
+	Vendor         string `json:"vendor"`
+	Type           string `json:"type"`
+	Version        string `json:"version"`
+	DriverVersion  string `json:"driver_version"`
+	ComputeUnits   int    `json:"compute_units"`
+	ClockMHz       int    `json:"clock_mhz"`
+	GlobalMemBytes int64  `json:"global_mem_bytes"`
+	MaxAllocBytes  int64  `json:"max_alloc_bytes"`
+	LocalMemBytes  int64  `json:"local_mem_bytes"`
+	MaxWorkGroup   int    `json:"max_work_group"`
+	FloatVector    int    `json:"float_vector"`
+}
+
+func cmdDevices(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "one JSON object per device")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	infos, err := device.List()
+	if err != nil {
+		return err
+	}
+	def, _ := device.Select(infos, "")
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, i := range infos {
+		isDef := i.Index == def.Index && def.Name != ""
+		if *asJSON {
+			if err := enc.Encode(deviceJSON{Kind: "device", Index: i.Index, Default: isDef, Platform: i.Platform, Name: i.Name,
+				Vendor: i.Vendor, Type: i.Type, Version: i.Version, DriverVersion: i.DriverVersion,
+				ComputeUnits: i.ComputeUnits, ClockMHz: i.ClockMHz, GlobalMemBytes: i.GlobalMem, MaxAllocBytes: i.MaxAlloc,
+				LocalMemBytes: i.LocalMem, MaxWorkGroup: i.MaxWorkGroup, FloatVector: i.FloatVector}); err != nil {
+				return err
+			}
+			continue
+		}
+		mark := " "
+		if isDef {
+			mark = "*"
+		}
+		local := bench.FormatBytes(i.LocalMem)
+		if i.LocalMemGlobal {
+			local += " (in global memory)"
+		}
+		fmt.Fprintf(stdout, "%s %d: %s\n", mark, i.Index, i.Name)
+		fmt.Fprintf(stdout, "    platform   %s (%s, %s)\n", i.Platform, i.PlatformVendor, i.PlatformVersion)
+		fmt.Fprintf(stdout, "    type       %s, %s, %s, driver %s\n", i.Type, i.Vendor, i.Version, i.DriverVersion)
+		fmt.Fprintf(stdout, "    compute    %d units at %d MHz, work-groups up to %d %v, float vector %d\n",
+			i.ComputeUnits, i.ClockMHz, i.MaxWorkGroup, i.MaxWorkItems, i.FloatVector)
+		fmt.Fprintf(stdout, "    memory     %s global, %s per buffer, %s local\n",
+			bench.FormatBytes(i.GlobalMem), bench.FormatBytes(i.MaxAlloc), local)
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "\n* the default: $%s if set, else the first GPU, else the first CPU; pick another with -device INDEX|gpu|cpu|NAME\n", device.EnvDevice)
+	}
+	return nil
+}
+
+func cmdGemm(args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := flag.NewFlagSet("gemm", flag.ContinueOnError)
+	var c common
+	c.measureFlags(fs, "both")
+	c.plotFlag(fs)
+	shapes := fs.String("shapes", "1024x1024x1024", "shapes MxNxK, comma-separated: C (M×N) = A (M×K) · B (K×N)")
+	act := fs.String("act", "", "activation fused after the product: relu, sigmoid, ... (default linear)")
+	bias := fs.Bool("bias", false, "add a bias vector to every row")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	ss, err := bench.ParseShapes(*shapes)
+	if err != nil {
+		return usageErr(err)
+	}
+	if *act != "" {
+		if err := checkGemmAct(*act); err != nil {
+			return err
+		}
+	}
+	var cases []bench.GemmCase
+	for _, s := range ss {
+		cases = append(cases, bench.GemmCase{Shape: s, Act: *act, Bias: *bias})
+	}
+	d, bes, err := c.open(stderr)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		defer d.Close()
+	}
+	copies := 0
+	if c.copyMiB > 0 {
+		copies = len(bes)
+	}
+	o, err := c.options(stderr, copies+len(cases)*len(bes))
+	if err != nil {
+		return err
+	}
+	out := newOutput(stdout, c.json, o.Progress)
+	if d != nil {
+		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
+	}
+	cr, err := bench.RunCopy(d, bes, o)
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for _, r := range cr {
+		if err := out.result(r, copyText(r)); err != nil {
+			return err
+		}
+	}
+	gr, err := runGemms(d, cases, bes, o, out)
+	if err != nil {
+		return err
+	}
+	o.Progress.Done()
+	if !c.json {
+		fmt.Fprintln(stdout)
+		if err := bench.WriteTable(stdout, append(bench.CopyRows(cr), bench.GemmRows(gr)...)); err != nil {
+			return err
+		}
+	}
+	if c.plot != "" {
+		if err := bench.Plot(c.plot, gr); err != nil {
+			return err
+		}
+		out.text("\nplot: %s\n", c.plot)
+	}
+	out.text("\ndensebench: done in %s\n", elapsed(start))
+	return nil
+}
+
+func checkGemmAct(name string) error {
+	if err := bench.CheckGemmActivation(name); err != nil {
+		return usagef("gemm: -act: %s (use densebench model for softmax)", strings.TrimPrefix(err.Error(), "bench: "))
+	}
+	return nil
+}
+
+func cmdModel(args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := flag.NewFlagSet("model", flag.ContinueOnError)
+	var c common
+	c.measureFlags(fs, "both")
+	spec := fs.String("spec", "", "the model as a Keras line: \"Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')\"")
+	path := fs.String("model", "", "a saved model: Keras .keras or .h5, or a TF.js model.json (or its folder)")
+	batch := fs.Int("batch", bench.SeedBatch, "samples per Predict")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if *batch < 1 {
+		return usagef("model: -batch must be at least 1, got %d", *batch)
+	}
+	m, name, err := loadModel(*spec, *path, c.seed)
+	if err != nil {
+		return err
+	}
+	if m.InputShape() == nil {
+		return usagef("model: the input shape is unknown: give the first layer input_shape=(...), or start with Input(shape=(...))")
+	}
+	d, bes, err := c.open(stderr)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		defer d.Close()
+	}
+	copies := 0
+	if c.copyMiB > 0 {
+		copies = len(bes)
+	}
+	o, err := c.options(stderr, copies+len(bes))
+	if err != nil {
+		return err
+	}
+	out := newOutput(stdout, c.json, o.Progress)
+	if d != nil {
+		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
+	}
+	if !c.json {
+		if err := summarize(stdout, m); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
+	mr, err := bench.RunModel(d, m, name, *batch, bes, o)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	for _, r := range mr {
+		if err := out.result(r, modelText(r)); err != nil {
+			return err
+		}
+	}
+	cr, err := bench.RunCopy(d, bes, o)
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for _, r := range cr {
+		if err := out.result(r, copyText(r)); err != nil {
+			return err
+		}
+	}
+	o.Progress.Done()
+	if !c.json {
+		fmt.Fprintln(stdout)
+		if err := bench.WriteTable(stdout, append(bench.ModelRows(mr), bench.CopyRows(cr)...)); err != nil {
+			return err
+		}
+	}
+	out.text("\ndensebench: done in %s\n", elapsed(start))
+	return nil
+}
+
+func cmdPredict(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+	path := fs.String("model", "", "a saved model: Keras .keras or .h5, or a TF.js model.json (or its folder) (required)")
+	input := fs.String("input", "", "input: x.npy (float32, C order) or x.bin (raw little-endian float32, with -shape) (required)")
+	shapeFlag := fs.String("shape", "", "the input's shape, batch first, as 2,32,32,3: required for .bin, checked for .npy")
+	output := fs.String("o", "", "output: y.npy or y.bin (raw little-endian float32) (required)")
+	backend := fs.String("backend", "opencl", "opencl or fallback (opencl falls back to the fallback when no OpenCL platform exists)")
+	sel := fs.String("device", "", "OpenCL device, as for the other commands")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	switch {
+	case *path == "":
+		return usagef("predict: -model is required")
+	case *input == "":
+		return usagef("predict: -input is required")
+	case *output == "":
+		return usagef("predict: -o is required")
+	}
+	for _, p := range []struct{ flag, path string }{{"-input", *input}, {"-o", *output}} {
+		if ext := strings.ToLower(p.path[strings.LastIndex(p.path, ".")+1:]); ext != "npy" && ext != "bin" || !strings.Contains(p.path, ".") {
+			return usagef("predict: %s %s: want a .npy or .bin file", p.flag, p.path)
+		}
+	}
+	var shape []int
+	if *shapeFlag != "" {
+		s, err := bench.ParseDims(*shapeFlag)
+		if err != nil {
+			return usagef("predict: -shape: %s", strings.TrimPrefix(err.Error(), "bench: "))
+		}
+		shape = s
+	}
+	bes, err := bench.ParseBackends(*backend)
+	if err != nil || len(bes) != 1 {
+		return usagef("predict: -backend must be opencl or fallback, got %q", *backend)
+	}
+	m, _, err := loadModel("", *path, 1)
+	if err != nil {
+		return err
+	}
+	inShape, data, err := bench.ReadTensorFile(*input, shape)
+	if err != nil {
+		return usagef("predict: %v", err)
+	}
+	if bes[0] == bench.OpenCL {
+		bes = []string{bench.OpenCL, bench.Fallback}
+	}
+	d, _, err := openFor(*sel, bes, stderr)
+	if err != nil {
+		return err
+	}
+	var b layers.Backend = layers.Fallback()
+	if d != nil {
+		defer d.Close()
+		b = layers.OpenCL(d)
+	}
+	if err := m.Build(b); err != nil {
+		return err
+	}
+	y, err := m.Predict(layers.Tensor{Shape: inShape, Data: data})
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	if err := bench.WriteTensorFile(*output, y.Shape, y.Data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: shape %s, float32 (%s, on %s)\n", *output, shapeString(y.Shape), formatName(*output), b.Name())
+	return nil
+}
+
+func shapeString(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func formatName(path string) string {
+	if strings.HasSuffix(strings.ToLower(path), ".npy") {
+		return "npy"
+	}
+	return "raw little-endian"
+}
+
+func cmdSummary(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	spec := fs.String("spec", "", "the model as a Keras line")
+	path := fs.String("model", "", "a saved model: Keras .keras or .h5, or a TF.js model.json (or its folder)")
+	keras3 := fs.Bool("keras3", false, "Keras 3's table instead of tf.keras 2.15's text")
+	width := fs.Int("width", 0, "with -keras3, the table's width (default 76, as Keras 3 prints without a terminal)")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	m, _, err := loadModel(*spec, *path, 1)
+	if err != nil {
+		return err
+	}
+	if m.InputShape() == nil {
+		return usagef("summary: the input shape is unknown: give the first layer input_shape=(...), or start with Input(shape=(...))")
+	}
+	var opts []layers.SummaryOption
+	if *keras3 {
+		opts = append(opts, layers.Keras3Table(*width))
+	}
+	if err := m.Summary(stdout, opts...); err != nil {
+		return usageErr(err)
+	}
+	fmt.Fprintln(stdout)
+	if err := m.Explain(stdout); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
+func cmdTune(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
+	var c common
+	c.deviceFlag(fs)
+	asJSON := fs.Bool("json", false, "write the result as one JSON object ({\"kind\":\"tune\",...}) on stdout, and nothing else")
+	budget := fs.Duration("budget", 0, "bound on the search, builds included (default 2m)")
+	shapes := fs.String("shapes", "", "shapes MxNxK to time, comma-separated (default: the tuner's: 512³, 1024³, 256x512x784, 4096x10x512)")
+	reps := fs.Int("reps", 0, "timed runs per shape and candidate; the fastest counts (default 3)")
+	dry := fs.Bool("dry-run", false, "measure, but do not save the winner")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if *budget < 0 || *reps < 0 {
+		return usagef("tune: -budget and -reps must not be negative")
+	}
+	opts := bench.TuneOptions{Budget: *budget, Reps: *reps, DryRun: *dry}
+	if *shapes != "" {
+		ss, err := bench.ParseShapes(*shapes)
+		if err != nil {
+			return usageErr(err)
+		}
+		opts.Shapes = ss
+	}
+	d, _, err := openFor(c.device, []string{bench.OpenCL}, stderr)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if !*asJSON {
+		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n\n", describeDevice(d, c.device))
+		opts.Progress = func(tc bench.TuneCandidate) {
+			fmt.Fprintln(stdout, tuneLine(tc))
+		}
+	}
+	res, err := bench.Tune(d, opts)
+	if err != nil {
+		return fmt.Errorf("tune: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Kind string `json:"kind"`
+			bench.TuneResult
+		}{"tune", res})
+	}
+	fmt.Fprintf(stdout, "\ndefault %s\nbest    %s\n", tuneLine(res.Default), tuneLine(res.Best))
+	if res.Default.GFLOPS > 0 {
+		fmt.Fprintf(stdout, "speedup %.2fx over the default in the same run (%s)\n", res.Best.GFLOPS/res.Default.GFLOPS, res.Elapsed.Round(100*time.Millisecond))
+	}
+	if res.Saved != "" {
+		fmt.Fprintf(stdout, "saved   %s (device.Open uses it from now on)\n", res.Saved)
+	} else {
+		fmt.Fprintln(stdout, "not saved (-dry-run)")
+	}
+	return nil
+}
+
+func tuneLine(tc bench.TuneCandidate) string {
+	if tc.Err != "" {
+		return fmt.Sprintf("%-36s rejected: %s", tc.Params, tc.Err)
+	}
+	return fmt.Sprintf("%-36s %8.2f GFLOPS (geometric mean)  rel err %.1e", tc.Params, tc.GFLOPS, tc.RelErr)
+}

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/densecl/densecl/bench"
+	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/layers"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a failure while running
+	exitUsage   = 2 // bad input: flags, shapes, specs, devices, files
+)
+
+// exitError carries an exit code with the error that caused it.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr marks err as bad input (exit code 2).
+func usageErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{exitUsage, err}
+}
+
+func usagef(format string, args ...any) error {
+	return usageErr(fmt.Errorf(format, args...))
+}
+
+// errHelp means -h was given and the usage was printed.
+var errHelp = errors.New("help")
+
+// run is densebench with its arguments (without the program name). It
+// returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdout, stderr)
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "densebench: "+strings.TrimPrefix(oneLine(err.Error()), "bench: "))
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if bench.IsInputError(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// oneLine folds a multi-line message (the device list of an unknown
+// device) onto one line.
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	out := lines[0]
+	for _, l := range lines[1:] {
+		if l == "" {
+			continue
+		}
+		if strings.HasSuffix(out, ":") {
+			out += " " + l
+		} else {
+			out += "; " + l
+		}
+	}
+	return out
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fmt.Fprint(stdout, topUsage)
+			return errHelp
+		}
+		return cmdMain(args, stdout, stderr)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "devices":
+		return cmdDevices(rest, stdout, stderr)
+	case "gemm":
+		return cmdGemm(rest, stdout, stderr)
+	case "model":
+		return cmdModel(rest, stdout, stderr)
+	case "predict":
+		return cmdPredict(rest, stdout, stderr)
+	case "summary":
+		return cmdSummary(rest, stdout, stderr)
+	case "tune":
+		return cmdTune(rest, stdout, stderr)
+	case "help":
+		if len(rest) > 0 && rest[0] != "" {
+			if u, ok := subUsage[rest[0]]; ok {
+				fmt.Fprint(stdout, u)
+				return errHelp
+			}
+			return usagef("help: unknown command %q; commands: devices, gemm, model, predict, summary, tune", rest[0])
+		}
+		fmt.Fprint(stdout, topUsage)
+		return errHelp
+	}
+	return usagef("unknown command %q; commands: devices, gemm, model, predict, summary, tune (densebench -h for help)", cmd)
+}
+
+// common holds the flags most commands share.
+type common struct {
+	device     string
+	json       bool
+	reps       int
+	backend    string
+	seed       uint64
+	copyMiB    int
+	noProgress bool
+	plot       string
+}
+
+func (c *common) deviceFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.device, "device", "", "OpenCL device: an index from 'densebench devices', gpu, cpu, or part of its name (default: $DENSECL_DEVICE, else the first GPU, else the first CPU)")
+}
+
+func (c *common) measureFlags(fs *flag.FlagSet, backendDefault string) {
+	c.deviceFlag(fs)
+	fs.BoolVar(&c.json, "json", false, "write one JSON object per line on stdout, and nothing else")
+	fs.IntVar(&c.reps, "reps", 0, "timed runs per measurement, at least 5 (default: adaptive, 5 to 25)")
+	fs.StringVar(&c.backend, "backend", backendDefault, "opencl, fallback or both")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random inputs and weights")
+	fs.IntVar(&c.copyMiB, "copy-mib", 64, "MiB copied between two buffers as the bandwidth reference (kind copy); 0 for none")
+	fs.BoolVar(&c.noProgress, "no-progress", false, "no progress bar on stderr")
+}
+
+func (c *common) plotFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.plot, "plot", "", "draw GFLOPS against size for each backend into this .png or .svg file")
+}
+
+// validate checks the flags that need no device, so that bad input fails
+// before anything is opened.
+func (c *common) validate() error {
+	if c.copyMiB < 0 {
+		return usagef("-copy-mib must not be negative, got %d", c.copyMiB)
+	}
+	if err := (bench.Options{Reps: c.reps}).Validate(); err != nil {
+		return usagef("-reps: %s", strings.TrimPrefix(err.Error(), "bench: "))
+	}
+	if c.plot != "" {
+		if err := checkPlotPath(c.plot); err != nil {
+			return err
+		}
+	}
+	if _, err := bench.ParseBackends(c.backend); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
+// options turns the flags into bench.Options, with a progress bar for
+// tasks measurements.
+func (c *common) options(stderr io.Writer, tasks int) (bench.Options, error) {
+	if err := c.validate(); err != nil {
+		return bench.Options{}, err
+	}
+	o := bench.Options{Reps: c.reps, Seed: c.seed, CopyBytes: int64(c.copyMiB) << 20}
+	if c.copyMiB == 0 {
+		o.CopyBytes = -1
+	}
+	tty := bench.IsTerminal(stderr)
+	if !c.noProgress && (!c.json || tty) {
+		o.Progress = bench.NewProgress(stderr, tty, tasks)
+	}
+	return o, nil
+}
+
+func checkPlotPath(p string) error {
+	low := strings.ToLower(p)
+	if !strings.HasSuffix(low, ".png") && !strings.HasSuffix(low, ".svg") {
+		return usagef("-plot %s: want a .png or .svg file", p)
+	}
+	return nil
+}
+
+// parse parses a command's flags; -h prints its usage to stdout. Errors
+// are one line, exit code 2.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, subUsage[fs.Name()])
+			fmt.Fprintln(stdout, "\nFlags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return errHelp
+		}
+		name := fs.Name()
+		if name == "main" {
+			return usagef("%v (densebench -h for help)", err)
+		}
+		return usagef("%s: %v (densebench %s -h for help)", name, err, name)
+	}
+	if fs.NArg() > 0 {
+		name := fs.Name()
+		if name == "main" {
+			return usagef("unexpected argument %q; commands: devices, gemm, model, predict, summary, tune", fs.Arg(0))
+		}
+		return usagef("%s: unexpected argument %q (flags come as -name value)", name, fs.Arg(0))
+	}
+	return nil
+}
+
+// backends resolves -backend and opens the device when OpenCL is among
+// them. With no OpenCL platform and no device asked for, "both" falls back
+// to the fallback alone, with a note on stderr.
+func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
+	bes, err := bench.ParseBackends(c.backend)
+	if err != nil {
+		return nil, nil, usageErr(err)
+	}
+	return openFor(c.device, bes, stderr)
+}
+
+func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []string, error) {
+	if !contains(bes, bench.OpenCL) {
+		return nil, bes, nil
+	}
+	d, err := device.Open(sel)
+	switch {
+	case err == nil:
+		return d, bes, nil
+	case errors.Is(err, device.ErrNoMatch):
+		return nil, nil, usageErr(err)
+	case errors.Is(err, device.ErrNoPlatform) && sel == "" && contains(bes, bench.Fallback):
+		fmt.Fprintln(stderr, "densebench: no OpenCL platform; measuring the fallback alone ("+oneLine(err.Error())+")")
+		return nil, []string{bench.Fallback}, nil
+	}
+	return nil, nil, err
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// output writes results: JSON lines, or a line of text each.
+type output struct {
+	w        io.Writer
+	json     bool
+	progress *bench.Progress
+	enc      *json.Encoder
+}
+
+func newOutput(w io.Writer, asJSON bool, p *bench.Progress) *output {
+	o := &output{w: w, json: asJSON, progress: p, enc: json.NewEncoder(w)}
+	o.enc.SetEscapeHTML(false)
+	return o
+}
+
+// result writes one result: as JSON, or as the text text.
+func (o *output) result(v any, text string) error {
+	o.progress.Done()
+	if o.json {
+		return o.enc.Encode(v)
+	}
+	_, err := fmt.Fprintln(o.w, text)
+	return err
+}
+
+// text writes s in text mode only.
+func (o *output) text(format string, args ...any) {
+	if o.json {
+		return
+	}
+	o.progress.Done()
+	fmt.Fprintf(o.w, format, args...)
+}
+
+// resultLine formats one result in text mode.
+func resultLine(label, backend string, value float64, unit string, medianMS float64, build string, runs int, relErr string) string {
+	s := fmt.Sprintf("%-34s %-8s %10.2f %-9s  median %10.3f ms", label, backend, value, unit, medianMS)
+	if build != "" {
+		s += "  build " + build
+	}
+	s += fmt.Sprintf("  (%d runs)", runs)
+	if relErr != "" {
+		s += "  rel err " + relErr
+	}
+	return s
+}
+
+func gemmText(r bench.GemmResult) string {
+	c := bench.GemmCase{Shape: r.Shape(), Act: r.Act, Bias: r.Bias}
+	build, rel := "", ""
+	if r.Backend == bench.OpenCL {
+		build = fmt.Sprintf("%.1f ms", r.BuildMS)
+		rel = fmt.Sprintf("%.1e", float64(r.MaxRelErr))
+	}
+	return resultLine("gemm "+c.String(), r.Backend, r.GFLOPS, "GFLOPS", r.MedianMS, build, r.Runs, rel)
+}
+
+func copyText(r bench.CopyResult) string {
+	return resultLine("copy "+bench.FormatBytes(r.Bytes), r.Backend, r.GBPerS, "GB/s", r.MedianMS, "", r.Runs, "")
+}
+
+func modelText(r bench.ModelResult) string {
+	build, rel := "", ""
+	if r.Backend == bench.OpenCL {
+		build = fmt.Sprintf("%.1f ms", r.BuildMS)
+		rel = fmt.Sprintf("%.1e", float64(r.MaxRelErr))
+	}
+	line := resultLine(fmt.Sprintf("model, batch %d", r.Batch), r.Backend, r.SamplesPerS, "samples/s", r.MedianMS, build, r.Runs, rel)
+	if r.Backend != bench.OpenCL {
+		return line
+	}
+	return line + fmt.Sprintf("\n%-34s %-8s %10.2f %-9s  median %10.3f ms", "  compute only (no transfers)", r.Backend, r.ComputeSamplesPerS, "samples/s", r.ComputeMedianMS)
+}
+
+// describeDevice names the device and whether it is the default.
+func describeDevice(d *device.Device, sel string) string {
+	info := d.Info()
+	how := "the default: $" + device.EnvDevice + ", else the first GPU, else the first CPU"
+	if sel != "" {
+		how = "chosen by -device " + sel
+	}
+	return fmt.Sprintf("%s (%s)", info.String(), how)
+}
+
+// loadModel builds the model from -spec or -model, exactly one of them.
+func loadModel(spec, path string, seed uint64) (*layers.Sequential, string, error) {
+	switch {
+	case spec != "" && path != "":
+		return nil, "", usagef("give -spec or -model, not both")
+	case spec == "" && path == "":
+		return nil, "", usagef("give -spec \"Dense(...); ...\" or -model path (model.keras, model.h5 or model.json)")
+	case spec != "":
+		specs, err := bench.ParseSpec(spec)
+		if err != nil {
+			return nil, "", usageErr(err)
+		}
+		m, err := bench.NewModel(specs, seed)
+		if err != nil {
+			return nil, "", usageErr(err)
+		}
+		return m, bench.FormatSpec(specs), nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, "", usagef("model: %v", err)
+	}
+	m, err := layers.Load(path)
+	if err != nil {
+		return nil, "", usageErr(err)
+	}
+	return m, path, nil
+}
+
+// summarize writes the Keras summary and the per-layer explanation.
+func summarize(w io.Writer, m *layers.Sequential) error {
+	if err := m.Summary(w); err != nil {
+		return usageErr(err)
+	}
+	fmt.Fprintln(w)
+	if err := m.Explain(w); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
+func elapsed(start time.Time) string {
+	return fmt.Sprintf("%.1fs", time.Since(start).Seconds())
+}

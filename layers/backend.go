@@ -48,6 +48,22 @@ type Fuser interface {
 	Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error
 }
 
+// Packer is implemented by backends that prepare a Dense layer's kernel
+// once for every later product (OpenCL packs it into the panels its GEMM
+// reads). Layers pack each kernel when its weights are uploaded and run
+// their products with GemmPacked.
+type Packer interface {
+	// PackB prepares op(B), as g's K, N, TransB, OffB and LDB describe it.
+	PackB(g kernels.Gemm, b Buffer) (Packed, error)
+	// GemmPacked is Gemm with B prepared by PackB.
+	GemmPacked(g kernels.Gemm, a Buffer, pb Packed, c, bias Buffer) error
+}
+
+// Packed is an operand prepared by a Packer.
+type Packed interface {
+	Release() error
+}
+
 // AsyncUploader is implemented by backends whose uploads can proceed
 // while the host goes on. Predict uses it to enqueue a chunk's upload and
 // work before it downloads the previous chunk's result. src must not

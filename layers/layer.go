@@ -158,6 +158,7 @@ type node struct {
 	inDim          int // the kernel's rows; 0 until built
 	kernel, bias   []float32
 	kernBuf, biBuf Buffer
+	packed         Packed // the kernel prepared by a Packer backend, or nil
 }
 
 func layerLabel(class, name string) string {

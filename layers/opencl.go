@@ -18,6 +18,7 @@ type clBackend struct{ d *device.Device }
 var (
 	_ Fuser         = clBackend{}
 	_ AsyncUploader = clBackend{}
+	_ Packer        = clBackend{}
 )
 
 func (b clBackend) Name() string { return "opencl: " + b.d.String() }
@@ -119,4 +120,24 @@ func (b clBackend) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error {
 		return err
 	}
 	return b.d.Dense2(f, bs[0], bs[1], bs[2], bs[3], bs[4], bs[5])
+}
+
+func (b clBackend) PackB(g kernels.Gemm, bb Buffer) (Packed, error) {
+	x, err := b.buf(bb, "B")
+	if err != nil {
+		return nil, err
+	}
+	return b.d.PackB(g, x)
+}
+
+func (b clBackend) GemmPacked(g kernels.Gemm, a Buffer, pb Packed, c, bias Buffer) error {
+	p, ok := pb.(*device.PackedB)
+	if !ok {
+		return fmt.Errorf("layers: opencl: packed B is a %T, not a *device.PackedB", pb)
+	}
+	x, err := b.bufs([]string{"A", "C", "bias"}, a, c, bias)
+	if err != nil {
+		return err
+	}
+	return b.d.GemmPacked(g, x[0], p, x[1], x[2])
 }

@@ -332,7 +332,13 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer,
 				g.Act = n.act.elem
 			}
 			d := dst(i)
-			if err := b.Gemm(g, src, n.kernBuf, d, n.biBuf); err != nil {
+			var err error
+			if pk, ok := b.(Packer); ok && n.packed != nil {
+				err = pk.GemmPacked(g, src, n.packed, d, n.biBuf)
+			} else {
+				err = b.Gemm(g, src, n.kernBuf, d, n.biBuf)
+			}
+			if err != nil {
 				return fmt.Errorf("layers: predict: dense %q: %w", n.name, err)
 			}
 			src = d

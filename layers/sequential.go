@@ -3,6 +3,7 @@ package layers
 import (
 	"errors"
 	"fmt"
+	"github.com/densecl/densecl/kernels"
 	"strconv"
 	"sync"
 )
@@ -260,6 +261,15 @@ func (m *Sequential) upload(n *node) error {
 	if err = b.Upload(n.kernBuf, 0, n.kernel); err != nil {
 		return fmt.Errorf("layers: dense %q: uploading the kernel: %w", n.name, err)
 	}
+	if p, ok := b.(Packer); ok {
+		if n.packed != nil {
+			_ = n.packed.Release()
+			n.packed = nil
+		}
+		if n.packed, err = p.PackB(kernels.Gemm{K: n.inDim, N: n.units}, n.kernBuf); err != nil {
+			return fmt.Errorf("layers: dense %q: packing the kernel: %w", n.name, err)
+		}
+	}
 	if n.useBias {
 		if n.biBuf == nil {
 			if n.biBuf, err = b.Alloc(len(n.bias)); err != nil {
@@ -295,6 +305,10 @@ func (m *Sequential) releaseAll() error {
 // releaseNode frees a node's weights on the backend.
 func (m *Sequential) releaseNode(n *node) error {
 	var errs []error
+	if n.packed != nil {
+		errs = append(errs, n.packed.Release())
+		n.packed = nil
+	}
 	for _, buf := range []*Buffer{&n.kernBuf, &n.biBuf} {
 		if *buf != nil {
 			errs = append(errs, m.backend.Release(*buf))

@@ -18,8 +18,13 @@
 //
 // # Kernel family
 //
-// GemmParams are the compile-time parameters of the GEMM kernel family
-// (register tile, work-group tile, K blocking, vector width, local memory
-// on or off), passed as -D build options. CPUGemm and GPUGemm are two
-// points of the family.
+// GemmParams are the parameters of the GEMM kernel family: register tile,
+// work-group tile, K unrolling, vector width, local memory on or off and
+// packing of A and B, passed as -D build options; and the blocks of C and
+// K one work-item walks on CPUs (MC, NC, KC), passed at run time. CPUGemm
+// and GPUGemm are two points of the family; a tuner (bench.Tune) searches
+// others. Linear and relu are compiled into a program; the other
+// activations share one program and take their kind at run time
+// (Activation.KernelKind). Dense2 describes two Dense layers fused into one
+// kernel (cl/fused.cl).
 package kernels

@@ -10,6 +10,7 @@ import (
 
 	"github.com/densecl/densecl/bench"
 	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/kernels"
 	"github.com/densecl/densecl/layers"
 )
 
@@ -169,6 +170,25 @@ type deviceJSON struct {
 	LocalMemBytes  int64  `json:"local_mem_bytes"`
 	MaxWorkGroup   int    `json:"max_work_group"`
 	FloatVector    int    `json:"float_vector"`
+	// Tuned says whether densebench tune stored GEMM parameters for the
+	// device; GemmParams are the ones Open will use.
+	Tuned      bool   `json:"tuned"`
+	GemmParams string `json:"gemm_params"`
+}
+
+// tuning describes the GEMM parameters a device will use: tuned ones from
+// the cache, or the default for its type.
+func tuning(i device.Info) (bool, string) {
+	t, ok, err := device.LoadTuned(i)
+	switch {
+	case err != nil:
+		return false, "default (the tuned-parameters file: " + err.Error() + ")"
+	case ok:
+		return true, t.Params.String()
+	case i.IsGPU() || !i.LocalMemGlobal:
+		return false, kernels.GPUGemm.String()
+	}
+	return false, kernels.CPUGemm.String()
 }
 
 func cmdDevices(args []string, stdout, stderr io.Writer) error {
@@ -186,11 +206,13 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 	enc.SetEscapeHTML(false)
 	for _, i := range infos {
 		isDef := i.Index == def.Index && def.Name != ""
+		tuned, params := tuning(i)
 		if *asJSON {
 			if err := enc.Encode(deviceJSON{Kind: "device", Index: i.Index, Default: isDef, Platform: i.Platform, Name: i.Name,
 				Vendor: i.Vendor, Type: i.Type, Version: i.Version, DriverVersion: i.DriverVersion,
 				ComputeUnits: i.ComputeUnits, ClockMHz: i.ClockMHz, GlobalMemBytes: i.GlobalMem, MaxAllocBytes: i.MaxAlloc,
-				LocalMemBytes: i.LocalMem, MaxWorkGroup: i.MaxWorkGroup, FloatVector: i.FloatVector}); err != nil {
+				LocalMemBytes: i.LocalMem, MaxWorkGroup: i.MaxWorkGroup, FloatVector: i.FloatVector,
+				Tuned: tuned, GemmParams: params}); err != nil {
 				return err
 			}
 			continue
@@ -210,6 +232,11 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 			i.ComputeUnits, i.ClockMHz, i.MaxWorkGroup, i.MaxWorkItems, i.FloatVector)
 		fmt.Fprintf(stdout, "    memory     %s global, %s per buffer, %s local\n",
 			bench.FormatBytes(i.GlobalMem), bench.FormatBytes(i.MaxAlloc), local)
+		state := "not tuned (densebench tune), default"
+		if tuned {
+			state = "tuned"
+		}
+		fmt.Fprintf(stdout, "    gemm       %s: %s\n", state, params)
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "\n* the default: $%s if set, else the first GPU, else the first CPU; pick another with -device INDEX|gpu|cpu|NAME\n", device.EnvDevice)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -268,7 +269,7 @@ func ReadTensorFile(path string, shape []int) ([]int, []float32, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if shape != nil && !equalDims(shape, got) {
+	if shape != nil && !slices.Equal(shape, got) {
 		return nil, nil, fmt.Errorf("%s: the file's shape is %s, -shape says %s", path, pyTuple(got), pyTuple(shape))
 	}
 	return got, data, nil
@@ -308,18 +309,6 @@ func numElements(shape []int) int {
 		n *= d
 	}
 	return n
-}
-
-func equalDims(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func decodeF32(raw []byte) []float32 {

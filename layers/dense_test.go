@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestDenseShapes(t *testing.T) {
 		for _, shape := range [][]int{{3, 2}, {3, 4, 2}, {3, 4, 5, 2}} {
 			m := build(t, be, Dense{Units: 3, InputShape: shape[1:], KernelInitializer: Init("glorot_uniform", 3), BiasInitializer: Init("random_uniform", 4)})
 			wantOut := append(withBatch(shape[1:len(shape)-1]), 3)
-			if got := m.OutputShape(); !equalInts(got, wantOut) {
+			if got := m.OutputShape(); !slices.Equal(got, wantOut) {
 				t.Fatalf("%v: output shape %v, want %v", shape, got, wantOut)
 			}
 			x := randTensor(rng, shape...)
@@ -78,7 +79,7 @@ func TestDenseShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalInts(y.Shape, []int{s[0], s[1], 3}) {
+			if !slices.Equal(y.Shape, []int{s[0], s[1], 3}) {
 				t.Fatalf("%v gives %v", s, y.Shape)
 			}
 		}

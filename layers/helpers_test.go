@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -39,7 +40,7 @@ func relErr(got []float32, want []float64) float64 {
 
 func checkClose(t *testing.T, what string, got Tensor, wantShape []int, want []float64, tol float64) {
 	t.Helper()
-	if !equalInts(got.Shape, wantShape) {
+	if !slices.Equal(got.Shape, wantShape) {
 		t.Fatalf("%s: shape %v, want %v", what, got.Shape, wantShape)
 	}
 	if e := relErr(got.Data, want); e > tol {

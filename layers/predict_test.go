@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,7 +191,7 @@ func TestPredictBadInput(t *testing.T) {
 		}
 		// An empty batch gives an empty result of the right shape.
 		y, err := m.Predict(Tensor{Shape: []int{0, 3, 11}})
-		if err != nil || !equalInts(y.Shape, []int{0, 3, 7}) || len(y.Data) != 0 {
+		if err != nil || !slices.Equal(y.Shape, []int{0, 3, 7}) || len(y.Data) != 0 {
 			t.Errorf("empty batch: %v, %v", y, err)
 		}
 		// NaN propagates to its own sample's rows only.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/densecl/densecl/kernels"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -106,7 +107,7 @@ func (m *Sequential) Add(l Layer) error {
 	}
 	if in != nil && n.declared != nil && !compatible(withBatch(n.declared), in) {
 		want := withBatch(n.declared)
-		if len(want) == len(in) && equalInts(want[:len(want)-1], in[:len(in)-1]) {
+		if len(want) == len(in) && slices.Equal(want[:len(want)-1], in[:len(in)-1]) {
 			return incompatibleAxis(n.name, -1, want[len(want)-1], in)
 		}
 		return incompatibleShape(n.name, want, in)
@@ -479,7 +480,7 @@ func checkWeights(n *node, w []Tensor) error {
 		return fmt.Errorf("layers: layer %q expects %d weights %v, but the weight list has length %d: %w", n.name, len(shapes), shapesString(shapes), len(w), ErrShape)
 	}
 	for i, s := range shapes {
-		if !equalInts(w[i].Shape, s) {
+		if !slices.Equal(w[i].Shape, s) {
 			return fmt.Errorf("layers: layer %q weight %s has shape %s, but the value given has shape %s: %w",
 				n.name, names[i], formatShape(s), formatShape(w[i].Shape), ErrShape)
 		}

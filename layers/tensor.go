@@ -100,18 +100,6 @@ func cloneInts(s []int) []int {
 	return append([]int{}, s...)
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // checkInputShape validates a user-given InputShape (batch excluded): at
 // least one axis, each positive or None.
 func checkInputShape(layer string, shape []int) error {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -99,7 +100,7 @@ func TestTFJSSaveLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalInts(got.Shape, want.Shape) || !equalFloats(got.Data, want.Data) {
+		if !slices.Equal(got.Shape, want.Shape) || !equalFloats(got.Data, want.Data) {
 			t.Fatalf("loaded model predicts %v, saved one %v", head(got.Data), head(want.Data))
 		}
 		m2.Close()

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,7 @@ func TestWeights(t *testing.T) {
 	for _, b := range testBackends(t) {
 		m := build(t, b, Dense{Units: 3, InputShape: []int{4}}, Flatten{}, Dense{Units: 2, NoBias: true})
 		ws := mustWeights(t, m, "dense")
-		if len(ws) != 2 || !equalInts(ws[0].Shape, []int{4, 3}) || !equalInts(ws[1].Shape, []int{3}) {
+		if len(ws) != 2 || !slices.Equal(ws[0].Shape, []int{4, 3}) || !slices.Equal(ws[1].Shape, []int{3}) {
 			t.Fatalf("weights %v", ws)
 		}
 		for _, v := range ws[1].Data {
@@ -26,7 +27,7 @@ func TestWeights(t *testing.T) {
 		if w := mustWeights(t, m, "flatten"); len(w) != 0 {
 			t.Fatalf("flatten has weights %v", w)
 		}
-		if w := mustWeights(t, m, "dense_1"); len(w) != 1 || !equalInts(w[0].Shape, []int{3, 2}) {
+		if w := mustWeights(t, m, "dense_1"); len(w) != 1 || !slices.Equal(w[0].Shape, []int{3, 2}) {
 			t.Fatalf("dense_1 weights %v", w)
 		}
 		for _, c := range []struct {

@@ -104,20 +104,7 @@ func cmdMain(args []string, stdout, stderr io.Writer) error {
 	}
 	rows = append(rows, bench.GemmRows(gr)...)
 	o.Progress.Done()
-	if !c.json {
-		fmt.Fprintln(stdout)
-		if err := bench.WriteTable(stdout, rows); err != nil {
-			return err
-		}
-	}
-	if c.plot != "" {
-		if err := bench.Plot(c.plot, gr); err != nil {
-			return err
-		}
-		out.text("\nplot: %s\n", c.plot)
-	}
-	out.text("\ndensebench: done in %s\n", elapsed(start))
-	return nil
+	return c.finish(stdout, out, rows, gr, start)
 }
 
 // mainCases are the main job's GEMMs: plain squares, then the Dense-shaped
@@ -305,20 +292,7 @@ func cmdGemm(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Progress.Done()
-	if !c.json {
-		fmt.Fprintln(stdout)
-		if err := bench.WriteTable(stdout, append(bench.CopyRows(cr), bench.GemmRows(gr)...)); err != nil {
-			return err
-		}
-	}
-	if c.plot != "" {
-		if err := bench.Plot(c.plot, gr); err != nil {
-			return err
-		}
-		out.text("\nplot: %s\n", c.plot)
-	}
-	out.text("\ndensebench: done in %s\n", elapsed(start))
-	return nil
+	return c.finish(stdout, out, append(bench.CopyRows(cr), bench.GemmRows(gr)...), gr, start)
 }
 
 func checkGemmAct(name string) error {
@@ -584,4 +558,23 @@ func tuneLine(tc bench.TuneCandidate) string {
 		return fmt.Sprintf("%-36s rejected: %s", tc.Params, tc.Err)
 	}
 	return fmt.Sprintf("%-36s %8.2f GFLOPS (geometric mean)  rel err %.1e", tc.Params, tc.GFLOPS, tc.RelErr)
+}
+
+// finish ends a measuring command: the table of rows (unless -json), the
+// plot of gr (with -plot), and the elapsed time.
+func (c *common) finish(stdout io.Writer, out *output, rows []bench.Row, gr []bench.GemmResult, start time.Time) error {
+	if !c.json {
+		fmt.Fprintln(stdout)
+		if err := bench.WriteTable(stdout, rows); err != nil {
+			return err
+		}
+	}
+	if c.plot != "" {
+		if err := bench.Plot(c.plot, gr); err != nil {
+			return err
+		}
+		out.text("\nplot: %s\n", c.plot)
+	}
+	out.text("\ndensebench: done in %s\n", elapsed(start))
+	return nil
 }

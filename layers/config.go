@@ -86,6 +86,7 @@ func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 	if len(m.nodes) == 0 {
 		return nil, fmt.Errorf("layers: model config: model %q has no layers: %w", m.modelName(), ErrFormat)
 	}
+	m.kerasVersion = strings.TrimSpace(kerasVersion)
 	return m, nil
 }
 

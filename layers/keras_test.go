@@ -92,6 +92,13 @@ func TestLoadKerasFiles(t *testing.T) {
 			if err := m.Summary(&sum); err != nil {
 				t.Fatal(err)
 			}
+			var asWritten strings.Builder
+			if err := m.Summary(&asWritten, SummaryAs(m.KerasVersion())); err != nil {
+				t.Fatal(err)
+			}
+			if c.file == "mnist_flatten_dense128_dense10_keras2.12.h5" && !strings.Contains(asWritten.String(), "\nTotal params: 101,770\n") {
+				t.Errorf("%s: Keras 2.12's summary lacks its totals:\n%s", c.file, asWritten.String())
+			}
 			if !strings.Contains(sum.String(), c.summary+"\n") {
 				t.Errorf("%s: the summary lacks %q:\n%s", c.file, c.summary, sum.String())
 			}

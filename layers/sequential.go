@@ -24,9 +24,22 @@ type Sequential struct {
 	nodes   []*node
 	inShape []int // one sample's shape, batch excluded; nil until known
 	backend Backend
+	// kerasVersion is the version of Keras that wrote the file the model
+	// was loaded from ("" for a model made in Go).
+	kerasVersion string
 
 	poolMu sync.Mutex
 	pool   []*workspace
+}
+
+// KerasVersion returns the version of Keras that wrote the file the model
+// was loaded from, as the file records it ("2.12.0", "3.15.0",
+// "tfjs-layers 4.22.0"), or "" for a model made in Go. Summary(w,
+// SummaryAs(m.KerasVersion())) prints the summary that version printed.
+func (m *Sequential) KerasVersion() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.kerasVersion
 }
 
 // NewSequential returns a model named "sequential" made of the given layers,

@@ -15,6 +15,43 @@ type SummaryOption func(*summaryConfig)
 type summaryConfig struct {
 	keras3     bool
 	lineLength int
+	era        keras2Era
+}
+
+// keras2Era is a generation of tf.keras's text summary.
+type keras2Era int
+
+const (
+	era213 keras2Era = iota // 2.13-2.15: totals without commas, with sizes
+	era27                   // 2.7-2.12: totals with commas, no sizes
+	era26                   // up to 2.6: no leading space, fields cut, _ lines between layers
+)
+
+// SummaryAs makes Summary print what the given version of Keras printed,
+// as a file records it (Sequential.KerasVersion): "3.x" Keras 3's table at
+// 76 columns; "2.13" to "2.15" (and "" or an unknown version) tf.keras
+// 2.15's text; "2.7" to "2.12" the same with the totals as "7,178" and no
+// sizes; up to "2.6" (and Keras 1) the older text, which cuts long fields
+// and draws a line of _ between layers. TF.js versions print tf.keras
+// 2.15's text.
+func SummaryAs(kerasVersion string) SummaryOption {
+	v := strings.TrimSpace(kerasVersion)
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return func(*summaryConfig) {}
+	}
+	return func(c *summaryConfig) {
+		switch {
+		case major >= 3:
+			c.keras3 = true
+		case major == 2 && minor >= 13:
+			c.era = era213
+		case major == 2 && minor >= 7:
+			c.era = era27
+		default:
+			c.era = era26
+		}
+	}
 }
 
 // Keras3Table makes Summary print Keras 3's table (rich's box drawing)
@@ -67,7 +104,7 @@ func (m *Sequential) Summary(w io.Writer, opts ...SummaryOption) error {
 		if len(m.nodes) == 0 || m.inShape == nil {
 			return fmt.Errorf("layers: summary: this model has not yet been built. Build the model first by calling `build()` or by calling the model on a batch of data: %w", ErrNotBuilt)
 		}
-		m.summaryKeras2(bw)
+		m.summaryKeras2(bw, c.era)
 	}
 	return bw.Flush()
 }
@@ -102,24 +139,39 @@ func withCommas(n int) string {
 }
 
 // summaryKeras2 follows keras/utils/layer_utils.py print_summary of
-// tf.keras 2.13-2.15 for a Sequential model.
-func (m *Sequential) summaryKeras2(w *bufio.Writer) {
+// tf.keras 2.13-2.15 for a Sequential model, or of an older era.
+func (m *Sequential) summaryKeras2(w *bufio.Writer, era keras2Era) {
 	const lineLength = 65
 	positions := []int{29, 55, 65} // [.45, .85, 1.] of 65
 	fmt.Fprintf(w, "Model: \"%s\"\n", m.modelName())
 	fmt.Fprintln(w, strings.Repeat("_", lineLength))
-	printRow(w, []string{"Layer (type)", "Output Shape", "Param #"}, positions)
+	row := printRow
+	if era == era26 {
+		row = printRowCut
+	}
+	row(w, []string{"Layer (type)", "Output Shape", "Param #"}, positions)
 	fmt.Fprintln(w, strings.Repeat("=", lineLength))
-	for _, n := range m.nodes {
-		printRow(w, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())}, positions)
-		fmt.Fprintln(w, strings.Repeat(" ", lineLength))
+	for i, n := range m.nodes {
+		row(w, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())}, positions)
+		switch {
+		case era != era26:
+			fmt.Fprintln(w, strings.Repeat(" ", lineLength))
+		case i < len(m.nodes)-1:
+			fmt.Fprintln(w, strings.Repeat("_", lineLength))
+		}
 	}
 	fmt.Fprintln(w, strings.Repeat("=", lineLength))
 	units := []string{"Byte", "KB", "MB", "GB", "TB", "PB"}
 	tr, nt := m.countParams()
-	fmt.Fprintf(w, "Total params: %d (%s)\n", tr+nt, readableSize(float64(4*(tr+nt)), units))
-	fmt.Fprintf(w, "Trainable params: %d (%s)\n", tr, readableSize(float64(4*tr), units))
-	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", nt, readableSize(float64(4*nt), units))
+	if era == era213 {
+		fmt.Fprintf(w, "Total params: %d (%s)\n", tr+nt, readableSize(float64(4*(tr+nt)), units))
+		fmt.Fprintf(w, "Trainable params: %d (%s)\n", tr, readableSize(float64(4*tr), units))
+		fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", nt, readableSize(float64(4*nt), units))
+	} else {
+		fmt.Fprintf(w, "Total params: %s\n", withCommas(tr+nt))
+		fmt.Fprintf(w, "Trainable params: %s\n", withCommas(tr))
+		fmt.Fprintf(w, "Non-trainable params: %s\n", withCommas(nt))
+	}
 	fmt.Fprintln(w, strings.Repeat("_", lineLength))
 }
 
@@ -127,6 +179,23 @@ func (m *Sequential) summaryKeras2(w *bufio.Writer) {
 // cut to fit its column (one character short of it, except in the last
 // column), preferring a break right after "),", "},", "]," or "',", and
 // what is left goes on the next lines.
+// printRowCut is print_row of Keras up to 2.6: each field starts at its
+// column, with no leading space, and is cut at the next.
+func printRowCut(w *bufio.Writer, fields []string, positions []int) {
+	var line []rune
+	for i, f := range fields {
+		if i > 0 {
+			line = append(line[:len(line)-1], ' ')
+		}
+		line = append(line, []rune(f)...)
+		line = line[:min(len(line), positions[i])]
+		for len(line) < positions[i] {
+			line = append(line, ' ')
+		}
+	}
+	fmt.Fprintln(w, string(line))
+}
+
 func printRow(w *bufio.Writer, fields []string, positions []int) {
 	left := make([][]rune, len(fields))
 	for i, f := range fields {

@@ -215,3 +215,37 @@ func TestSummaryKeras3Wrap(t *testing.T) {
 		t.Errorf("empty name: %v", err)
 	}
 }
+
+func TestSummaryAsVersion(t *testing.T) {
+	m, err := NewSequential(
+		Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}},
+		Dense{Units: 10, Activation: "softmax"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(s string) string { return s + strings.Repeat(" ", 65-len(s)) }
+	for _, c := range []struct {
+		version string
+		want    []string
+	}{
+		{"2.15.0", []string{"Total params: 7178 (28.04 KB)", line(" dense (Dense)               (None, 32, 32, 512)       2048")}},
+		{"2.12.0", []string{"Total params: 7,178\nTrainable params: 7,178\nNon-trainable params: 0\n", line(" Layer (type)                Output Shape              Param #") + "\n="}},
+		{"2.6.0", []string{
+			line("Layer (type)                 Output Shape              Param #") + "\n" + strings.Repeat("=", 65),
+			line("dense (Dense)                (None, 32, 32, 512)       2048") + "\n" + strings.Repeat("_", 65) + "\n" + line("dense_1 (Dense)              (None, 32, 32, 10)        5130") + "\n" + strings.Repeat("=", 65),
+			"Total params: 7,178\n"}},
+		{"3.15.0", []string{" Total params: 7,178 (28.04 KB)", "┏━━━"}},
+		{"", []string{"Total params: 7178 (28.04 KB)"}},
+	} {
+		var b strings.Builder
+		if err := m.Summary(&b, SummaryAs(c.version)); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("Keras %q: summary lacks %q:\n%s", c.version, w, b.String())
+			}
+		}
+	}
+}

@@ -481,7 +481,8 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	if m.InputShape() == nil {
 		return usagef("summary: the input shape is unknown: give the first layer input_shape=(...), or start with Input(shape=(...))")
 	}
-	var opts []layers.SummaryOption
+	// A loaded model's summary is the one its Keras version printed.
+	opts := []layers.SummaryOption{layers.SummaryAs(m.KerasVersion())}
 	if *keras3 {
 		opts = append(opts, layers.Keras3Table(*width))
 	}

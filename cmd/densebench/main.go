@@ -376,9 +376,10 @@ func loadModel(spec, path string, seed uint64) (*layers.Sequential, string, erro
 	return m, path, nil
 }
 
-// summarize writes the Keras summary and the per-layer explanation.
+// summarize writes the Keras summary, as the Keras version that wrote a
+// loaded model printed it, and the per-layer explanation.
 func summarize(w io.Writer, m *layers.Sequential) error {
-	if err := m.Summary(w); err != nil {
+	if err := m.Summary(w, layers.SummaryAs(m.KerasVersion())); err != nil {
 		return usageErr(err)
 	}
 	fmt.Fprintln(w)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -403,5 +404,26 @@ func TestUploadAsync(t *testing.T) {
 	}
 	if _, err := d.UploadAsync(b, 999, src[:2]); err == nil {
 		t.Error("async upload past the end: no error")
+	}
+}
+
+// TestNoPlatform runs List in a child process whose ICD loader finds no
+// vendor: the error wraps ErrNoPlatform and says what to install.
+func TestNoPlatform(t *testing.T) {
+	if os.Getenv("DENSECL_CHILD_NO_PLATFORM") != "" {
+		_, err := device.List()
+		if !errors.Is(err, device.ErrNoPlatform) {
+			t.Fatalf("List without a vendor: %v, want ErrNoPlatform", err)
+		}
+		if _, err := device.Open(""); !errors.Is(err, device.ErrNoPlatform) || !strings.Contains(err.Error(), "pocl-opencl-icd") {
+			t.Fatalf("Open without a vendor: %v", err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoPlatform$", "-test.v")
+	cmd.Env = append(os.Environ(), "DENSECL_CHILD_NO_PLATFORM=1", "OCL_ICD_VENDORS="+t.TempDir(), "OPENCL_VENDOR_PATH="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoPlatform") {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

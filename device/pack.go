@@ -185,9 +185,13 @@ func (d *Device) scratch() *gemmScratch {
 	return &d.scr
 }
 
-// release frees the scratch buffers (Close).
+// release frees the scratch buffers (Close). A product that holds the
+// scratch while the device closes (a caller racing Close) keeps it: waiting
+// for it here could deadlock, since it waits for Close's lock.
 func (s *gemmScratch) release() error {
-	s.mu.Lock()
+	if !s.mu.TryLock() {
+		return nil
+	}
 	defer s.mu.Unlock()
 	var first error
 	for i, b := range s.bufs {

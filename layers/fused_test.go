@@ -158,3 +158,46 @@ func TestForward(t *testing.T) {
 		}
 	}
 }
+
+// allocCounter is a backend that records the largest buffer allocated.
+type allocCounter struct {
+	Backend
+	largest int
+}
+
+func (a *allocCounter) Alloc(n int) (Buffer, error) {
+	a.largest = max(a.largest, n)
+	return a.Backend.Alloc(n)
+}
+
+func (a *allocCounter) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error {
+	return a.Backend.(Fuser).Dense2(f, x, w1, b1, w2, b2, y)
+}
+
+// TestFusedWorkspace checks that a fused hidden layer gets no buffer: the
+// seed model's Predict allocates nothing 512 wide per row.
+func TestFusedWorkspace(t *testing.T) {
+	bs := testBackends(t)
+	if len(bs) < 2 {
+		t.Skip("no OpenCL backend")
+	}
+	for _, unfused := range []bool{false, true} {
+		b := &allocCounter{Backend: bs[1]}
+		m, err := NewSequential(Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}}, Dense{Units: 10, Activation: "softmax"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Build(b); err != nil {
+			t.Fatal(err)
+		}
+		b.largest = 0
+		if _, err := m.PredictWith(NewTensor(2, 32, 32, 3), PredictOptions{Unfused: unfused}); err != nil {
+			t.Fatal(err)
+		}
+		hidden := 2 * 1024 * 512
+		if got := b.largest >= hidden; got != unfused {
+			t.Errorf("unfused %v: largest buffer %d floats (the hidden layer is %d)", unfused, b.largest, hidden)
+		}
+		m.Close()
+	}
+}

@@ -24,9 +24,10 @@ type PredictOptions struct {
 	// BatchSize is the most samples run at once; zero means 32. Large
 	// inputs run in chunks of this size; the results do not depend on it.
 	BatchSize int
-	// MaxBytes bounds the backend memory of one call's intermediates (two
-	// buffers, each holding a chunk's largest activation); zero means
-	// DefaultMaxBytes. Chunks shrink to fit, down to one sample.
+	// MaxBytes bounds the backend memory of one call's buffers (two for
+	// the input, two for the output, and two for the largest intermediate
+	// that is stored, each a chunk's worth); zero means DefaultMaxBytes.
+	// Chunks shrink to fit, down to one sample.
 	MaxBytes int64
 	// Unfused runs every layer on its own, even where the backend could
 	// run two Dense layers as one kernel (see Fuser). The results are the
@@ -162,24 +163,27 @@ func (m *Sequential) predict(x Tensor, o PredictOptions) (Tensor, error) {
 	if maxBytes == 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	perBytes := int64(p.maxPer) * 4 * 2
+	b := m.backend
+	fuse := !o.Unfused
+	mid := m.midPer(b, p, fuse)
+	outPer := p.per[len(p.per)-1]
+	perBytes := 4 * 2 * int64(p.inPer+mid+outPer)
 	if fit := maxBytes / perBytes; fit < int64(chunk) {
 		chunk = int(max(fit, 1))
 	}
-	if fit := maxBufferElems / p.maxPer; fit < chunk {
+	largest := max(p.inPer, mid, outPer)
+	if fit := maxBufferElems / largest; fit < chunk {
 		if fit == 0 {
-			return Tensor{}, fmt.Errorf("layers: predict: one sample of model %q needs an intermediate of %d floats, more than a buffer can hold (%d): %w",
-				m.modelName(), p.maxPer, maxBufferElems, ErrShape)
+			return Tensor{}, fmt.Errorf("layers: predict: one sample of model %q needs a buffer of %d floats, more than a buffer can hold (%d): %w",
+				m.modelName(), largest, maxBufferElems, ErrShape)
 		}
 		chunk = fit
 	}
 	chunk = min(chunk, batch)
 
-	b := m.backend
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	outPer := p.per[len(p.per)-1]
-	if err := w.ensure(b, chunk*p.inPer, chunk*p.maxPer, chunk*outPer); err != nil {
+	if err := w.ensure(b, chunk*p.inPer, chunk*mid, chunk*outPer); err != nil {
 		return Tensor{}, err
 	}
 	// Chunk k's input goes to w.in[k%2] and its output comes from
@@ -208,7 +212,7 @@ func (m *Sequential) predict(x Tensor, o PredictOptions) (Tensor, error) {
 		if err != nil {
 			return fmt.Errorf("layers: predict: uploading the input: %w", err)
 		}
-		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2], !o.Unfused)
+		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2], fuse)
 	}
 	chunks := (batch + chunk - 1) / chunk
 	if err := enqueue(0); err != nil {
@@ -311,7 +315,7 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer,
 	fuser, _ := b.(Fuser)
 	for i := 0; i < len(m.nodes); i++ {
 		n := m.nodes[i]
-		if fuse && fuser != nil && i+1 < len(m.nodes) {
+		if m.fusedAt(b, i, fuse) {
 			if f, ok := dense2(n, m.nodes[i+1], c*inPer/max(n.inDim, 1)); ok {
 				next := m.nodes[i+1]
 				d := dst(i + 1)
@@ -370,6 +374,41 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer,
 		inPer = p.per[i]
 	}
 	return nil
+}
+
+// fusedAt reports whether run fuses nodes i and i+1 on b.
+func (m *Sequential) fusedAt(b Backend, i int, fuse bool) bool {
+	if _, ok := b.(Fuser); !ok || !fuse || i+1 >= len(m.nodes) {
+		return false
+	}
+	_, ok := dense2(m.nodes[i], m.nodes[i+1], 1)
+	return ok
+}
+
+// midPer returns the elements per sample of the largest intermediate run
+// writes (the last layer writes the output buffer, and a fused pair's
+// hidden layer is never stored): the size of the workspace's two buffers.
+func (m *Sequential) midPer(b Backend, p plan, fuse bool) int {
+	last := -1
+	for i, n := range m.nodes {
+		if n.writes() {
+			last = i
+		}
+	}
+	mid := 0
+	for i := 0; i < len(m.nodes); i++ {
+		at := i
+		if m.fusedAt(b, i, fuse) {
+			at = i + 1
+			i++
+		} else if !m.nodes[i].writes() {
+			continue
+		}
+		if at < last {
+			mid = max(mid, p.per[at])
+		}
+	}
+	return mid
 }
 
 // dense2 returns the fused form of Dense layers n and next over rows
@@ -499,7 +538,7 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(m.backend, 0, batch*p.maxPer, 0); err != nil {
+	if err := w.ensure(m.backend, 0, batch*m.midPer(m.backend, p, !o.Unfused), 0); err != nil {
 		return err
 	}
 	return m.run(m.backend, w, p, batch, x, y, !o.Unfused)

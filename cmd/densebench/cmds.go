@@ -53,22 +53,12 @@ func cmdMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, bes, err := c.open(stderr)
+	d, bes, o, out, err := c.begin(stdout, stderr, 1+len(cases))
 	if err != nil {
 		return err
 	}
 	if d != nil {
 		defer d.Close()
-	}
-	o, err := c.options(stderr, 2*len(bes)+len(cases)*len(bes))
-	if err != nil {
-		return err
-	}
-	out := newOutput(stdout, c.json, o.Progress)
-	if d != nil {
-		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
-	} else {
-		out.text("densebench: no OpenCL device: the fallback alone\n\n")
 	}
 	out.text("The seed model: %s\n\n", bench.SeedSpec)
 	if !c.json {
@@ -88,14 +78,9 @@ func cmdMain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rows = append(rows, bench.ModelRows(mr)...)
-	cr, err := bench.RunCopy(d, bes, o)
+	cr, err := runCopies(d, bes, o, out)
 	if err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	for _, r := range cr {
-		if err := out.result(r, copyText(r)); err != nil {
-			return err
-		}
+		return err
 	}
 	rows = append(rows, bench.CopyRows(cr)...)
 	gr, err := runGemms(d, cases, bes, o, out)
@@ -259,33 +244,16 @@ func cmdGemm(args []string, stdout, stderr io.Writer) error {
 	for _, s := range ss {
 		cases = append(cases, bench.GemmCase{Shape: s, Act: *act, Bias: *bias})
 	}
-	d, bes, err := c.open(stderr)
+	d, bes, o, out, err := c.begin(stdout, stderr, len(cases))
 	if err != nil {
 		return err
 	}
 	if d != nil {
 		defer d.Close()
 	}
-	copies := 0
-	if c.copyMiB > 0 {
-		copies = len(bes)
-	}
-	o, err := c.options(stderr, copies+len(cases)*len(bes))
+	cr, err := runCopies(d, bes, o, out)
 	if err != nil {
 		return err
-	}
-	out := newOutput(stdout, c.json, o.Progress)
-	if d != nil {
-		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
-	}
-	cr, err := bench.RunCopy(d, bes, o)
-	if err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	for _, r := range cr {
-		if err := out.result(r, copyText(r)); err != nil {
-			return err
-		}
 	}
 	gr, err := runGemms(d, cases, bes, o, out)
 	if err != nil {
@@ -326,24 +294,12 @@ func cmdModel(args []string, stdout, stderr io.Writer) error {
 	if m.InputShape() == nil {
 		return usagef("model: the input shape is unknown: give the first layer input_shape=(...), or start with Input(shape=(...))")
 	}
-	d, bes, err := c.open(stderr)
+	d, bes, o, out, err := c.begin(stdout, stderr, 1)
 	if err != nil {
 		return err
 	}
 	if d != nil {
 		defer d.Close()
-	}
-	copies := 0
-	if c.copyMiB > 0 {
-		copies = len(bes)
-	}
-	o, err := c.options(stderr, copies+len(bes))
-	if err != nil {
-		return err
-	}
-	out := newOutput(stdout, c.json, o.Progress)
-	if d != nil {
-		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
 	}
 	if !c.json {
 		if err := summarize(stdout, m); err != nil {
@@ -360,14 +316,9 @@ func cmdModel(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cr, err := bench.RunCopy(d, bes, o)
+	cr, err := runCopies(d, bes, o, out)
 	if err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	for _, r := range cr {
-		if err := out.result(r, copyText(r)); err != nil {
-			return err
-		}
+		return err
 	}
 	o.Progress.Done()
 	if !c.json {
@@ -578,4 +529,46 @@ func (c *common) finish(stdout io.Writer, out *output, rows []bench.Row, gr []be
 	}
 	out.text("\ndensebench: done in %s\n", elapsed(start))
 	return nil
+}
+
+// begin opens the device and parses the backends of a measuring command,
+// makes its options for tasks measurements per backend (and a copy each
+// with -copy-mib), and names the device on the output. The caller closes
+// the device (nil when the fallback runs alone).
+func (c *common) begin(stdout, stderr io.Writer, tasks int) (*device.Device, []string, bench.Options, *output, error) {
+	d, bes, err := c.open(stderr)
+	if err != nil {
+		return nil, nil, bench.Options{}, nil, err
+	}
+	if c.copyMiB > 0 {
+		tasks++
+	}
+	o, err := c.options(stderr, tasks*len(bes))
+	if err != nil {
+		if d != nil {
+			d.Close()
+		}
+		return nil, nil, bench.Options{}, nil, err
+	}
+	out := newOutput(stdout, c.json, o.Progress)
+	if d != nil {
+		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
+	} else {
+		out.text("densebench: no OpenCL device: the fallback alone\n\n")
+	}
+	return d, bes, o, out, nil
+}
+
+// runCopies measures the buffer copy on each backend and writes the results.
+func runCopies(d *device.Device, bes []string, o bench.Options, out *output) ([]bench.CopyResult, error) {
+	cr, err := bench.RunCopy(d, bes, o)
+	if err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	for _, r := range cr {
+		if err := out.result(r, copyText(r)); err != nil {
+			return nil, err
+		}
+	}
+	return cr, nil
 }

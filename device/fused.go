@@ -40,13 +40,7 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	}
 	a1, m1, t1 := f.Act1.Params()
 	a2, m2, t2 := f.Act2.Params()
-	global := []int{(f.M + 8*kernels.Dense2Rows - 1) / (8 * kernels.Dense2Rows), (f.N + f.Chunk() - 1) / f.Chunk()}
-	if err := prog.Run("dense2", global, []int{1, 1},
-		int32(f.M), int32(f.H), int32(f.N), x, w1, b1, w2, b2, y, a1, m1, t1, a2, m2, t2); err != nil {
-		return err
-	}
-	if f.SoftmaxApart() {
-		return d.Softmax(kernels.Softmax{Rows: f.M, Cols: f.N, Log: f.Softmax == kernels.LogSoftmax}, y, y)
-	}
-	return nil
+	global := []int{(f.M + kernels.Dense2RowsPerItem - 1) / kernels.Dense2RowsPerItem}
+	return prog.Run("dense2", global, []int{1},
+		int32(f.M), int32(f.H), int32(f.N), x, w1, b1, w2, b2, y, a1, m1, t1, a2, m2, t2)
 }

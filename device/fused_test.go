@@ -170,19 +170,39 @@ func TestDense2BadInput(t *testing.T) {
 // 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel and
 // reports images per second.
 func BenchmarkDense2Seed(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		softmax int
+	}{{"softmax", kernels.SoftmaxOn}, {"linear", kernels.NoSoftmax}} {
+		b.Run(c.name, func(b *testing.B) {
+			f := kernels.Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
+			benchDense2(b, f, 16)
+		})
+	}
+}
+
+// benchDense2 times f on uniform random data, reporting images (of f.M /
+// images rows each) per second and GFLOPS.
+func benchDense2(b *testing.B, f kernels.Dense2, images int) {
 	d := open(b)
-	f := kernels.Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: kernels.SoftmaxOn}
 	r := densetest.Rand(1)
 	bufs := make([]*device.Buffer, 6)
 	for i, n := range []int{f.M * f.K, f.K * f.H, f.H, f.H * f.N, f.N, f.M * f.N} {
-		bufs[i], _ = d.Alloc(n)
-		d.Upload(bufs[i], 0, densetest.Uniform(r, n))
+		var err error
+		if bufs[i], err = d.Alloc(n); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Upload(bufs[i], 0, densetest.Uniform(r, n)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	run := func() {
 		if err := d.Dense2(f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5]); err != nil {
 			b.Fatal(err)
 		}
-		d.Finish()
+		if err := d.Finish(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	run()
 	b.ResetTimer()
@@ -190,6 +210,6 @@ func BenchmarkDense2Seed(b *testing.B) {
 		run()
 	}
 	s := b.Elapsed().Seconds() / float64(b.N)
-	b.ReportMetric(16/s, "images/s")
+	b.ReportMetric(float64(images)/s, "images/s")
 	b.ReportMetric(2*float64(f.M)*float64(f.K*f.H+f.H*f.N)/s/1e9, "GFLOPS")
 }

@@ -16,16 +16,22 @@ var Dense2Source = commonSrc + fusedSrc
 const (
 	MaxFusedK = 16
 	MaxFusedN = 64
-	// fusedChunk is the most outputs one work-item accumulates: with 8 rows
-	// per float8, N2C accumulators, the K1 row vectors and the hidden
-	// vector must fit the 16 vector registers of AVX2.
-	fusedChunk = 12
+	// fusedPass is the most outputs one pass of the fused kernel
+	// accumulates: two row vectors per output, the two hidden vectors and
+	// a broadcast weight must fit the 16 vector registers of AVX2.
+	fusedPass = 6
+	// fusedUnits is the hidden units per block (UB in cl/fused.cl): their
+	// hidden vectors, 16 rows each, take 4 KiB of scratch.
+	fusedUnits = 64
 )
 
-// Dense2Rows is how many blocks of 8 rows one work-item of the fused
+// Dense2Rows is how many blocks of 16 rows one work-item of the fused
 // kernel takes in turn (RB in cl/fused.cl): enough to repay the cost of a
 // work-group on CPUs, few enough to leave work for every core.
-const Dense2Rows = 4
+const Dense2Rows = 2
+
+// Dense2RowsPerItem is the rows one work-item of the fused kernel takes.
+const Dense2RowsPerItem = 16 * Dense2Rows
 
 // Softmax modes of a fused second layer.
 const (
@@ -55,12 +61,11 @@ func Fusible(k, h, n int) bool {
 	return k >= 1 && k <= MaxFusedK && h >= 1 && n >= 1 && n <= MaxFusedN
 }
 
-// Chunk returns the outputs one work-item computes.
-func (f Dense2) Chunk() int {
-	if f.N <= fusedChunk {
-		return f.N
-	}
-	return 8
+// Pass returns the outputs one pass of the fused kernel accumulates: the
+// N outputs split as evenly as passes of at most fusedPass allow.
+func (f Dense2) Pass() int {
+	passes := (f.N + fusedPass - 1) / fusedPass
+	return (f.N + passes - 1) / passes
 }
 
 // Validate checks f against the buffer lengths.
@@ -96,21 +101,12 @@ func (f *Dense2) Validate(lenX, lenW1, lenB1, lenW2, lenB2, lenY int) error {
 	return f.Act2.Validate()
 }
 
-// Dense2Options returns the build options of the fused program for f. A
-// softmax over more outputs than one work-item holds is left to a
-// separate pass (fusedSoftmax reports it).
+// Dense2Options returns the build options of the fused program for f.
 func Dense2Options(f Dense2) string {
-	soft, act2 := f.Softmax, f.Act2.KernelKind()
-	if soft != NoSoftmax {
+	act2 := f.Act2.KernelKind()
+	if f.Softmax != NoSoftmax {
 		act2 = int(Linear) // softmax replaces the second activation
 	}
-	if f.Chunk() != f.N {
-		soft = NoSoftmax
-	}
-	return fmt.Sprintf("-DVW=8 -DRB=%d -DK1=%d -DN2C=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
-		Dense2Rows, f.K, f.Chunk(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), soft)
+	return fmt.Sprintf("-DVW=8 -DRB=%d -DUB=%d -DK1=%d -DN2=%d -DNP=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
+		Dense2Rows, fusedUnits, f.K, f.N, f.Pass(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), f.Softmax)
 }
-
-// SoftmaxApart reports whether f's softmax runs as a pass after the fused
-// kernel (its outputs span more than one work-item).
-func (f Dense2) SoftmaxApart() bool { return f.Softmax != NoSoftmax && f.Chunk() != f.N }

@@ -5,24 +5,43 @@
 //
 // X is M×K1, W1 K1×H, W2 H×N2, Y M×N2, all row-major and packed.
 //
-// A work-item takes 8 consecutive rows as the 8 lanes of a float8 and a
-// chunk of N2C outputs. For each hidden unit u it computes the hidden
-// activations of its 8 rows (K1 FMAs with broadcast weights), then adds
-// their products with row u of W2 into N2C accumulators: the accumulators,
-// the row vectors of X and the hidden vector stay in registers, and the
-// weights are read from cache. The last chunk of outputs is shifted left
-// to end at N2, so that chunks may overlap (the overlap is computed twice
-// and written with the same values) and no load needs a bounds check.
+// A work-item takes blocks of 16 consecutive rows, as the 8 lanes of two
+// float8 vectors, and all N2 outputs. The hidden units go by in blocks of
+// UB:
 //
-// Parameters (-D): K1 (1..16), N2C (outputs per work-item), ACT1, ACT2
+//  1. the hidden activations of the 16 rows for the UB units (K1 FMAs each,
+//     the weights broadcast) go to a private scratch of 2·UB vectors, which
+//     stays in the L1 cache;
+//  2. the outputs go by in passes of NP: for each unit of the block, the
+//     two hidden vectors are read back and each weight of W2, broadcast
+//     once, feeds one FMA per row vector, into 2·NP accumulators.
+//
+// Splitting the two steps keeps the long latency chain of the hidden
+// activation (broadcasts, K1 dependent FMAs, the activation) out of the
+// FMA stream of step 2, and two row vectors per broadcast halve the loads
+// per FMA: with NP <= 6, the accumulators, the two hidden vectors and the
+// broadcast weight fit the 16 vector registers of AVX2. The accumulators of
+// the other passes wait in memory between unit blocks.
+//
+// Parameters (-D): K1 (1..16), N2 (1..64), NP (outputs per pass), UB
+// (hidden units per block), RB (row blocks per work-item), ACT1, ACT2
 // (ACT_ kinds), BIAS1, BIAS2 (0 or 1), SOFTMAX (0 none, 1 softmax, 2
-// log_softmax over the N2 outputs; requires N2C == N2). Requires VW == 8.
+// log_softmax over the N2 outputs). Requires VW == 8.
 
 #ifndef K1
 #define K1 3
 #endif
-#ifndef N2C
-#define N2C 10
+#ifndef N2
+#define N2 10
+#endif
+#ifndef NP
+#define NP 5
+#endif
+#ifndef UB
+#define UB 64
+#endif
+#ifndef RB
+#define RB 2
 #endif
 #ifndef ACT1
 #define ACT1 ACT_RELU
@@ -44,108 +63,157 @@
 #error "fused.cl needs VW == 8"
 #endif
 
-#ifndef RB
-#define RB 4
-#endif
+// The passes over the outputs: NPASS of NP outputs, the last one shorter.
+#define NPASS ((N2 + NP - 1) / NP)
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void dense2(const int M, const int H, const int N2,
+void dense2(const int M, const int H, const int n2,
             __global const float *restrict X,
             __global const float *restrict W1, __global const float *restrict B1,
             __global const float *restrict W2, __global const float *restrict B2,
             __global float *restrict Y,
             const float a1_alpha, const float a1_max, const float a1_threshold,
             const float a2_alpha, const float a2_max, const float a2_threshold) {
-  const int n0 = min((int)get_global_id(1) * N2C, N2 - N2C);
+  float8 hs[2 * UB];
   for (int rb = 0; rb < RB; rb++) {
-  const int r0 = (get_global_id(0) * RB + rb) * 8;
-  if (r0 >= M) {
-    return;
-  }
-
-  // Column k of X for the 8 rows, as a vector; rows past M repeat the last.
-  float8 x[K1];
-#pragma unroll
-  for (int k = 0; k < K1; k++) {
-    float t[8];
-#pragma unroll
-    for (int l = 0; l < 8; l++) {
-      t[l] = X[min(r0 + l, M - 1) * K1 + k];
+    const int r0 = ((int)get_global_id(0) * RB + rb) * 16;
+    if (r0 >= M) {
+      return;
     }
-    x[k] = vload8(0, t);
-  }
 
-  float8 acc[N2C];
+    // Column k of X for the 16 rows, as two vectors; rows past M repeat
+    // the last.
+    float8 x[2][K1];
 #pragma unroll
-  for (int j = 0; j < N2C; j++) {
-    acc[j] = (float8)0.0f;
-  }
+    for (int v = 0; v < 2; v++) {
+#pragma unroll
+      for (int k = 0; k < K1; k++) {
+        float t[8];
+#pragma unroll
+        for (int l = 0; l < 8; l++) {
+          t[l] = X[min(r0 + 8 * v + l, M - 1) * K1 + k];
+        }
+        x[v][k] = vload8(0, t);
+      }
+    }
 
-  __global const float *w2 = W2 + n0;
-  for (int u = 0; u < H; u++, w2 += N2) {
+    float8 acc[2][N2];
+#pragma unroll
+    for (int j = 0; j < N2; j++) {
+      acc[0][j] = (float8)0.0f;
+      acc[1][j] = (float8)0.0f;
+    }
+
+    for (int ub = 0; ub < H; ub += UB) {
+      const int nu = min(UB, H - ub);
+
+      // Step 1: the hidden activations of the block.
+      for (int u = 0; u < nu; u++) {
 #if BIAS1
-    float8 h = (float8)B1[u];
+        float8 h0 = (float8)B1[ub + u];
 #else
-    float8 h = (float8)0.0f;
+        float8 h0 = (float8)0.0f;
 #endif
+        float8 h1 = h0;
 #pragma unroll
-    for (int k = 0; k < K1; k++) {
-      h = fma(x[k], (float8)W1[k * H + u], h);
-    }
-    h = activate_kind(h, ACT1, a1_alpha, a1_max, a1_threshold);
-#pragma unroll
-    for (int j = 0; j < N2C; j++) {
-      acc[j] = fma(h, (float8)w2[j], acc[j]);
-    }
-  }
+        for (int k = 0; k < K1; k++) {
+          const float8 w = (float8)W1[k * H + ub + u];
+          h0 = fma(x[0][k], w, h0);
+          h1 = fma(x[1][k], w, h1);
+        }
+        hs[2 * u] = activate_kind(h0, ACT1, a1_alpha, a1_max, a1_threshold);
+        hs[2 * u + 1] = activate_kind(h1, ACT1, a1_alpha, a1_max, a1_threshold);
+      }
 
+      // Step 2: the outputs, NP at a time.
 #pragma unroll
-  for (int j = 0; j < N2C; j++) {
+      for (int p = 0; p < NPASS; p++) {
+        float8 c0[NP], c1[NP];
+#pragma unroll
+        for (int j = 0; j < NP; j++) {
+          if (p * NP + j < N2) {
+            c0[j] = acc[0][p * NP + j];
+            c1[j] = acc[1][p * NP + j];
+          }
+        }
+        __global const float *w2 = W2 + ub * N2 + p * NP;
+        for (int u = 0; u < nu; u++, w2 += N2) {
+          const float8 h0 = hs[2 * u], h1 = hs[2 * u + 1];
+#pragma unroll
+          for (int j = 0; j < NP; j++) {
+            if (p * NP + j < N2) {
+              const float8 w = (float8)w2[j];
+              c0[j] = fma(h0, w, c0[j]);
+              c1[j] = fma(h1, w, c1[j]);
+            }
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < NP; j++) {
+          if (p * NP + j < N2) {
+            acc[0][p * NP + j] = c0[j];
+            acc[1][p * NP + j] = c1[j];
+          }
+        }
+      }
+    }
+
+    const int rows = min(16, M - r0);
+#pragma unroll
+    for (int v = 0; v < 2; v++) {
+#pragma unroll
+      for (int j = 0; j < N2; j++) {
 #if BIAS2
-    acc[j] += (float8)B2[n0 + j];
+        acc[v][j] += (float8)B2[j];
 #endif
 #if !SOFTMAX
-    acc[j] = activate_kind(acc[j], ACT2, a2_alpha, a2_max, a2_threshold);
+        acc[v][j] = activate_kind(acc[v][j], ACT2, a2_alpha, a2_max, a2_threshold);
 #endif
-  }
+      }
 
 #if SOFTMAX
-  // Over the N2 outputs of each row (lane), the maximum subtracted; a NaN
-  // anywhere in a row makes the row NaN.
-  float8 m = acc[0];
+      // Over the N2 outputs of each row (lane), the maximum subtracted; a
+      // NaN anywhere in a row makes the row NaN.
+      float8 m = acc[v][0];
 #pragma unroll
-  for (int j = 1; j < N2C; j++) {
-    m = select(m, acc[j], (int8)(acc[j] > m) | isnan(acc[j]));
-  }
-  float8 s = (float8)0.0f;
-#pragma unroll
-  for (int j = 0; j < N2C; j++) {
-    s += exp(acc[j] - m);
-  }
+      for (int j = 1; j < N2; j++) {
+        m = select(m, acc[v][j], (int8)(acc[v][j] > m) | isnan(acc[v][j]));
+      }
+      float8 s = (float8)0.0f;
 #if SOFTMAX == 2
-  const float8 ls = m + log(s);
 #pragma unroll
-  for (int j = 0; j < N2C; j++) {
-    acc[j] -= ls;
-  }
+      for (int j = 0; j < N2; j++) {
+        s += exp(acc[v][j] - m);
+      }
+      const float8 ls = m + log(s);
+#pragma unroll
+      for (int j = 0; j < N2; j++) {
+        acc[v][j] -= ls;
+      }
 #else
-  const float8 inv = (float8)1.0f / s;
 #pragma unroll
-  for (int j = 0; j < N2C; j++) {
-    acc[j] = exp(acc[j] - m) * inv;
-  }
+      for (int j = 0; j < N2; j++) {
+        acc[v][j] = exp(acc[v][j] - m);
+        s += acc[v][j];
+      }
+      const float8 inv = (float8)1.0f / s;
+#pragma unroll
+      for (int j = 0; j < N2; j++) {
+        acc[v][j] *= inv;
+      }
 #endif
 #endif
 
-  const int rows = min(8, M - r0);
-  __global float *y = Y + r0 * N2 + n0;
+      const int vr = min(8, rows - 8 * v);
+      __global float *y = Y + (r0 + 8 * v) * N2;
 #pragma unroll
-  for (int j = 0; j < N2C; j++) {
-    float t[8];
-    vstore8(acc[j], 0, t);
-    for (int l = 0; l < rows; l++) {
-      y[l * N2 + j] = t[l];
+      for (int j = 0; j < N2; j++) {
+        float t[8];
+        vstore8(acc[v][j], 0, t);
+        for (int l = 0; l < vr; l++) {
+          y[l * N2 + j] = t[l];
+        }
+      }
     }
   }
-}
 }

@@ -182,6 +182,28 @@ func BenchmarkCopy(b *testing.B) {
 	}
 }
 
+// BenchmarkTransfer measures a blocking upload and download of the sizes
+// Predict moves: the seed model's input (196 KB) and output (655 KB) at
+// batch 16, and the MLP's input at batch 256 (803 KB).
+func BenchmarkTransfer(b *testing.B) {
+	for _, n := range []int{16 * 1024 * 3, 16 * 1024 * 10, 256 * 784} {
+		for _, dir := range []string{"upload", "download"} {
+			b.Run(fmt.Sprintf("%s/%dKB", dir, 4*n/1000), func(b *testing.B) {
+				d := benchDevice(b)
+				buf := benchBuffer(b, d, n, rand.New(rand.NewPCG(7, 8)))
+				host := make([]float32, n)
+				op := func() error { return d.Upload(buf, 0, host) }
+				if dir == "download" {
+					op = func() error { return d.Download(host, buf, 0) }
+				}
+				sec := benchLoop(b, d, op)
+				b.ReportMetric(4*float64(n)/sec/1e9, "GB/s")
+				b.ReportMetric(sec*1e6, "µs")
+			})
+		}
+	}
+}
+
 // BenchmarkFirstPredictSeed measures what a warm process pays for its
 // first prediction of the seed model (Dense(512, relu) on 32×32×3 inputs,
 // then Dense(10, softmax)) at batch 16 on a freshly opened Device: packing

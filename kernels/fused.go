@@ -41,7 +41,8 @@ const (
 )
 
 // Dense2 describes two Dense layers run as one kernel, the hidden
-// activations never leaving registers:
+// activations never written to global memory (they pass through a few KiB
+// of private scratch, a block of units at a time):
 //
 //	Y = act2(act1(X·W1 + b1)·W2 + b2)
 //

@@ -97,6 +97,33 @@ func checkSchema(t *testing.T, v any) map[string]any {
 	return m
 }
 
+func TestMeasurePair(t *testing.T) {
+	var order []byte
+	a := func() error { order = append(order, 'a'); time.Sleep(time.Millisecond); return nil }
+	b := func() error { order = append(order, 'b'); return nil }
+	ta, tb, err := MeasurePair(Options{Reps: 6}, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ta.Runs) != 6 || len(tb.Runs) != 6 {
+		t.Fatalf("Reps 6: %d and %d timed runs", len(ta.Runs), len(tb.Runs))
+	}
+	// A cold run and a warm-up each, then the timed runs alternating.
+	if want := "aabb" + strings.Repeat("ab", 6); string(order) != want {
+		t.Errorf("call order %s, want %s", order, want)
+	}
+	if ta.Median < time.Millisecond || tb.Median >= ta.Median || ta.Min > ta.Median {
+		t.Errorf("medians %v and %v, min %v: each must time its own function", ta.Median, tb.Median, ta.Min)
+	}
+	boom := errors.New("boom")
+	if _, _, err := MeasurePair(Options{}, a, func() error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("failing run: %v", err)
+	}
+	if _, _, err := MeasurePair(Options{Reps: 2}, a, b); err == nil {
+		t.Errorf("Reps 2: no error, want at least 5")
+	}
+}
+
 func TestMeasure(t *testing.T) {
 	calls := 0
 	tm, err := Measure(Options{}, func() error { calls++; return nil })

@@ -184,30 +184,35 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 			continue
 		}
 		o.Progress.Begin(fmt.Sprintf("model batch %d %s", batch, be))
-		t, err := Measure(o, run)
+		var t, ct Timing
+		if be == OpenCL { // end to end and compute only, interleaved
+			var fwd func() error
+			var free func()
+			fwd, free, err = forwardRun(m, b, x, batch)
+			if err == nil {
+				t, ct, err = MeasurePair(o, run, fwd)
+				free()
+			}
+		} else { // the fallback's transfers are host copies: nothing to split
+			t, err = Measure(o, run)
+			ct = t
+		}
 		o.Progress.End()
 		if err != nil {
 			return nil, err
 		}
 		r := ModelResult{
 			Kind: "model", Backend: be, Device: dev, Spec: spec, Batch: batch,
-			MedianMS:    ms(t.Median),
-			SamplesPerS: round(float64(batch)/t.Median.Seconds(), 3),
+			MedianMS:           ms(t.Median),
+			SamplesPerS:        round(float64(batch)/t.Median.Seconds(), 3),
+			ComputeMedianMS:    ms(ct.Median),
+			ComputeSamplesPerS: round(float64(batch)/ct.Median.Seconds(), 3),
 		}
 		if be == OpenCL {
 			r.BuildMS = ms(t.Setup())
 			r.MaxRelErr = ErrValue(RelErr(y.Data, ref.Data))
 		} else {
 			ref = y
-		}
-		r.ComputeMedianMS, r.ComputeSamplesPerS = r.MedianMS, r.SamplesPerS
-		if be == OpenCL { // the fallback's transfers are host copies: nothing to split
-			ct, err := measureForward(o, m, b, x, batch)
-			if err != nil {
-				return nil, err
-			}
-			r.ComputeMedianMS = ms(ct.Median)
-			r.ComputeSamplesPerS = round(float64(batch)/ct.Median.Seconds(), 3)
 		}
 		r.Runs = len(t.Runs)
 		out = append(out, r)
@@ -219,9 +224,10 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 	return out, nil
 }
 
-// measureForward times m.Forward on x uploaded once: the compute-only part
-// of a Predict.
-func measureForward(o Options, m *layers.Sequential, b layers.Backend, x layers.Tensor, batch int) (Timing, error) {
+// forwardRun returns a run of m.Forward on x uploaded once, finished
+// before it returns: the compute-only part of a Predict. free releases its
+// buffers.
+func forwardRun(m *layers.Sequential, b layers.Backend, x layers.Tensor, batch int) (run func() error, free func(), err error) {
 	out := m.OutputShape()
 	per := 1
 	for _, d := range out[1:] {
@@ -229,21 +235,26 @@ func measureForward(o Options, m *layers.Sequential, b layers.Backend, x layers.
 	}
 	xb, err := b.Alloc(len(x.Data))
 	if err != nil {
-		return Timing{}, err
+		return nil, nil, err
 	}
-	defer b.Release(xb)
 	yb, err := b.Alloc(batch * per)
 	if err != nil {
-		return Timing{}, err
+		b.Release(xb)
+		return nil, nil, err
 	}
-	defer b.Release(yb)
+	free = func() {
+		b.Release(xb)
+		b.Release(yb)
+	}
 	if err := b.Upload(xb, 0, x.Data); err != nil {
-		return Timing{}, err
+		free()
+		return nil, nil, err
 	}
-	return Measure(o, func() error {
+	run = func() error {
 		if err := m.Forward(xb, yb, batch, layers.PredictOptions{}); err != nil {
 			return err
 		}
 		return b.Finish()
-	})
+	}
+	return run, free, nil
 }

@@ -137,6 +137,58 @@ func MeasureWarm(o Options, warm, fn func() error) (Timing, error) {
 	return t, nil
 }
 
+// MeasurePair measures a and b as Measure does, their timed runs
+// interleaved (a, b, a, b, ...), so that both see the same conditions on a
+// shared machine and their ratio means something even when the machine's
+// speed drifts. Each gets its own cold run first. The run count follows o
+// as for one function, counting pairs and the time of both.
+func MeasurePair(o Options, a, b func() error) (Timing, Timing, error) {
+	if err := o.Validate(); err != nil {
+		return Timing{}, Timing{}, err
+	}
+	var ts [2]Timing
+	fns := [2]func() error{a, b}
+	for i, fn := range fns {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return Timing{}, Timing{}, err
+		}
+		ts[i].First = time.Since(start)
+		o.Progress.Step()
+		if ts[i].First < 200*time.Millisecond {
+			if err := fn(); err != nil {
+				return Timing{}, Timing{}, err
+			}
+		}
+	}
+	var total time.Duration
+	for {
+		n := len(ts[0].Runs)
+		if o.Reps > 0 {
+			if n >= o.Reps {
+				break
+			}
+		} else if n >= MinRuns && (total >= o.budget() || n >= o.maxRuns()) {
+			break
+		}
+		for i, fn := range fns {
+			s := time.Now()
+			if err := fn(); err != nil {
+				return Timing{}, Timing{}, err
+			}
+			d := time.Since(s)
+			total += d
+			ts[i].Runs = append(ts[i].Runs, d)
+			o.Progress.Step()
+		}
+	}
+	for i := range ts {
+		ts[i].Median = Median(ts[i].Runs)
+		ts[i].Min = slices.Min(ts[i].Runs)
+	}
+	return ts[0], ts[1], nil
+}
+
 // Median returns the median of ds (the mean of the middle two for an even
 // count); zero for none.
 func Median(ds []time.Duration) time.Duration {

@@ -11,8 +11,9 @@ import (
 
 // BenchmarkPredict runs the seed model at batch 16 and the MNIST-sized MLP
 // at batch 256 on the default OpenCL device: end to end (Predict, host to
-// host) and compute only (Forward on buffers already on the device). The
-// difference is what the transfers and the host side of Predict cost.
+// host, and PredictInto, which reuses its output slice) and compute only
+// (Forward on buffers already on the device). The differences are what the
+// transfers, the host side of Predict and fresh output memory cost.
 func BenchmarkPredict(b *testing.B) {
 	dev, err := device.Open("")
 	if err != nil {
@@ -55,6 +56,19 @@ func BenchmarkPredict(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.PredictWith(x, PredictOptions{BatchSize: c.batch}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			samples(b)
+		})
+		b.Run(c.name+"/predict-into", func(b *testing.B) {
+			var y Tensor
+			var err error
+			for i := 0; i <= b.N; i++ {
+				if i == 1 {
+					b.ResetTimer()
+				}
+				if y, err = m.PredictInto(y.Data, x, PredictOptions{BatchSize: c.batch}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -53,6 +53,62 @@ func TestPredictChunks(t *testing.T) {
 	}
 }
 
+// PredictInto writes into the caller's slice when it is large enough,
+// allocates when it is not, gives Predict's numbers either way, and
+// refuses an output that overlaps the input.
+func TestPredictInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	x := randTensor(rng, 23, 3, 11)
+	for _, b := range testBackends(t) {
+		m := mlp(t, b)
+		want := mlpRef(t, m, x)
+		n := 23 * 3 * 7
+		dst := make([]float32, n+5)
+		for i := range dst {
+			dst[i] = float32(math.NaN())
+		}
+		for _, o := range []PredictOptions{{}, {BatchSize: 4}} {
+			got, err := m.PredictInto(dst, x, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClose(t, fmt.Sprintf("%s into, %+v", b.Name(), o), got, []int{23, 3, 7}, want, 1e-5)
+			if len(got.Data) != n || &got.Data[0] != &dst[0] {
+				t.Errorf("%s: the result (%d values) is not dst[:%d]", b.Name(), len(got.Data), n)
+			}
+			if !math.IsNaN(float64(dst[n])) {
+				t.Errorf("%s: PredictInto wrote past the result", b.Name())
+			}
+		}
+		small := make([]float32, 10, n-1)
+		got, err := m.PredictInto(small, x, PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, b.Name()+" into a short slice", got, []int{23, 3, 7}, want, 1e-5)
+		if &got.Data[0] == &small[:1][0] {
+			t.Errorf("%s: wrote into a slice whose capacity is %d, want a new one for %d values", b.Name(), cap(small), n)
+		}
+		got, err = m.PredictInto(nil, x, PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, b.Name()+" into nil", got, []int{23, 3, 7}, want, 1e-5)
+		// An output that shares memory with the input is refused.
+		buf := make([]float32, len(x.Data)+n)
+		copy(buf, x.Data)
+		xs := Tensor{Shape: x.Shape, Data: buf[:len(x.Data)]}
+		if _, err := m.PredictInto(buf[len(x.Data)-1:], xs, PredictOptions{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "overlaps") {
+			t.Errorf("%s: an output overlapping the input: %v, want ErrInvalid", b.Name(), err)
+		}
+		got, err = m.PredictInto(buf[len(x.Data):], xs, PredictOptions{})
+		if err != nil {
+			t.Fatalf("%s: an output right after the input: %v", b.Name(), err)
+		}
+		checkClose(t, b.Name()+" into the slice after the input", got, []int{23, 3, 7}, want, 1e-5)
+	}
+}
+
 func float64s(x []float32) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {

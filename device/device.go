@@ -52,6 +52,11 @@ type Info struct {
 // IsGPU reports whether the device is a GPU.
 func (i Info) IsGPU() bool { return strings.Contains(i.Type, "gpu") }
 
+// cpuLike reports whether the device runs work-groups as CPU threads do:
+// not a GPU, and its local memory is ordinary memory. The CPU kernels
+// (kernels.CPUGemm, the fused Dense pair) are written for such devices.
+func (i Info) cpuLike() bool { return !i.IsGPU() && i.LocalMemGlobal }
+
 // String is a one-line description: "0: pthread-haswell-AMD EPYC (cpu, Portable Computing Language)".
 func (i Info) String() string {
 	return fmt.Sprintf("%d: %s (%s, %s)", i.Index, i.Name, i.Type, i.Platform)

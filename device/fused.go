@@ -6,6 +6,17 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
+// FusesDense2 reports whether Dense2 is the fast way to run f on this
+// device: f within the fused kernel's limits (kernels.Fusible), on a device
+// shaped like a CPU, for which the kernel is written (a work-item walks 32
+// rows through every hidden unit, with a few KiB of private scratch). A
+// GPU needs far more work-items than rows/32 and keeps private arrays in
+// slow memory, so there two products that keep the hidden layer in memory
+// are faster; Dense2 still gives correct results there.
+func (d *Device) FusesDense2(f kernels.Dense2) bool {
+	return kernels.Fusible(f.K, f.H, f.N) && d.info.cpuLike()
+}
+
 // Dense2 runs two Dense layers as one kernel (see kernels.Dense2): y =
 // act2(act1(x·w1 + b1)·w2 + b2), the hidden activations never written to
 // memory. b1 and b2 may be nil when the layer has no bias.

@@ -149,6 +149,21 @@ func TestDense2(t *testing.T) {
 	}
 }
 
+// FusesDense2 approves the fused kernel on CPU-like devices within its
+// limits, and not on GPUs, for which it is not written.
+func TestFusesDense2(t *testing.T) {
+	d := open(t)
+	seed := kernels.Dense2{M: 1, K: 3, H: 512, N: 10}
+	if cpu := !d.Info().IsGPU() && d.Info().LocalMemGlobal; d.FusesDense2(seed) != cpu {
+		t.Errorf("%s (%s, local memory in global memory %v): FusesDense2(seed) = %v", d.Info().Name, d.Info().Type, d.Info().LocalMemGlobal, !cpu)
+	}
+	for _, f := range []kernels.Dense2{{M: 1, K: 17, H: 4, N: 4}, {M: 1, K: 3, H: 4, N: 65}} {
+		if d.FusesDense2(f) {
+			t.Errorf("FusesDense2(K=%d, N=%d) = true beyond the kernel's limits", f.K, f.N)
+		}
+	}
+}
+
 func TestDense2BadInput(t *testing.T) {
 	d := open(t)
 	b, _ := d.Alloc(100)

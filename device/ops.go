@@ -12,7 +12,7 @@ func (d *Device) GemmParams() kernels.GemmParams {
 	defer d.opsMu.Unlock()
 	if d.gemm == (kernels.GemmParams{}) {
 		d.gemm = kernels.CPUGemm
-		if d.info.IsGPU() || !d.info.LocalMemGlobal {
+		if !d.info.cpuLike() {
 			d.gemm = kernels.GPUGemm
 		}
 	}

@@ -286,3 +286,22 @@ func TestSoftmaxCPUPaths(t *testing.T) {
 		}
 	}
 }
+
+// The CPU kernels are chosen for devices that are not GPUs and whose local
+// memory is ordinary memory; every other device gets the GPU ones.
+func TestCPULike(t *testing.T) {
+	for _, c := range []struct {
+		info Info
+		want bool
+	}{
+		{Info{Type: "cpu", LocalMemGlobal: true}, true},
+		{Info{Type: "accelerator", LocalMemGlobal: true}, true},
+		{Info{Type: "cpu", LocalMemGlobal: false}, false},
+		{Info{Type: "gpu", LocalMemGlobal: false}, false},
+		{Info{Type: "gpu", LocalMemGlobal: true}, false},
+	} {
+		if got := c.info.cpuLike(); got != c.want {
+			t.Errorf("%s, local memory in global memory %v: cpuLike = %v, want %v", c.info.Type, c.info.LocalMemGlobal, got, c.want)
+		}
+	}
+}

@@ -43,8 +43,11 @@ type Backend interface {
 // Fuser is implemented by backends that can run two Dense layers as one
 // kernel, the hidden activations never stored (kernels.Dense2). Predict
 // uses it for each pair of consecutive Dense layers that kernels.Fusible
-// accepts; b1 and b2 are nil for layers without a bias.
+// accepts and Fuses approves; b1 and b2 are nil for layers without a bias.
 type Fuser interface {
+	// Fuses reports whether Dense2 is the faster way to run f on this
+	// backend than two products (its M is not yet known: 1).
+	Fuses(f kernels.Dense2) bool
 	Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error
 }
 

@@ -90,8 +90,10 @@
 // widths kernels.Fusible accepts (the first layer's input at most 16 wide,
 // the second's output at most 64, the first activation elementwise) run
 // as one kernel and the hidden activations are never stored: the seed
-// model's 512-wide intermediate never reaches memory. PredictOptions.Unfused
-// turns that off; results agree to float32 rounding.
+// model's 512-wide intermediate never reaches memory. The backend decides
+// where that pays (Fuser.Fuses: on OpenCL, CPU-like devices, for which the
+// fused kernel is written). PredictOptions.Unfused turns it off; results
+// agree to float32 rounding. PredictInto reuses the caller's output slice.
 //
 // Forward runs the model on buffers already on the backend, with no host
 // transfers: for callers that keep their data on the device, and for

@@ -159,10 +159,13 @@ func TestForward(t *testing.T) {
 	}
 }
 
-// allocCounter is a backend that records the largest buffer allocated.
+// allocCounter is a backend that records the largest buffer allocated
+// and the fused launches; with refuse set, it declines every fusion.
 type allocCounter struct {
 	Backend
 	largest int
+	fused   int
+	refuse  bool
 }
 
 func (a *allocCounter) Alloc(n int) (Buffer, error) {
@@ -170,19 +173,25 @@ func (a *allocCounter) Alloc(n int) (Buffer, error) {
 	return a.Backend.Alloc(n)
 }
 
+func (a *allocCounter) Fuses(f kernels.Dense2) bool { return !a.refuse && a.Backend.(Fuser).Fuses(f) }
+
 func (a *allocCounter) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error {
+	a.fused++
 	return a.Backend.(Fuser).Dense2(f, x, w1, b1, w2, b2, y)
 }
 
 // TestFusedWorkspace checks that a fused hidden layer gets no buffer: the
-// seed model's Predict allocates nothing 512 wide per row.
+// seed model's Predict allocates nothing 512 wide per row. Unfused, by the
+// caller's choice or the backend's, the hidden layer has a buffer and no
+// fused kernel runs.
 func TestFusedWorkspace(t *testing.T) {
 	bs := testBackends(t)
 	if len(bs) < 2 {
 		t.Skip("no OpenCL backend")
 	}
-	for _, unfused := range []bool{false, true} {
-		b := &allocCounter{Backend: bs[1]}
+	for _, c := range []struct{ unfused, refuse bool }{{false, false}, {true, false}, {false, true}} {
+		unfused := c.unfused || c.refuse
+		b := &allocCounter{Backend: bs[1], refuse: c.refuse}
 		m, err := NewSequential(Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}}, Dense{Units: 10, Activation: "softmax"})
 		if err != nil {
 			t.Fatal(err)
@@ -191,12 +200,15 @@ func TestFusedWorkspace(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.largest = 0
-		if _, err := m.PredictWith(NewTensor(2, 32, 32, 3), PredictOptions{Unfused: unfused}); err != nil {
+		if _, err := m.PredictWith(NewTensor(2, 32, 32, 3), PredictOptions{Unfused: c.unfused}); err != nil {
 			t.Fatal(err)
 		}
 		hidden := 2 * 1024 * 512
 		if got := b.largest >= hidden; got != unfused {
-			t.Errorf("unfused %v: largest buffer %d floats (the hidden layer is %d)", unfused, b.largest, hidden)
+			t.Errorf("%+v: largest buffer %d floats (the hidden layer is %d)", c, b.largest, hidden)
+		}
+		if (b.fused > 0) == unfused {
+			t.Errorf("%+v: %d fused launches", c, b.fused)
 		}
 		m.Close()
 	}

@@ -114,6 +114,8 @@ func (b clBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
 
 func (b clBackend) Finish() error { return b.d.Finish() }
 
+func (b clBackend) Fuses(f kernels.Dense2) bool { return b.d.FusesDense2(f) }
+
 func (b clBackend) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y Buffer) error {
 	bs, err := b.bufs([]string{"x", "w1", "b1", "w2", "b2", "y"}, x, w1, b1, w2, b2, y)
 	if err != nil {

@@ -406,11 +406,12 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer,
 
 // fusedAt reports whether run fuses nodes i and i+1 on b.
 func (m *Sequential) fusedAt(b Backend, i int, fuse bool) bool {
-	if _, ok := b.(Fuser); !ok || !fuse || i+1 >= len(m.nodes) {
+	fu, ok := b.(Fuser)
+	if !ok || !fuse || i+1 >= len(m.nodes) {
 		return false
 	}
-	_, ok := dense2(m.nodes[i], m.nodes[i+1], 1)
-	return ok
+	f, ok := dense2(m.nodes[i], m.nodes[i+1], 1)
+	return ok && fu.Fuses(f)
 }
 
 // midPer returns the elements per sample of the largest intermediate run

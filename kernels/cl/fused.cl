@@ -21,7 +21,9 @@
 // FMA stream of step 2, and two row vectors per broadcast halve the loads
 // per FMA: with NP <= 6, the accumulators, the two hidden vectors and the
 // broadcast weight fit the 16 vector registers of AVX2. The accumulators of
-// the other passes wait in memory between unit blocks.
+// the other passes wait in memory between unit blocks. The passes and the
+// epilogue are loops, not unrolled: wide outputs then cost no more code,
+// and no more compile time, than narrow ones.
 //
 // Parameters (-D): K1 (1..16), N2 (1..64), NP (outputs per pass), UB
 // (hidden units per block), RB (row blocks per work-item), ACT1, ACT2
@@ -97,9 +99,10 @@ void dense2(const int M, const int H, const int n2,
       }
     }
 
-    float8 acc[2][N2];
-#pragma unroll
-    for (int j = 0; j < N2; j++) {
+    // The accumulators, padded to whole passes: the last pass's extra
+    // outputs repeat output N2-1 and are never written out.
+    float8 acc[2][NPASS * NP];
+    for (int j = 0; j < NPASS * NP; j++) {
       acc[0][j] = (float8)0.0f;
       acc[1][j] = (float8)0.0f;
     }
@@ -125,43 +128,37 @@ void dense2(const int M, const int H, const int n2,
         hs[2 * u + 1] = activate_kind(h1, ACT1, a1_alpha, a1_max, a1_threshold);
       }
 
-      // Step 2: the outputs, NP at a time.
-#pragma unroll
+      // Step 2: the outputs, NP at a time. The passes are a loop, not
+      // unrolled, so that wide outputs do not multiply the code.
       for (int p = 0; p < NPASS; p++) {
         float8 c0[NP], c1[NP];
+        int col[NP];
 #pragma unroll
         for (int j = 0; j < NP; j++) {
-          if (p * NP + j < N2) {
-            c0[j] = acc[0][p * NP + j];
-            c1[j] = acc[1][p * NP + j];
-          }
+          col[j] = min(p * NP + j, N2 - 1);
+          c0[j] = acc[0][p * NP + j];
+          c1[j] = acc[1][p * NP + j];
         }
-        __global const float *w2 = W2 + ub * N2 + p * NP;
+        __global const float *w2 = W2 + ub * N2;
         for (int u = 0; u < nu; u++, w2 += N2) {
           const float8 h0 = hs[2 * u], h1 = hs[2 * u + 1];
 #pragma unroll
           for (int j = 0; j < NP; j++) {
-            if (p * NP + j < N2) {
-              const float8 w = (float8)w2[j];
-              c0[j] = fma(h0, w, c0[j]);
-              c1[j] = fma(h1, w, c1[j]);
-            }
+            const float8 w = (float8)w2[col[j]];
+            c0[j] = fma(h0, w, c0[j]);
+            c1[j] = fma(h1, w, c1[j]);
           }
         }
 #pragma unroll
         for (int j = 0; j < NP; j++) {
-          if (p * NP + j < N2) {
-            acc[0][p * NP + j] = c0[j];
-            acc[1][p * NP + j] = c1[j];
-          }
+          acc[0][p * NP + j] = c0[j];
+          acc[1][p * NP + j] = c1[j];
         }
       }
     }
 
     const int rows = min(16, M - r0);
-#pragma unroll
     for (int v = 0; v < 2; v++) {
-#pragma unroll
       for (int j = 0; j < N2; j++) {
 #if BIAS2
         acc[v][j] += (float8)B2[j];
@@ -175,29 +172,24 @@ void dense2(const int M, const int H, const int n2,
       // Over the N2 outputs of each row (lane), the maximum subtracted; a
       // NaN anywhere in a row makes the row NaN.
       float8 m = acc[v][0];
-#pragma unroll
       for (int j = 1; j < N2; j++) {
         m = select(m, acc[v][j], (int8)(acc[v][j] > m) | isnan(acc[v][j]));
       }
       float8 s = (float8)0.0f;
 #if SOFTMAX == 2
-#pragma unroll
       for (int j = 0; j < N2; j++) {
         s += exp(acc[v][j] - m);
       }
       const float8 ls = m + log(s);
-#pragma unroll
       for (int j = 0; j < N2; j++) {
         acc[v][j] -= ls;
       }
 #else
-#pragma unroll
       for (int j = 0; j < N2; j++) {
         acc[v][j] = exp(acc[v][j] - m);
         s += acc[v][j];
       }
       const float8 inv = (float8)1.0f / s;
-#pragma unroll
       for (int j = 0; j < N2; j++) {
         acc[v][j] *= inv;
       }
@@ -206,7 +198,6 @@ void dense2(const int M, const int H, const int n2,
 
       const int vr = min(8, rows - 8 * v);
       __global float *y = Y + (r0 + 8 * v) * N2;
-#pragma unroll
       for (int j = 0; j < N2; j++) {
         float t[8];
         vstore8(acc[v][j], 0, t);

@@ -78,7 +78,8 @@ var ErrInput = errors.New("bad input")
 // host tensor, the upload and download included. ComputeMedianMS and
 // ComputeSamplesPerS are the device-resident part alone: Forward on an
 // input already on the device, finished before the clock stops (for the
-// fallback, whose transfers are host copies, the end-to-end figures).
+// fallback, whose transfers are host copies, the end-to-end figures). The
+// two are timed interleaved, run for run (MeasurePair).
 type ModelResult struct {
 	Kind               string   `json:"kind"` // "model"
 	Backend            string   `json:"backend"`

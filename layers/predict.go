@@ -63,16 +63,14 @@ func (m *Sequential) PredictWith(x Tensor, o PredictOptions) (Tensor, error) {
 // returned Tensor's Data is dst[:n] or the new slice. A caller predicting
 // in a loop spares the allocation and the first touch of fresh memory,
 // which on a CPU device cost about a sixth of a call on the seed model.
-// dst must not overlap x.Data (an error wrapping ErrInvalid).
+// The part of dst that would hold the result must not overlap x.Data (an
+// error wrapping ErrInvalid).
 func (m *Sequential) PredictInto(dst []float32, x Tensor, o PredictOptions) (Tensor, error) {
 	if o.BatchSize < 0 || o.MaxBytes < 0 {
 		return Tensor{}, fmt.Errorf("layers: predict: batch size and memory bound must not be negative, got %d and %d: %w", o.BatchSize, o.MaxBytes, ErrInvalid)
 	}
 	if err := checkTensor(x); err != nil {
 		return Tensor{}, err
-	}
-	if overlap(dst[:cap(dst)], x.Data) {
-		return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
 	}
 	m.mu.RLock()
 	if m.inShape == nil && len(m.nodes) > 0 && m.backend != nil {
@@ -171,6 +169,9 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	batch := x.Shape[0]
 	out := Tensor{Shape: p.outShape}
 	if n := numElems(p.outShape); cap(dst) >= n {
+		if overlap(dst[:n], x.Data) {
+			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
+		}
 		out.Data = dst[:n]
 	} else {
 		out.Data = make([]float32, n)

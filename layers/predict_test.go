@@ -101,6 +101,10 @@ func TestPredictInto(t *testing.T) {
 		if _, err := m.PredictInto(buf[len(x.Data)-1:], xs, PredictOptions{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "overlaps") {
 			t.Errorf("%s: an output overlapping the input: %v, want ErrInvalid", b.Name(), err)
 		}
+		// A slice too short for the result is not used, wherever it lies.
+		if got, err = m.PredictInto(buf[len(x.Data)-2:len(x.Data)-1:len(x.Data)], xs, PredictOptions{BatchSize: 5}); err != nil {
+			t.Errorf("%s: a short output slice whose capacity overlaps the input: %v", b.Name(), err)
+		}
 		got, err = m.PredictInto(buf[len(x.Data):], xs, PredictOptions{})
 		if err != nil {
 			t.Fatalf("%s: an output right after the input: %v", b.Name(), err)

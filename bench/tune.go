@@ -10,6 +10,7 @@ import (
 
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/fallback"
+	"github.com/densecl/densecl/internal/densetest"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -328,7 +329,11 @@ func tuneVerify(d *device.Device) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		e, err := tuneRelErr(g, got, want)
+		w64 := make([]float64, len(want))
+		for i, v := range want {
+			w64[i] = float64(v)
+		}
+		e, err := densetest.RelErr(g, got, w64, c)
 		if err != nil {
 			return e, fmt.Errorf("%dx%dx%d: %v", s.m, s.n, s.k, err)
 		}
@@ -373,34 +378,6 @@ func tuneRunHost(d *device.Device, g kernels.Gemm, a, b, c, bias []float32) (out
 	}
 	out = make([]float32, len(c))
 	return out, d.Download(out, bufs[2], 0)
-}
-
-// tuneRelErr returns ‖got − want‖ / ‖want‖ over C's window, failing on a
-// NaN where want has none or on a change outside the window.
-func tuneRelErr(g kernels.Gemm, got, want []float32) (float64, error) {
-	var num, den float64
-	inside := make([]bool, len(got))
-	for i := 0; i < g.M; i++ {
-		for j := 0; j < g.N; j++ {
-			k := g.OffC + i*g.LDC + j
-			inside[k] = true
-			x, w := float64(got[k]), float64(want[k])
-			if math.IsNaN(x) != math.IsNaN(w) {
-				return math.Inf(1), fmt.Errorf("element (%d, %d) of C is %v, want %v", i, j, x, w)
-			}
-			num += (x - w) * (x - w)
-			den += w * w
-		}
-	}
-	for k, in := range inside {
-		if !in && !(got[k] == want[k] || (got[k] != got[k] && want[k] != want[k])) {
-			return math.Inf(1), fmt.Errorf("element %d outside C changed", k)
-		}
-	}
-	if den == 0 {
-		return math.Sqrt(num), nil
-	}
-	return math.Sqrt(num / den), nil
 }
 
 // tuneBench holds the device buffers of the timed shapes.

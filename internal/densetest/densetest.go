@@ -1,7 +1,8 @@
 // Package densetest holds the conformance checks that every backend of
 // densecl passes: random and awkward GEMM shapes, float64 references, NaN
 // poisoning and relative error norms. Tests of package device and package
-// fallback (and layers) share them.
+// fallback (and layers) share them, and the GEMM tuner of package bench
+// checks each candidate with RelErr.
 package densetest
 
 import (

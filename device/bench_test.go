@@ -21,16 +21,6 @@ import (
 //
 //	go test -run='^$' -bench=. ./device
 
-func benchDevice(b *testing.B) *Device {
-	b.Helper()
-	d, err := Open("")
-	if err != nil {
-		b.Skipf("no OpenCL device: %v", err)
-	}
-	b.Cleanup(func() { d.Close() })
-	return d
-}
-
 // benchBuffer returns a buffer of n random floats in [-1, 1).
 func benchBuffer(b *testing.B, d *Device, n int, rng *rand.Rand) *Buffer {
 	b.Helper()
@@ -125,7 +115,7 @@ func BenchmarkGemm(b *testing.B) {
 	}
 	for _, s := range shapes {
 		b.Run(s.name, func(b *testing.B) {
-			d := benchDevice(b)
+			d := perfOpen(b)
 			rng := rand.New(rand.NewPCG(1, 2))
 			A := benchBuffer(b, d, s.m*s.k, rng)
 			B := benchBuffer(b, d, s.k*s.n, rng)
@@ -154,7 +144,7 @@ func BenchmarkGemm(b *testing.B) {
 func BenchmarkSoftmax(b *testing.B) {
 	for _, s := range []struct{ rows, cols int }{{16384, 10}, {262144, 10}, {16384, 1000}} {
 		b.Run(fmt.Sprintf("%dx%d", s.rows, s.cols), func(b *testing.B) {
-			d := benchDevice(b)
+			d := perfOpen(b)
 			rng := rand.New(rand.NewPCG(3, 4))
 			n := s.rows * s.cols
 			src := benchBuffer(b, d, n, rng)
@@ -171,7 +161,7 @@ func BenchmarkSoftmax(b *testing.B) {
 func BenchmarkCopy(b *testing.B) {
 	for _, mib := range []int{2, 32, 64} {
 		b.Run(fmt.Sprintf("%dMiB", mib), func(b *testing.B) {
-			d := benchDevice(b)
+			d := perfOpen(b)
 			n := mib << 20 / 4
 			rng := rand.New(rand.NewPCG(5, 6))
 			src := benchBuffer(b, d, n, rng)
@@ -189,7 +179,7 @@ func BenchmarkTransfer(b *testing.B) {
 	for _, n := range []int{16 * 1024 * 3, 16 * 1024 * 10, 256 * 784} {
 		for _, dir := range []string{"upload", "download"} {
 			b.Run(fmt.Sprintf("%s/%dKB", dir, 4*n/1000), func(b *testing.B) {
-				d := benchDevice(b)
+				d := perfOpen(b)
 				buf := benchBuffer(b, d, n, rand.New(rand.NewPCG(7, 8)))
 				host := make([]float32, n)
 				op := func() error { return d.Upload(buf, 0, host) }

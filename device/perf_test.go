@@ -24,7 +24,9 @@ var perfParamSets = []kernels.GemmParams{
 	{MWI: 3, NWI: 8, MDIM: 1, NDIM: 1, KWG: 3, VW: 8, MC: 9, NC: 24, KC: 7, PackA: true, PackB: true},
 }
 
-func perfOpen(t *testing.T) *Device {
+// perfOpen opens the default device for a test or benchmark of this
+// package, skipping when there is none, and closes it at the end.
+func perfOpen(t testing.TB) *Device {
 	t.Helper()
 	d, err := Open("")
 	if err != nil {

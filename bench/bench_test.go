@@ -37,7 +37,7 @@ var fast = Options{Reps: MinRuns, CopyBytes: 1 << 16}
 // schema lists each kind's JSON keys, as the README documents them.
 var schema = map[string][]string{
 	"gemm":  {"kind", "backend", "device", "m", "n", "k", "act", "bias", "build_ms", "median_ms", "gflops", "max_rel_err", "runs"},
-	"model": {"kind", "backend", "device", "spec", "batch", "build_ms", "median_ms", "samples_per_s", "compute_median_ms", "compute_samples_per_s", "max_rel_err", "runs"},
+	"model": {"kind", "backend", "device", "spec", "batch", "build_ms", "median_ms", "samples_per_s", "compute_median_ms", "compute_samples_per_s", "into_median_ms", "into_samples_per_s", "max_rel_err", "runs"},
 	"copy":  {"kind", "backend", "device", "bytes", "gb_per_s", "median_ms", "runs"},
 }
 
@@ -121,6 +121,31 @@ func TestMeasurePair(t *testing.T) {
 	}
 	if _, _, err := MeasurePair(Options{Reps: 2}, a, b); err == nil {
 		t.Errorf("Reps 2: no error, want at least 5")
+	}
+}
+
+func TestMeasureInterleaved(t *testing.T) {
+	var order []byte
+	fn := func(c byte) func() error {
+		return func() error { order = append(order, c); return nil }
+	}
+	ts, err := MeasureInterleaved(Options{Reps: 5}, fn('a'), fn('b'), fn('c'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 3 {
+		t.Fatalf("%d timings for 3 functions", len(ts))
+	}
+	for i, tm := range ts {
+		if len(tm.Runs) != 5 {
+			t.Errorf("timing %d: %d runs, want 5", i, len(tm.Runs))
+		}
+	}
+	if want := "aabbcc" + strings.Repeat("abc", 5); string(order) != want {
+		t.Errorf("call order %s, want %s", order, want)
+	}
+	if _, err := MeasureInterleaved(Options{}); !errors.Is(err, ErrInput) {
+		t.Errorf("no functions: %v, want ErrInput", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -78,8 +79,12 @@ var ErrInput = errors.New("bad input")
 // host tensor, the upload and download included. ComputeMedianMS and
 // ComputeSamplesPerS are the device-resident part alone: Forward on an
 // input already on the device, finished before the clock stops (for the
-// fallback, whose transfers are host copies, the end-to-end figures). The
-// two are timed interleaved, run for run (MeasurePair).
+// fallback, whose transfers are host copies, the end-to-end figures).
+// IntoMedianMS and IntoSamplesPerS are end to end as well, through
+// PredictInto with the result slice of the previous run: a caller
+// predicting in a loop, which spares the allocation and the first touch of
+// a fresh result. All are timed interleaved, run for run
+// (MeasureInterleaved).
 type ModelResult struct {
 	Kind               string   `json:"kind"` // "model"
 	Backend            string   `json:"backend"`
@@ -91,6 +96,8 @@ type ModelResult struct {
 	SamplesPerS        float64  `json:"samples_per_s"`
 	ComputeMedianMS    float64  `json:"compute_median_ms"`
 	ComputeSamplesPerS float64  `json:"compute_samples_per_s"`
+	IntoMedianMS       float64  `json:"into_median_ms"`
+	IntoSamplesPerS    float64  `json:"into_samples_per_s"`
 	MaxRelErr          ErrValue `json:"max_rel_err"`
 	Runs               int      `json:"runs"`
 }
@@ -184,30 +191,47 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 			ref = y
 			continue
 		}
+		var dst []float32 // PredictInto's result, reused run to run
+		into := func() error {
+			yi, err := m.PredictInto(dst, x, po)
+			if err != nil {
+				return err
+			}
+			dst = yi.Data
+			return b.Finish()
+		}
 		o.Progress.Begin(fmt.Sprintf("model batch %d %s", batch, be))
-		var t, ct Timing
-		if be == OpenCL { // end to end and compute only, interleaved
+		var ts []Timing
+		if be == OpenCL { // end to end, into a reused slice, compute only
 			var fwd func() error
 			var free func()
 			fwd, free, err = forwardRun(m, b, x, batch)
 			if err == nil {
-				t, ct, err = MeasurePair(o, run, fwd)
+				ts, err = MeasureInterleaved(o, run, into, fwd)
 				free()
 			}
 		} else { // the fallback's transfers are host copies: nothing to split
-			t, err = Measure(o, run)
-			ct = t
+			ts, err = MeasureInterleaved(o, run, into)
+			if err == nil {
+				ts = append(ts, ts[0])
+			}
 		}
 		o.Progress.End()
 		if err != nil {
 			return nil, err
 		}
+		if !sameBits(dst, y.Data) {
+			return nil, fmt.Errorf("bench: model: %s: PredictInto's result differs from Predict's", be)
+		}
+		t, it, ct := ts[0], ts[1], ts[2]
 		r := ModelResult{
 			Kind: "model", Backend: be, Device: dev, Spec: spec, Batch: batch,
 			MedianMS:           ms(t.Median),
 			SamplesPerS:        round(float64(batch)/t.Median.Seconds(), 3),
 			ComputeMedianMS:    ms(ct.Median),
 			ComputeSamplesPerS: round(float64(batch)/ct.Median.Seconds(), 3),
+			IntoMedianMS:       ms(it.Median),
+			IntoSamplesPerS:    round(float64(batch)/it.Median.Seconds(), 3),
 		}
 		if be == OpenCL {
 			r.BuildMS = ms(t.Setup())
@@ -223,6 +247,14 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 		return slices.Index(backends, a.Backend) - slices.Index(backends, b.Backend)
 	})
 	return out, nil
+}
+
+// sameBits reports whether a and b hold the same float32 values, bit for
+// bit (NaNs included).
+func sameBits(a, b []float32) bool {
+	return len(a) == len(b) && slices.EqualFunc(a, b, func(x, y float32) bool {
+		return math.Float32bits(x) == math.Float32bits(y)
+	})
 }
 
 // forwardRun returns a run of m.Forward on x uploaded once, finished

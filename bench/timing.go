@@ -143,21 +143,36 @@ func MeasureWarm(o Options, warm, fn func() error) (Timing, error) {
 // speed drifts. Each gets its own cold run first. The run count follows o
 // as for one function, counting pairs and the time of both.
 func MeasurePair(o Options, a, b func() error) (Timing, Timing, error) {
-	if err := o.Validate(); err != nil {
+	ts, err := MeasureInterleaved(o, a, b)
+	if err != nil {
 		return Timing{}, Timing{}, err
 	}
-	var ts [2]Timing
-	fns := [2]func() error{a, b}
+	return ts[0], ts[1], nil
+}
+
+// MeasureInterleaved is MeasurePair for any number of functions: each gets
+// a cold run (and a warm-up when it was short), then their timed runs go
+// round in turn (fns[0], fns[1], ..., fns[0], ...). The run count follows
+// o as for one function, counting rounds and the time of all. The
+// Timings come back in the order of fns.
+func MeasureInterleaved(o Options, fns ...func() error) ([]Timing, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if len(fns) == 0 {
+		return nil, fmt.Errorf("bench: nothing to measure: %w", ErrInput)
+	}
+	ts := make([]Timing, len(fns))
 	for i, fn := range fns {
 		start := time.Now()
 		if err := fn(); err != nil {
-			return Timing{}, Timing{}, err
+			return nil, err
 		}
 		ts[i].First = time.Since(start)
 		o.Progress.Step()
 		if ts[i].First < 200*time.Millisecond {
 			if err := fn(); err != nil {
-				return Timing{}, Timing{}, err
+				return nil, err
 			}
 		}
 	}
@@ -174,7 +189,7 @@ func MeasurePair(o Options, a, b func() error) (Timing, Timing, error) {
 		for i, fn := range fns {
 			s := time.Now()
 			if err := fn(); err != nil {
-				return Timing{}, Timing{}, err
+				return nil, err
 			}
 			d := time.Since(s)
 			total += d
@@ -186,7 +201,7 @@ func MeasurePair(o Options, a, b func() error) (Timing, Timing, error) {
 		ts[i].Median = Median(ts[i].Runs)
 		ts[i].Min = slices.Min(ts[i].Runs)
 	}
-	return ts[0], ts[1], nil
+	return ts, nil
 }
 
 // Median returns the median of ds (the mean of the middle two for an even

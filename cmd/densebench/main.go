@@ -332,6 +332,7 @@ func modelText(r bench.ModelResult) string {
 		rel = fmt.Sprintf("%.1e", float64(r.MaxRelErr))
 	}
 	line := resultLine(fmt.Sprintf("model, batch %d", r.Batch), r.Backend, r.SamplesPerS, "samples/s", r.MedianMS, build, r.Runs, rel)
+	line += fmt.Sprintf("\n%-34s %-8s %10.2f %-9s  median %10.3f ms", "  PredictInto, result slice reused", r.Backend, r.IntoSamplesPerS, "samples/s", r.IntoMedianMS)
 	if r.Backend != bench.OpenCL {
 		return line
 	}

@@ -8,7 +8,8 @@ never change meaning; new fields may be added. Times are milliseconds.
    "max_rel_err":2.3e-07,"runs":5}
   {"kind":"model","backend":"opencl","device":"...","spec":"Dense(512, ...); Dense(10, ...)",
    "batch":16,"build_ms":210.5,"median_ms":40.2,"samples_per_s":398.0,
-   "compute_median_ms":40.2,"compute_samples_per_s":398.0,"max_rel_err":1.1e-07,"runs":9}
+   "compute_median_ms":40.2,"compute_samples_per_s":398.0,"into_median_ms":38.1,
+   "into_samples_per_s":419.9,"max_rel_err":1.1e-07,"runs":9}
   {"kind":"copy","backend":"opencl","device":"...","bytes":67108864,"gb_per_s":3.1,
    "median_ms":21.6,"runs":14}
   {"kind":"device",...}   (densebench devices -json only)
@@ -32,7 +33,13 @@ never change meaning; new fields may be added. Times are milliseconds.
                          a host tensor, upload and download included
   compute_median_ms, compute_samples_per_s
                          the device-resident part alone: Forward on an input
-                         already on the device, no transfers
+                         already on the device, no transfers; for the fallback,
+                         the end-to-end figures
+  into_median_ms, into_samples_per_s
+                         end to end as samples_per_s, through PredictInto with the
+                         previous run's result slice (a caller predicting in a
+                         loop: no allocation, no first touch of fresh memory);
+                         the three are timed interleaved, run for run
   max_rel_err the agreement with the fallback, which is the reference:
               ||got − want||₂ / ||want||₂ over the whole output, in float64
               (the relative norm, not an elementwise maximum); 0 for the fallback

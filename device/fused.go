@@ -8,9 +8,10 @@ import (
 
 // FusesDense2 reports whether Dense2 is the fast way to run f on this
 // device: f within the fused kernel's limits (kernels.Fusible), on a device
-// shaped like a CPU, for which the kernel is written (a work-item walks 32
-// rows through every hidden unit, with a few KiB of private scratch). A
-// GPU needs far more work-items than rows/32 and keeps private arrays in
+// shaped like a CPU, for which the kernel is written (a work-item walks
+// kernels.Dense2RowsPerItem rows through every hidden unit, with a few KiB
+// of private scratch). A GPU needs far more work-items than that gives and
+// keeps private arrays in
 // slow memory, so there two products that keep the hidden layer in memory
 // are faster; Dense2 still gives correct results there.
 func (d *Device) FusesDense2(f kernels.Dense2) bool {

@@ -17,21 +17,27 @@ const (
 	MaxFusedK = 16
 	MaxFusedN = 64
 	// fusedPass is the most outputs one pass of the fused kernel
-	// accumulates: two row vectors per output, the two hidden vectors and
-	// a broadcast weight must fit the 16 vector registers of AVX2.
-	fusedPass = 6
+	// accumulates: Dense2Vectors row vectors per output, the hidden
+	// vectors and a broadcast weight must fit the 16 vector registers of
+	// AVX2.
+	fusedPass = (15 - Dense2Vectors) / Dense2Vectors
 	// fusedUnits is the hidden units per block (UB in cl/fused.cl): their
-	// hidden vectors, 16 rows each, take 4 KiB of scratch.
+	// hidden vectors, 8·Dense2Vectors rows each, take 6 KiB of scratch.
 	fusedUnits = 64
 )
 
-// Dense2Rows is how many blocks of 16 rows one work-item of the fused
-// kernel takes in turn (RB in cl/fused.cl): enough to repay the cost of a
+// Dense2Rows is how many blocks of 8·Dense2Vectors rows one work-item of
+// the fused kernel takes in turn (RB in cl/fused.cl): enough to repay the cost of a
 // work-group on CPUs, few enough to leave work for every core.
 const Dense2Rows = 2
 
+// Dense2Vectors is the row vectors of 8 rows in one block of the fused
+// kernel (RV in cl/fused.cl): each broadcast weight of the second layer
+// feeds that many FMAs.
+const Dense2Vectors = 3
+
 // Dense2RowsPerItem is the rows one work-item of the fused kernel takes.
-const Dense2RowsPerItem = 16 * Dense2Rows
+const Dense2RowsPerItem = 8 * Dense2Vectors * Dense2Rows
 
 // Softmax modes of a fused second layer.
 const (
@@ -62,8 +68,9 @@ func Fusible(k, h, n int) bool {
 	return k >= 1 && k <= MaxFusedK && h >= 1 && n >= 1 && n <= MaxFusedN
 }
 
-// Pass returns the outputs one pass of the fused kernel accumulates: the
-// N outputs split as evenly as passes of at most fusedPass allow.
+// Pass returns the outputs the widest pass of the fused kernel
+// accumulates: the N outputs split into as few passes of at most
+// fusedPass as they need, each Pass() or Pass()-1 wide.
 func (f Dense2) Pass() int {
 	passes := (f.N + fusedPass - 1) / fusedPass
 	return (f.N + passes - 1) / passes
@@ -108,6 +115,6 @@ func Dense2Options(f Dense2) string {
 	if f.Softmax != NoSoftmax {
 		act2 = int(Linear) // softmax replaces the second activation
 	}
-	return fmt.Sprintf("-DVW=8 -DRB=%d -DUB=%d -DK1=%d -DN2=%d -DNP=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
-		Dense2Rows, fusedUnits, f.K, f.N, f.Pass(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), f.Softmax)
+	return fmt.Sprintf("-DVW=8 -DRB=%d -DRV=%d -DUB=%d -DK1=%d -DN2=%d -DNP=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
+		Dense2Rows, Dense2Vectors, fusedUnits, f.K, f.N, f.Pass(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), f.Softmax)
 }

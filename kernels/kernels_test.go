@@ -59,3 +59,17 @@ func TestValidate(t *testing.T) {
 		t.Error("dense2 K=17: no error")
 	}
 }
+
+// TestDense2Pass checks the split of the fused kernel's outputs into
+// passes: as few passes as fusedPass allows, the first NP wide and the
+// rest NP-1 (cl/fused.cl's NBIG between 1 and the pass count).
+func TestDense2Pass(t *testing.T) {
+	for n := 1; n <= MaxFusedN; n++ {
+		np := Dense2{N: n}.Pass()
+		passes := (n + np - 1) / np
+		big := n - passes*(np-1)
+		if np < 1 || np > fusedPass || passes != (n+fusedPass-1)/fusedPass || big < 1 || big > passes {
+			t.Errorf("N=%d: NP=%d gives %d passes, %d of them NP wide (at most %d outputs a pass)", n, np, passes, big, fusedPass)
+		}
+	}
+}

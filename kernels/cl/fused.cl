@@ -5,28 +5,31 @@
 //
 // X is M×K1, W1 K1×H, W2 H×N2, Y M×N2, all row-major and packed.
 //
-// A work-item takes blocks of 16 consecutive rows, as the 8 lanes of two
-// float8 vectors, and all N2 outputs. The hidden units go by in blocks of
-// UB:
+// A work-item takes blocks of RR = 8·RV consecutive rows, as the 8 lanes
+// of RV float8 vectors, and all N2 outputs. The hidden units go by in
+// blocks of UB:
 //
-//  1. the hidden activations of the 16 rows for the UB units (K1 FMAs each,
-//     the weights broadcast) go to a private scratch of 2·UB vectors, which
-//     stays in the L1 cache;
-//  2. the outputs go by in passes of NP: for each unit of the block, the
-//     two hidden vectors are read back and each weight of W2, broadcast
-//     once, feeds one FMA per row vector, into 2·NP accumulators.
+//  1. the hidden activations of the RR rows for the UB units (K1 FMAs
+//     each, the weights broadcast) go to a private scratch of RV·UB
+//     vectors, which stays in the L1 cache;
+//  2. the outputs go by in passes of NP or NP-1: for each unit of the
+//     block, the RV hidden vectors are read back and each weight of W2,
+//     broadcast once, feeds one FMA per row vector, into RV·NP
+//     accumulators.
 //
 // Splitting the two steps keeps the long latency chain of the hidden
 // activation (broadcasts, K1 dependent FMAs, the activation) out of the
-// FMA stream of step 2, and two row vectors per broadcast halve the loads
-// per FMA: with NP <= 6, the accumulators, the two hidden vectors and the
-// broadcast weight fit the 16 vector registers of AVX2. The accumulators of
-// the other passes wait in memory between unit blocks. The passes and the
-// epilogue are loops, not unrolled: wide outputs then cost no more code,
-// and no more compile time, than narrow ones.
+// FMA stream of step 2, and RV row vectors per broadcast cut the loads per
+// FMA: with RV = 3 and NP <= 4, the 12 accumulators, the three hidden
+// vectors and the broadcast weight fill the 16 vector registers of AVX2,
+// at 7 loads per 12 FMAs (RV = 2 and NP <= 6: 8 per 12). The accumulators
+// of the other passes wait in memory between unit blocks. The passes and
+// the epilogue are loops, not unrolled: wide outputs then cost no more
+// code, and no more compile time, than narrow ones.
 //
-// Parameters (-D): K1 (1..16), N2 (1..64), NP (outputs per pass), UB
-// (hidden units per block), RB (row blocks per work-item), ACT1, ACT2
+// Parameters (-D): K1 (1..16), N2 (1..64), NP (the widest pass; the
+// passes are NP or NP-1 wide and add up to N2), UB (hidden units per
+// block), RV (row vectors per block), RB (row blocks per work-item), ACT1, ACT2
 // (ACT_ kinds), BIAS1, BIAS2 (0 or 1), SOFTMAX (0 none, 1 softmax, 2
 // log_softmax over the N2 outputs). Requires VW == 8.
 
@@ -44,6 +47,9 @@
 #endif
 #ifndef RB
 #define RB 2
+#endif
+#ifndef RV
+#define RV 2
 #endif
 #ifndef ACT1
 #define ACT1 ACT_RELU
@@ -65,8 +71,45 @@
 #error "fused.cl needs VW == 8"
 #endif
 
-// The passes over the outputs: NPASS of NP outputs, the last one shorter.
+// The passes over the outputs: NPASS of them, the first NBIG NP wide and
+// the rest NP-1, so that they add up to N2 exactly.
 #define NPASS ((N2 + NP - 1) / NP)
+#define NBIG (N2 - NPASS * (NP - 1))
+#if NBIG < 1 || NBIG > NPASS
+#error "NP must split N2 into passes of NP and NP-1 (kernels.Dense2.Pass)"
+#endif
+// RV row vectors of 8 rows: a block of RR rows.
+#define RR (8 * RV)
+
+// STEP2(W) runs one pass of W outputs from column c0 over the nu units of
+// the block: each broadcast weight feeds one FMA per row vector.
+#define STEP2(W)                                                        \
+  {                                                                     \
+    float8 c[RV][W];                                                    \
+    _Pragma("unroll") for (int j = 0; j < W; j++) {                     \
+      _Pragma("unroll") for (int v = 0; v < RV; v++) {                  \
+        c[v][j] = acc[v][c0 + j];                                       \
+      }                                                                 \
+    }                                                                   \
+    __global const float *w2 = W2 + ub * N2 + c0;                       \
+    for (int u = 0; u < nu; u++, w2 += N2) {                            \
+      float8 h[RV];                                                     \
+      _Pragma("unroll") for (int v = 0; v < RV; v++) {                  \
+        h[v] = hs[RV * u + v];                                          \
+      }                                                                 \
+      _Pragma("unroll") for (int j = 0; j < W; j++) {                   \
+        const float8 w = (float8)w2[j];                                 \
+        _Pragma("unroll") for (int v = 0; v < RV; v++) {                \
+          c[v][j] = fma(h[v], w, c[v][j]);                              \
+        }                                                               \
+      }                                                                 \
+    }                                                                   \
+    _Pragma("unroll") for (int j = 0; j < W; j++) {                     \
+      _Pragma("unroll") for (int v = 0; v < RV; v++) {                  \
+        acc[v][c0 + j] = c[v][j];                                       \
+      }                                                                 \
+    }                                                                   \
+  }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void dense2(const int M, const int H, const int n2,
@@ -76,18 +119,18 @@ void dense2(const int M, const int H, const int n2,
             __global float *restrict Y,
             const float a1_alpha, const float a1_max, const float a1_threshold,
             const float a2_alpha, const float a2_max, const float a2_threshold) {
-  float8 hs[2 * UB];
+  float8 hs[RV * UB];
   for (int rb = 0; rb < RB; rb++) {
-    const int r0 = ((int)get_global_id(0) * RB + rb) * 16;
+    const int r0 = ((int)get_global_id(0) * RB + rb) * RR;
     if (r0 >= M) {
       return;
     }
 
-    // Column k of X for the 16 rows, as two vectors; rows past M repeat
-    // the last.
-    float8 x[2][K1];
+    // Column k of X for the RR rows, as RV vectors; rows past M repeat the
+    // last.
+    float8 x[RV][K1];
 #pragma unroll
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < RV; v++) {
 #pragma unroll
       for (int k = 0; k < K1; k++) {
         float t[8];
@@ -99,12 +142,12 @@ void dense2(const int M, const int H, const int n2,
       }
     }
 
-    // The accumulators, padded to whole passes: the last pass's extra
-    // outputs repeat output N2-1 and are never written out.
-    float8 acc[2][NPASS * NP];
-    for (int j = 0; j < NPASS * NP; j++) {
-      acc[0][j] = (float8)0.0f;
-      acc[1][j] = (float8)0.0f;
+    float8 acc[RV][N2];
+    for (int j = 0; j < N2; j++) {
+#pragma unroll
+      for (int v = 0; v < RV; v++) {
+        acc[v][j] = (float8)0.0f;
+      }
     }
 
     for (int ub = 0; ub < H; ub += UB) {
@@ -113,52 +156,45 @@ void dense2(const int M, const int H, const int n2,
       // Step 1: the hidden activations of the block.
       for (int u = 0; u < nu; u++) {
 #if BIAS1
-        float8 h0 = (float8)B1[ub + u];
+        const float8 b = (float8)B1[ub + u];
 #else
-        float8 h0 = (float8)0.0f;
+        const float8 b = (float8)0.0f;
 #endif
-        float8 h1 = h0;
+        float8 h[RV];
+#pragma unroll
+        for (int v = 0; v < RV; v++) {
+          h[v] = b;
+        }
 #pragma unroll
         for (int k = 0; k < K1; k++) {
           const float8 w = (float8)W1[k * H + ub + u];
-          h0 = fma(x[0][k], w, h0);
-          h1 = fma(x[1][k], w, h1);
-        }
-        hs[2 * u] = activate_kind(h0, ACT1, a1_alpha, a1_max, a1_threshold);
-        hs[2 * u + 1] = activate_kind(h1, ACT1, a1_alpha, a1_max, a1_threshold);
-      }
-
-      // Step 2: the outputs, NP at a time. The passes are a loop, not
-      // unrolled, so that wide outputs do not multiply the code.
-      for (int p = 0; p < NPASS; p++) {
-        float8 c0[NP], c1[NP];
-        int col[NP];
 #pragma unroll
-        for (int j = 0; j < NP; j++) {
-          col[j] = min(p * NP + j, N2 - 1);
-          c0[j] = acc[0][p * NP + j];
-          c1[j] = acc[1][p * NP + j];
-        }
-        __global const float *w2 = W2 + ub * N2;
-        for (int u = 0; u < nu; u++, w2 += N2) {
-          const float8 h0 = hs[2 * u], h1 = hs[2 * u + 1];
-#pragma unroll
-          for (int j = 0; j < NP; j++) {
-            const float8 w = (float8)w2[col[j]];
-            c0[j] = fma(h0, w, c0[j]);
-            c1[j] = fma(h1, w, c1[j]);
+          for (int v = 0; v < RV; v++) {
+            h[v] = fma(x[v][k], w, h[v]);
           }
         }
 #pragma unroll
-        for (int j = 0; j < NP; j++) {
-          acc[0][p * NP + j] = c0[j];
-          acc[1][p * NP + j] = c1[j];
+        for (int v = 0; v < RV; v++) {
+          hs[RV * u + v] = activate_kind(h[v], ACT1, a1_alpha, a1_max, a1_threshold);
         }
       }
+
+      // Step 2: the outputs, a pass at a time. The passes are a loop, not
+      // unrolled, so that wide outputs do not multiply the code.
+      for (int p = 0; p < NBIG; p++) {
+        const int c0 = p * NP;
+        STEP2(NP)
+      }
+#if NP > 1
+      for (int p = NBIG; p < NPASS; p++) {
+        const int c0 = NBIG * NP + (p - NBIG) * (NP - 1);
+        STEP2(NP - 1)
+      }
+#endif
     }
 
-    const int rows = min(16, M - r0);
-    for (int v = 0; v < 2; v++) {
+    const int rows = min(RR, M - r0);
+    for (int v = 0; v < RV; v++) {
       for (int j = 0; j < N2; j++) {
 #if BIAS2
         acc[v][j] += (float8)B2[j];

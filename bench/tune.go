@@ -253,7 +253,7 @@ func TuneCandidates(info device.Info) []kernels.GemmParams {
 		p.NC = roundTo(base.NC, t[1])
 		add(p)
 	}
-	for _, kc := range []int{128, 384, 512, 0} {
+	for _, kc := range []int{128, 256, 512, 1024, 0} {
 		p := base
 		p.KC = kc
 		add(p)

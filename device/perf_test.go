@@ -14,14 +14,22 @@ import (
 // conformance suite is gemm_test.go's.
 
 // perfParamSets are the CPU-shaped configurations these tests run: the
-// default (packed A and B, 6×16 tiles), one that packs nothing with small
-// tiles and blocks (so that small shapes cross many K blocks, block edges
-// and the gather path of an unpacked B), and one with odd tiles that packs
-// both with tiny K blocks.
+// default (packed A and B, 6×16 tiles, K in one block), the default's
+// program with 256-deep K blocks (block sizes are run-time arguments), one
+// that packs nothing with small tiles and blocks (so that small shapes
+// cross many K blocks, block edges and the gather path of an unpacked B),
+// and one with odd tiles that packs both with tiny K blocks.
 var perfParamSets = []kernels.GemmParams{
 	kernels.CPUGemm,
+	withKC(kernels.CPUGemm, 256),
 	{MWI: 4, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 4, MC: 8, NC: 16, KC: 16},
 	{MWI: 3, NWI: 8, MDIM: 1, NDIM: 1, KWG: 3, VW: 8, MC: 9, NC: 24, KC: 7, PackA: true, PackB: true},
+}
+
+// withKC returns p with K blocks of kc.
+func withKC(p kernels.GemmParams, kc int) kernels.GemmParams {
+	p.KC = kc
+	return p
 }
 
 // perfOpen opens the default device for a test or benchmark of this
@@ -54,7 +62,7 @@ func perfUpload(t *testing.T, d *Device, s []float32) *Buffer {
 
 // perfCases are the shapes of these tests: narrow N (10, 1), K = 3,
 // primes, sizes off every tile and block, one that crosses several K
-// blocks of the default, under every combination of transposes, with and
+// blocks of 256, under every combination of transposes, with and
 // without bias (relu with, linear without, to bound the programs built),
 // padded leading dimensions and offsets on some, alpha and beta on some.
 func perfCases() []densetest.GemmCase {

@@ -315,3 +315,26 @@ func TestCPULike(t *testing.T) {
 		}
 	}
 }
+
+func TestPackAPays(t *testing.T) {
+	p := kernels.CPUGemm
+	for _, c := range []struct {
+		g    kernels.Gemm
+		nc   int
+		want bool
+	}{
+		{kernels.Gemm{M: 256, N: 512, K: 784, LDA: 784}, 256, false},    // 2 column blocks
+		{kernels.Gemm{M: 256, N: 256, K: 512, LDA: 512}, 256, false},    // 1 column block
+		{kernels.Gemm{M: 1000, N: 1000, K: 1000, LDA: 1000}, 256, true}, // 4 column blocks
+		{kernels.Gemm{M: 256, N: 512, K: 1024, LDA: 1024}, 256, true},   // rows 4 KiB apart
+		{kernels.Gemm{M: 256, N: 512, K: 784, LDA: 256, TransA: true}, 256, true},
+		{kernels.Gemm{M: 256, N: 10, K: 1024, LDA: 1024}, 16, false}, // too narrow
+		{kernels.Gemm{M: 8, N: 512, K: 1024, LDA: 1024}, 256, false}, // too few rows
+		{kernels.Gemm{M: 256, N: 512, K: 8, LDA: 1024}, 256, false},  // too short
+	} {
+		if got := packAPays(p, c.g, c.nc); got != c.want {
+			t.Errorf("packAPays(%dx%dx%d, lda %d, transA %v, nc %d) = %v, want %v",
+				c.g.M, c.g.N, c.g.K, c.g.LDA, c.g.TransA, c.nc, got, c.want)
+		}
+	}
+}

@@ -39,9 +39,15 @@ func TestReleased(t *testing.T) {
 	if _, err := c.CreateBuffer(MemReadWrite, 4); !errors.Is(err, ErrReleased) {
 		t.Errorf("buffer on a released context: %v", err)
 	}
+	if _, err := c.CreateBufferHost(MemReadWrite, make([]float32, 4)); !errors.Is(err, ErrReleased) {
+		t.Errorf("host buffer on a released context: %v", err)
+	}
 	var q CommandQueue
 	if err := q.Finish(); !errors.Is(err, ErrReleased) {
 		t.Errorf("finish on a released queue: %v", err)
+	}
+	if _, _, err := q.EnqueueMapBuffer(&MemObject{}, true, MapRead, 0, 4, nil); !errors.Is(err, ErrReleased) {
+		t.Errorf("map on a released queue: %v", err)
 	}
 	var k Kernel
 	if err := k.SetArg(0, int32(1)); !errors.Is(err, ErrReleased) {

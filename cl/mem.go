@@ -21,12 +21,14 @@ const (
 	MemWriteOnly    MemFlags = C.CL_MEM_WRITE_ONLY
 	MemReadOnly     MemFlags = C.CL_MEM_READ_ONLY
 	MemAllocHostPtr MemFlags = C.CL_MEM_ALLOC_HOST_PTR
+	MemUseHostPtr   MemFlags = C.CL_MEM_USE_HOST_PTR
 )
 
 // MemObject is a buffer.
 type MemObject struct {
 	m    C.cl_mem
 	size int
+	pin  *runtime.Pinner // the host memory of CreateBufferHost
 }
 
 // CreateBuffer allocates size bytes on the context's devices.
@@ -45,6 +47,31 @@ func (c *Context) CreateBuffer(flags MemFlags, size int) (*MemObject, error) {
 	return &MemObject{m: m, size: size}, nil
 }
 
+// CreateBufferHost creates a buffer over the memory of data
+// (CL_MEM_USE_HOST_PTR is added to flags), which the device may use in
+// place of memory of its own. data stays pinned until Release, which must
+// come after every command on the buffer has completed. While commands on
+// the buffer may run, the host must not touch data; the device's writes
+// are in data once a blocking EnqueueMapBuffer has returned.
+func (c *Context) CreateBufferHost(flags MemFlags, data []float32) (*MemObject, error) {
+	if c.c == nil {
+		return nil, ErrReleased
+	}
+	if len(data) == 0 {
+		return nil, &Error{Op: "clCreateBuffer", Status: InvalidBufferSize}
+	}
+	p := unsafe.Pointer(&data[0])
+	pin := new(runtime.Pinner)
+	pin.Pin(p)
+	var st C.cl_int
+	m := C.clCreateBuffer(c.c, C.cl_mem_flags(flags|MemUseHostPtr), C.size_t(4*len(data)), p, &st)
+	if err := check("clCreateBuffer", st); err != nil {
+		pin.Unpin()
+		return nil, err
+	}
+	return &MemObject{m: m, size: 4 * len(data), pin: pin}, nil
+}
+
 // Size returns the buffer's size in bytes.
 func (m *MemObject) Size() int { return m.size }
 
@@ -55,6 +82,10 @@ func (m *MemObject) Release() error {
 	}
 	err := check("clReleaseMemObject", C.clReleaseMemObject(m.m))
 	m.m = nil
+	if m.pin != nil {
+		m.pin.Unpin()
+		m.pin = nil
+	}
 	return err
 }
 
@@ -195,6 +226,64 @@ func (q *CommandQueue) EnqueueFillBuffer(m *MemObject, v float32, offset, size i
 	var ev C.cl_event
 	st := C.clEnqueueFillBuffer(q.q, m.m, unsafe.Pointer(&pattern), 4, C.size_t(offset), C.size_t(size), nw, wl, &ev)
 	if err := check("clEnqueueFillBuffer", st); err != nil {
+		return nil, err
+	}
+	return &Event{e: ev}, nil
+}
+
+// MapFlags is a cl_map_flags bit set.
+type MapFlags uint64
+
+// Map flags.
+const (
+	MapRead  MapFlags = C.CL_MAP_READ
+	MapWrite MapFlags = C.CL_MAP_WRITE
+)
+
+// EnqueueMapBuffer maps size bytes of m at byte offset into host memory
+// and returns their address, valid until EnqueueUnmapMemObject. A blocking
+// map returns once the data is there; a non-blocking one once its event
+// has completed. For a buffer created over host memory (CreateBufferHost)
+// the address lies in that memory.
+func (q *CommandQueue) EnqueueMapBuffer(m *MemObject, blocking bool, flags MapFlags, offset, size int, wait []*Event) (unsafe.Pointer, *Event, error) {
+	if err := q.ready(m); err != nil {
+		return nil, nil, err
+	}
+	if offset < 0 || size <= 0 {
+		return nil, nil, &Error{Op: "clEnqueueMapBuffer", Status: InvalidValue}
+	}
+	wl, nw, err := waitList(wait)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := C.cl_bool(C.CL_FALSE)
+	if blocking {
+		b = C.CL_TRUE
+	}
+	var ev C.cl_event
+	var st C.cl_int
+	p := C.clEnqueueMapBuffer(q.q, m.m, b, C.cl_map_flags(flags), C.size_t(offset), C.size_t(size), nw, wl, &ev, &st)
+	if err := check("clEnqueueMapBuffer", st); err != nil {
+		return nil, nil, err
+	}
+	return p, &Event{e: ev}, nil
+}
+
+// EnqueueUnmapMemObject unmaps the region of m that EnqueueMapBuffer
+// mapped at p.
+func (q *CommandQueue) EnqueueUnmapMemObject(m *MemObject, p unsafe.Pointer, wait []*Event) (*Event, error) {
+	if err := q.ready(m); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, &Error{Op: "clEnqueueUnmapMemObject", Status: InvalidValue}
+	}
+	wl, nw, err := waitList(wait)
+	if err != nil {
+		return nil, err
+	}
+	var ev C.cl_event
+	if err := check("clEnqueueUnmapMemObject", C.clEnqueueUnmapMemObject(q.q, m.m, p, nw, wl, &ev)); err != nil {
 		return nil, err
 	}
 	return &Event{e: ev}, nil

@@ -220,3 +220,74 @@ func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, er
 	}
 	return &Transfer{ev: ev}, nil
 }
+
+// ZeroCopy reports whether the device works on host memory in place, so
+// that buffers over host slices (WrapHost) spare the copies of Upload and
+// Download: true on devices shaped like a CPU, whose memory is the host's.
+// On others WrapHost still works, but the driver may copy, or have the
+// device reach across the bus.
+func (d *Device) ZeroCopy() bool { return d.info.cpuLike() }
+
+// WrapHost returns a buffer over the memory of data: on a ZeroCopy device,
+// kernels read and write data itself. readOnly declares that no operation
+// writes the buffer. data is pinned until the buffer's Release, and until
+// then the host must not touch it while operations on the buffer may run;
+// the device's writes are in data once SyncHost has returned. Release the
+// buffer only after a SyncHost or Finish that follows its last use.
+func (d *Device) WrapHost(data []float32, readOnly bool) (*Buffer, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("device: wrap: the slice is empty")
+	}
+	if int64(len(data))*4 > d.info.MaxAlloc {
+		return nil, fmt.Errorf("device: wrap: %d floats (%d bytes) exceed the device's largest buffer, %d bytes", len(data), int64(len(data))*4, d.info.MaxAlloc)
+	}
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	flags := cl.MemReadWrite
+	if readOnly {
+		flags = cl.MemReadOnly
+	}
+	m, err := d.ctx.CreateBufferHost(flags, data)
+	if err != nil {
+		return nil, fmt.Errorf("device: wrap of %d floats: %w", len(data), err)
+	}
+	return &Buffer{d: d, mem: m, n: len(data)}, nil
+}
+
+// SyncHost waits for every operation enqueued before it and makes their
+// writes to b, a buffer from WrapHost, visible in its host slice (a
+// blocking map for reading, then the unmap).
+func (d *Device) SyncHost(b *Buffer) error {
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := b.acquire(d, "synced buffer")
+	if err != nil {
+		return err
+	}
+	defer b.releaseUse()
+	p, ev, err := d.queue.EnqueueMapBuffer(m, true, cl.MapRead, 0, 4*b.n, nil)
+	if err != nil {
+		return fmt.Errorf("device: sync: %w", err)
+	}
+	if err := ev.Release(); err != nil {
+		return fmt.Errorf("device: sync: %w", err)
+	}
+	uev, err := d.queue.EnqueueUnmapMemObject(m, p, nil)
+	if err != nil {
+		return fmt.Errorf("device: sync: %w", err)
+	}
+	err = uev.Wait()
+	if rerr := uev.Release(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("device: sync: %w", err)
+	}
+	return nil
+}

@@ -13,7 +13,11 @@
 // # Storage
 //
 // A Buffer holds float32 elements in device memory. Matrices are row-major;
-// offsets and leading dimensions count elements, not bytes.
+// offsets and leading dimensions count elements, not bytes. WrapHost makes
+// a Buffer over a host slice instead; on a device whose memory is the
+// host's (ZeroCopy: CPU devices), kernels then read and write the slice in
+// place, with no Upload or Download, and SyncHost makes their writes
+// visible in it.
 //
 // # Concurrency
 //

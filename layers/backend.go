@@ -75,6 +75,24 @@ type AsyncUploader interface {
 	UploadAsync(dst Buffer, off int, src []float32) (wait func() error, err error)
 }
 
+// HostWrapper is implemented by backends that can run on host memory in
+// place. Where WrapsHost says it pays (OpenCL on a CPU device, whose memory
+// is the host's), Predict wraps each chunk's input and output slices
+// instead of copying them up and down.
+type HostWrapper interface {
+	// WrapsHost reports whether running on wrapped host memory is faster
+	// than copying it.
+	WrapsHost() bool
+	// WrapHost returns a buffer over data; readOnly declares that nothing
+	// writes it. data must stay untouched by the host until the buffer is
+	// released, which comes after a SyncHost or Finish that follows its
+	// last use.
+	WrapHost(data []float32, readOnly bool) (Buffer, error)
+	// SyncHost waits for every operation enqueued so far and makes their
+	// writes to b, a wrapped buffer, visible in its host slice.
+	SyncHost(b Buffer) error
+}
+
 // Fallback returns the pure-Go backend: host memory and gonum's blas32.
 func Fallback() Backend { return hostBackend{} }
 

@@ -23,9 +23,17 @@ func init() {
 		}
 		return OpenCL(dev)
 	}
+	copyingTest = func(b Backend) Backend { return copying{b.(clBackend)} }
 	closeTestDevice = func() {
 		if dev != nil {
 			dev.Close()
 		}
 	}
 }
+
+// copying is the OpenCL backend without its in-place runs on host memory.
+type copying struct{ clBackend }
+
+func (copying) WrapsHost() bool { return false }
+
+func (c copying) Name() string { return c.clBackend.Name() + " (copying)" }

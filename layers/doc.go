@@ -86,6 +86,10 @@
 // On a backend that implements AsyncUploader (OpenCL), chunk k+1 is
 // uploaded and its work enqueued before chunk k's result is downloaded, so
 // that the device never waits for the host between chunks. On a backend
+// that works on host memory in place (HostWrapper: OpenCL on a CPU device,
+// whose memory is the host's), nothing is copied: each chunk's slices of
+// the input and the result are wrapped as buffers, every chunk is enqueued
+// at once, and the results are synced at the end. On a backend
 // that implements Fuser (OpenCL), two consecutive Dense layers whose
 // widths kernels.Fusible accepts (the first layer's input at most 16 wide,
 // the second's output at most 64, the first activation elementwise) run

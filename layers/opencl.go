@@ -19,6 +19,7 @@ var (
 	_ Fuser         = clBackend{}
 	_ AsyncUploader = clBackend{}
 	_ Packer        = clBackend{}
+	_ HostWrapper   = clBackend{}
 )
 
 func (b clBackend) Name() string { return "opencl: " + b.d.String() }
@@ -113,6 +114,20 @@ func (b clBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
 }
 
 func (b clBackend) Finish() error { return b.d.Finish() }
+
+func (b clBackend) WrapsHost() bool { return b.d.ZeroCopy() }
+
+func (b clBackend) WrapHost(data []float32, readOnly bool) (Buffer, error) {
+	return b.d.WrapHost(data, readOnly)
+}
+
+func (b clBackend) SyncHost(buf Buffer) error {
+	d, err := b.buf(buf, "synced buffer")
+	if err != nil {
+		return err
+	}
+	return b.d.SyncHost(d)
+}
 
 func (b clBackend) Fuses(f kernels.Dense2) bool { return b.d.FusesDense2(f) }
 

@@ -45,8 +45,10 @@ func (m *Sequential) Predict(x Tensor) (Tensor, error) {
 
 // PredictWith runs the model on x in chunks of samples. Each chunk goes up
 // to the backend once, runs every layer there with the intermediates kept
-// on the backend, and comes down once. An empty batch gives an empty
-// result; NaN and Inf propagate as in Keras.
+// on the backend, and comes down once; on a backend that works on host
+// memory in place (HostWrapper: OpenCL on a CPU device), the first layer
+// reads x and the last writes the result directly, with no copies. An
+// empty batch gives an empty result; NaN and Inf propagate as in Keras.
 //
 // It returns an error wrapping ErrNotBuilt before Build or for a model
 // with no layers, and one wrapping ErrShape, in Keras's words, for an input
@@ -212,6 +214,12 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
+	if hw, ok := b.(HostWrapper); ok && hw.WrapsHost() {
+		if err := w.ensure(b, 0, chunk*mid, 0); err != nil {
+			return Tensor{}, err
+		}
+		return out, m.predictInPlace(hw, w, p, x, out, chunk, fuse)
+	}
 	if err := w.ensure(b, chunk*p.inPer, chunk*mid, chunk*outPer); err != nil {
 		return Tensor{}, err
 	}
@@ -266,6 +274,54 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 		}
 	}
 	return out, nil
+}
+
+// predictInPlace is predict on a backend that runs on host memory in
+// place: every chunk's input and output slices are wrapped as buffers and
+// all chunks are enqueued at once, with no copies; the outputs are synced
+// at the end. The wrapped buffers are released only once nothing on the
+// backend can use them any more.
+func (m *Sequential) predictInPlace(hw HostWrapper, w *workspace, p plan, x, out Tensor, chunk int, fuse bool) (err error) {
+	b := m.backend
+	batch := x.Shape[0]
+	outPer := p.per[len(p.per)-1]
+	var ins, outs []Buffer
+	synced := false
+	defer func() {
+		if !synced {
+			if ferr := b.Finish(); err == nil {
+				err = ferr
+			}
+		}
+		for _, buf := range append(ins, outs...) {
+			if rerr := b.Release(buf); err == nil {
+				err = rerr
+			}
+		}
+	}()
+	for start := 0; start < batch; start += chunk {
+		c := min(chunk, batch-start)
+		in, err := hw.WrapHost(x.Data[start*p.inPer:(start+c)*p.inPer], true)
+		if err != nil {
+			return fmt.Errorf("layers: predict: wrapping the input: %w", err)
+		}
+		ins = append(ins, in)
+		o, err := hw.WrapHost(out.Data[start*outPer:(start+c)*outPer], false)
+		if err != nil {
+			return fmt.Errorf("layers: predict: wrapping the output: %w", err)
+		}
+		outs = append(outs, o)
+		if err := m.run(b, w, p, c, in, o, fuse); err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		if err := hw.SyncHost(o); err != nil {
+			return fmt.Errorf("layers: predict: reading the output: %w", err)
+		}
+	}
+	synced = true
+	return nil
 }
 
 // plan checks the input shape and works out every layer's sizes.

@@ -153,8 +153,11 @@ void dense2(const int M, const int H, const int n2,
     for (int ub = 0; ub < H; ub += UB) {
       const int nu = min(UB, H - ub);
 
-      // Step 1: the hidden activations of the block.
-      for (int u = 0; u < nu; u++) {
+      // Step 1: the hidden activations of the block, through pointers
+      // stepped per unit (no index arithmetic in the loop).
+      __global const float *w1 = W1 + ub;
+      float8 *hp = hs;
+      for (int u = 0; u < nu; u++, w1++, hp += RV) {
 #if BIAS1
         const float8 b = (float8)B1[ub + u];
 #else
@@ -167,7 +170,7 @@ void dense2(const int M, const int H, const int n2,
         }
 #pragma unroll
         for (int k = 0; k < K1; k++) {
-          const float8 w = (float8)W1[k * H + ub + u];
+          const float8 w = (float8)w1[(size_t)k * H];
 #pragma unroll
           for (int v = 0; v < RV; v++) {
             h[v] = fma(x[v][k], w, h[v]);
@@ -175,7 +178,7 @@ void dense2(const int M, const int H, const int n2,
         }
 #pragma unroll
         for (int v = 0; v < RV; v++) {
-          hs[RV * u + v] = activate_kind(h[v], ACT1, a1_alpha, a1_max, a1_threshold);
+          hp[v] = activate_kind(h[v], ACT1, a1_alpha, a1_max, a1_threshold);
         }
       }
 

@@ -76,7 +76,8 @@ var ErrInput = errors.New("bad input")
 // ModelResult is one JSON line of kind "model".
 //
 // MedianMS and SamplesPerS are end to end: Predict from a host tensor to a
-// host tensor, the upload and download included. ComputeMedianMS and
+// host tensor, the upload and download included (on a CPU device the
+// kernels work on the host slices in place). ComputeMedianMS and
 // ComputeSamplesPerS are the device-resident part alone: Forward on an
 // input already on the device, finished before the clock stops (for the
 // fallback, whose transfers are host copies, the end-to-end figures).

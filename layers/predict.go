@@ -218,7 +218,10 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 		if err := w.ensure(b, 0, chunk*mid, 0); err != nil {
 			return Tensor{}, err
 		}
-		return out, m.predictInPlace(hw, w, p, x, out, chunk, fuse)
+		if err := m.predictInPlace(hw, w, p, x, out, chunk, fuse); err != nil {
+			return Tensor{}, err
+		}
+		return out, nil
 	}
 	if err := w.ensure(b, chunk*p.inPer, chunk*mid, chunk*outPer); err != nil {
 		return Tensor{}, err

@@ -30,7 +30,8 @@ never change meaning; new fields may be added. Times are milliseconds.
   spec        the model: its Keras line as parsed (canonical form), or the model file's path
   batch       samples per Predict
   samples_per_s          batch / median_ms, end to end: Predict from a host tensor to
-                         a host tensor, upload and download included
+                         a host tensor, upload and download included (on a CPU
+                         device the kernels work on the host slices in place)
   compute_median_ms, compute_samples_per_s
                          the device-resident part alone: Forward on an input
                          already on the device, no transfers; for the fallback,

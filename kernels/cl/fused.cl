@@ -40,7 +40,7 @@
 #define N2 10
 #endif
 #ifndef NP
-#define NP 5
+#define NP 4
 #endif
 #ifndef UB
 #define UB 64
@@ -49,7 +49,7 @@
 #define RB 2
 #endif
 #ifndef RV
-#define RV 2
+#define RV 3
 #endif
 #ifndef ACT1
 #define ACT1 ACT_RELU

@@ -2,7 +2,9 @@
 // densecl passes: random and awkward GEMM shapes, float64 references, NaN
 // poisoning and relative error norms. Tests of package device and package
 // fallback (and layers) share them, and the GEMM tuner of package bench
-// checks each candidate with RelErr.
+// checks each candidate with RelErr. JSONSchema and DecodeJSONLine are the
+// one description of densebench's JSON lines that the tests of bench and
+// of densebench both check.
 package densetest
 
 import (

@@ -206,8 +206,9 @@ type Device struct {
 	progs  map[progKey]*Program
 	builds int
 
-	opsMu sync.Mutex
-	gemm  kernels.GemmParams // zero until first use: then the device type's default
+	opsMu   sync.Mutex
+	gemm    [kernels.NumGemmClasses]kernels.GemmParams // per shape class; zero until first use: then the device type's default
+	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds
 
 	scr gemmScratch // packed operands of d.Gemm
 }

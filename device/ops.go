@@ -6,22 +6,84 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
-// GemmParams returns the GEMM kernel parameters this device uses.
+// GemmParams returns the GEMM kernel parameters this device uses for the
+// large class (kernels.ClassLarge), the parameters that PackB packs for.
 func (d *Device) GemmParams() kernels.GemmParams {
-	d.opsMu.Lock()
-	defer d.opsMu.Unlock()
-	if d.gemm == (kernels.GemmParams{}) {
-		d.gemm = kernels.CPUGemm
-		if !d.info.cpuLike() {
-			d.gemm = kernels.GPUGemm
-		}
-	}
-	return d.gemm
+	return d.GemmParamsFor(kernels.ClassLarge)
 }
 
-// SetGemmParams makes the device use p for later GEMMs. It fails when p
-// is invalid or its work-group is larger than the device allows.
+// GemmParamsFor returns the GEMM kernel parameters this device uses for
+// products of class c.
+func (d *Device) GemmParamsFor(c kernels.GemmClass) kernels.GemmParams {
+	d.opsMu.Lock()
+	defer d.opsMu.Unlock()
+	if d.gemm[c] == (kernels.GemmParams{}) {
+		d.gemm[c] = d.defaultGemm(c)
+	}
+	return d.gemm[c]
+}
+
+// defaultGemm returns the family's default parameters of class c for d's
+// device type.
+func (d *Device) defaultGemm(c kernels.GemmClass) kernels.GemmParams {
+	if d.info.cpuLike() {
+		return kernels.CPUGemm
+	}
+	return kernels.GPUGemm
+}
+
+// ClassThresholds returns the limits by which d sorts products into
+// classes.
+func (d *Device) ClassThresholds() kernels.ClassThresholds {
+	d.opsMu.Lock()
+	defer d.opsMu.Unlock()
+	if d.classes == (kernels.ClassThresholds{}) {
+		d.classes = kernels.DefaultThresholds
+	}
+	return d.classes
+}
+
+// SetClassThresholds makes d sort later products into classes by t.
+func (d *Device) SetClassThresholds(t kernels.ClassThresholds) {
+	d.opsMu.Lock()
+	d.classes = t
+	d.opsMu.Unlock()
+}
+
+// GemmClassOf returns the class of an M×N×K product on d.
+func (d *Device) GemmClassOf(m, n, k int) kernels.GemmClass {
+	return d.ClassThresholds().ClassOf(m, n, k)
+}
+
+// SetGemmParams makes the device use p for later GEMMs of every class. It
+// fails when p is invalid or its work-group is larger than the device
+// allows.
 func (d *Device) SetGemmParams(p kernels.GemmParams) error {
+	for _, c := range kernels.GemmClasses {
+		if err := d.SetGemmParamsFor(c, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetGemmParamsFor makes the device use p for later GEMMs of class c. It
+// fails when p is invalid or does not fit the device.
+func (d *Device) SetGemmParamsFor(c kernels.GemmClass, p kernels.GemmParams) error {
+	if c < 0 || int(c) >= kernels.NumGemmClasses {
+		return fmt.Errorf("device: gemm class %d out of range", int(c))
+	}
+	if err := d.checkGemmParams(p); err != nil {
+		return err
+	}
+	d.opsMu.Lock()
+	d.gemm[c] = p
+	d.opsMu.Unlock()
+	return nil
+}
+
+// checkGemmParams checks p and that it fits d.
+func (d *Device) checkGemmParams(p kernels.GemmParams) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -34,9 +96,6 @@ func (d *Device) SetGemmParams(p kernels.GemmParams) error {
 			return fmt.Errorf("device: gemm tiles need %d bytes of local memory, the device has %d", need, d.info.LocalMem)
 		}
 	}
-	d.opsMu.Lock()
-	d.gemm = p
-	d.opsMu.Unlock()
 	return nil
 }
 
@@ -55,7 +114,7 @@ func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
 	if err := gemmCheck(&g, a, b, c, bias, "B"); err != nil {
 		return err
 	}
-	p := d.GemmParams()
+	p := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K))
 	if p.PackB && !p.Local {
 		n, err := packedLen(g.K, g.N, p.NWI, "B")
 		if err != nil {

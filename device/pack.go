@@ -141,6 +141,10 @@ func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buf
 	if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
 		return err
 	}
+	// An unpacked copy serves any parameters: take the class's own.
+	if q := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K)); !q.PackB || q.Local {
+		p = q
+	}
 	return d.gemmLaunch(p, g, a, pb.buf, c, bias, nil)
 }
 

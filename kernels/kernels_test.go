@@ -73,3 +73,35 @@ func TestDense2Pass(t *testing.T) {
 		}
 	}
 }
+
+func TestGemmClassOf(t *testing.T) {
+	th := DefaultThresholds
+	for _, c := range []struct {
+		m, n, k int
+		want    GemmClass
+	}{
+		{4096, 4096, 4096, ClassLarge},
+		{16384, 10, 512, ClassSkinnyN},
+		{16384, 512, 3, ClassSkinnyK},
+		{16, 512, 784, ClassSmallM},
+		{16, 10, 3, ClassSkinnyN},
+		{65, 65, 17, ClassLarge},
+	} {
+		if got := th.ClassOf(c.m, c.n, c.k); got != c.want {
+			t.Errorf("ClassOf(%d, %d, %d) = %v, want %v", c.m, c.n, c.k, got, c.want)
+		}
+	}
+	for _, c := range GemmClasses {
+		b, err := c.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back GemmClass
+		if err := back.UnmarshalText(b); err != nil || back != c {
+			t.Errorf("class %v: round trip gave %v, %v", c, back, err)
+		}
+	}
+	if _, err := ParseGemmClass("huge"); err == nil {
+		t.Error("ParseGemmClass(\"huge\") gave no error")
+	}
+}

@@ -3,10 +3,12 @@ package hdf5
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"math/bits"
+	"strings"
 )
 
 // Shape is the dataset's shape: empty for a scalar, nil for a null
@@ -330,11 +332,11 @@ func (cr *chunkReader) chunk1(addr, size uint64, mask uint32, offs []uint64) err
 	if len(cr.d.filters) == 0 {
 		size = cr.chunkBytes
 	}
-	// deflate, shuffle and fletcher32 never make a chunk much bigger than
-	// its data: a bigger stored size is corrupt (and reading it would cost
-	// far more than the data returned).
-	if size > cr.chunkBytes+cr.chunkBytes/64+1024 {
-		return formatErr(what, addr, "stored size %d is far above the chunk size %d", size, cr.chunkBytes)
+	// The filters bound the stored size: a bigger one is corrupt (and
+	// reading it would cost far more than the data returned).
+	if _, hi := cr.pipelineSizes(mask); size > hi[len(hi)-1] {
+		return formatErr(what, addr, "stored size %d is above the %d bytes that a chunk of %d bytes can take through its filters (%s)",
+			size, hi[len(hi)-1], cr.chunkBytes, cr.pipelineString(mask))
 	}
 	b, err := d.f.read(addr, size, what, nil)
 	if err != nil {
@@ -384,10 +386,61 @@ func (cr *chunkReader) place(c []byte, offs []uint64) {
 	}
 }
 
+// deflateBound bounds the size of n bytes after deflate: zlib's
+// compressBound is n + n/4096 + n/16384 + 13, HDF5 gives deflate an output
+// buffer of 1.001·n + 12 bytes; this leaves room for other writers.
+func deflateBound(n uint64) uint64 { return n + n/64 + 1024 }
+
+// pipelineSizes follows a chunk through the filters it went through (those
+// whose bit is clear in mask) as HDF5 applies them, first to last, and
+// returns the size of the data each filter took: exact[i] (0 when a
+// deflate before filter i makes it unknown) and its bound hi[i]; the last
+// entries, index len(filters), are the stored size's. shuffle keeps the
+// size, fletcher32 appends 4 bytes, deflate gives at most deflateBound.
+func (cr *chunkReader) pipelineSizes(mask uint32) (exact, hi []uint64) {
+	n := len(cr.d.filters)
+	exact, hi = make([]uint64, n+1), make([]uint64, n+1)
+	exact[0], hi[0] = cr.chunkBytes, cr.chunkBytes
+	for i, flt := range cr.d.filters {
+		exact[i+1], hi[i+1] = exact[i], hi[i]
+		if i < 32 && mask&(1<<uint(i)) != 0 {
+			continue
+		}
+		switch flt.id {
+		case filterFletcher32:
+			if exact[i] > 0 {
+				exact[i+1] = exact[i] + 4
+			}
+			hi[i+1] = hi[i] + 4
+		case filterDeflate:
+			exact[i+1], hi[i+1] = 0, deflateBound(hi[i])
+		}
+	}
+	return exact, hi
+}
+
+// pipelineString names the filters a chunk went through, in order.
+func (cr *chunkReader) pipelineString(mask uint32) string {
+	var names []string
+	for i, flt := range cr.d.filters {
+		if i < 32 && mask&(1<<uint(i)) != 0 {
+			continue
+		}
+		names = append(names, flt.String())
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
 // unfilter undoes the filter pipeline on one chunk, last filter first,
-// skipping those whose bit is set in mask.
+// skipping those whose bit is set in mask. Each filter's output is checked
+// against the size its input had on the way in (pipelineSizes): exactly
+// where it is known, within its bound where a deflate before it hides it.
 func (cr *chunkReader) unfilter(b []byte, mask uint32, addr uint64) ([]byte, error) {
 	filters := cr.d.filters
+	exact, hi := cr.pipelineSizes(mask)
 	for i := len(filters) - 1; i >= 0; i-- {
 		if i < 32 && mask&(1<<uint(i)) != 0 {
 			continue
@@ -399,13 +452,14 @@ func (cr *chunkReader) unfilter(b []byte, mask uint32, addr uint64) ([]byte, err
 			if err != nil {
 				return nil, formatErr("chunk", addr, "deflate: %v", err)
 			}
-			// Never inflate past the chunk's declared size.
-			out, err := io.ReadAll(io.LimitReader(zr, int64(cr.chunkBytes)+1))
+			// Never inflate past what this filter's input can have been.
+			out, err := io.ReadAll(io.LimitReader(zr, int64(hi[i])+1))
 			if err != nil {
 				return nil, formatErr("chunk", addr, "deflate: %v", err)
 			}
-			if uint64(len(out)) > cr.chunkBytes {
-				return nil, formatErr("chunk", addr, "deflate: inflates past the chunk size of %d bytes", cr.chunkBytes)
+			if uint64(len(out)) > hi[i] {
+				return nil, formatErr("chunk", addr, "deflate: inflates past %d bytes, the most its input can have been (a chunk of %d bytes through %s)",
+					hi[i], cr.chunkBytes, cr.pipelineString(mask))
 			}
 			b = out
 		case filterShuffle:
@@ -421,12 +475,54 @@ func (cr *chunkReader) unfilter(b []byte, mask uint32, addr uint64) ([]byte, err
 			if len(b) < 4 {
 				return nil, formatErr("chunk", addr, "fletcher32: chunk of %d bytes has no checksum", len(b))
 			}
-			b = b[:len(b)-4]
+			data := b[:len(b)-4]
+			stored := binary.LittleEndian.Uint32(b[len(b)-4:])
+			if sum := fletcher32(data); stored != sum && stored != swapFletcher(sum) {
+				return nil, formatErr("chunk", addr, "fletcher32: checksum 0x%08x, but the data sums to 0x%08x", stored, sum)
+			}
+			b = data
 		default:
 			return nil, unsupported("chunk", addr, "%s is not supported", flt)
 		}
+		if exact[i] > 0 && uint64(len(b)) != exact[i] {
+			return nil, formatErr("chunk", addr, "%s gives %d bytes, want %d (a chunk of %d bytes through %s)",
+				flt, len(b), exact[i], cr.chunkBytes, cr.pipelineString(mask))
+		}
 	}
 	return b, nil
+}
+
+// fletcher32 is HDF5's Fletcher checksum (H5_checksum_fletcher32): sums of
+// big-endian 16-bit words, an odd last byte counting as its high half,
+// reduced modulo 65535 every 360 words; sum2 in the high half.
+func fletcher32(b []byte) uint32 {
+	var s1, s2 uint32
+	for len(b) >= 2 {
+		n := min(len(b)/2, 360)
+		for range n {
+			s1 += uint32(b[0])<<8 | uint32(b[1])
+			s2 += s1
+			b = b[2:]
+		}
+		s1 = s1&0xffff + s1>>16
+		s2 = s2&0xffff + s2>>16
+	}
+	if len(b) == 1 {
+		s1 += uint32(b[0]) << 8
+		s2 += s1
+		s1 = s1&0xffff + s1>>16
+		s2 = s2&0xffff + s2>>16
+	}
+	s1 = s1&0xffff + s1>>16
+	s2 = s2&0xffff + s2>>16
+	return s2<<16 | s1
+}
+
+// swapFletcher is the checksum as HDF5 before 1.6.3 stored it on
+// little-endian machines (bytes swapped in each half), which HDF5 still
+// accepts.
+func swapFletcher(s uint32) uint32 {
+	return (s&0x00ff00ff)<<8 | (s&0xff00ff00)>>8
 }
 
 // unshuffle reverses the byte shuffle of elements of es bytes.

@@ -11,20 +11,40 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
-// FromConfig builds a Sequential model from a Keras model config, the JSON
-// that Keras keeps as model_config in a legacy .h5 file and in TF.js's
-// model.json, and as config.json in a Keras 3 .keras file:
+// SupportedModels says which models FromConfig, Load, LoadTFJS and
+// ReadTFJS accept; every refusal of a model outside that set ends with it.
+const SupportedModels = "densecl loads Sequential models and single-chain Functional models " +
+	"(each layer taking the previous layer's output) made of InputLayer, Dense, Flatten, " +
+	"Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and Softmax layers, with float32 weights"
+
+// unsupportedModel is the one error for a model outside SupportedModels:
+// what names the part that is not supported.
+func unsupportedModel(format string, args ...any) error {
+	return fmt.Errorf("%s is not supported; %s: %w", fmt.Sprintf(format, args...), SupportedModels, ErrFormat)
+}
+
+// FromConfig builds a model from a Keras model config, the JSON that Keras
+// keeps as model_config in a legacy .h5 file and in TF.js's model.json, and
+// as config.json in a Keras 3 .keras file:
 //
 //	{"class_name": "Sequential", "config": {"name": ..., "layers": [...]}}
+//	{"class_name": "Functional", "config": {"name": ..., "layers": [...], "input_layers": ..., "output_layers": ...}}
 //
-// Accepted: Keras 2 (and Keras ≤ 2.2's bare list of layers), Keras 3
-// (module, registered_name, DTypePolicy dicts, batch_shape and
-// build_config) and TF.js layouts, with the layer classes InputLayer,
-// Dense, Flatten, Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and
-// Softmax. Any other class is an error (wrapping ErrFormat) that names it.
-// Regularizers, constraints and dtypes are ignored (inference runs in
-// float32); an initializer this package lacks is replaced by zeros, since a
-// loaded model's weights come from its file.
+// It is the one path through which every loader (Load of .keras and .h5,
+// LoadTFJS, ReadTFJS) reads a model, so all accept the same models: those
+// SupportedModels describes. A Functional model (class "Functional", or
+// "Model" before tf.keras 2.4) loads when its layers form a single chain:
+// one input, one output, each layer called once on the previous layer's
+// output. The model keeps its class (ClassName), which its Summary
+// follows. Nested models, branches, shared layers, subclassed models and
+// any other layer class are errors wrapping ErrFormat that name the culprit
+// and end with SupportedModels.
+//
+// Accepted layouts: Keras 2 (and Keras ≤ 2.2's bare list of layers), Keras
+// 3 (module, registered_name, DTypePolicy dicts, batch_shape and
+// build_config) and TF.js. Regularizers, constraints and dtypes are ignored
+// (inference runs in float32); an initializer this package lacks is
+// replaced by zeros, since a loaded model's weights come from its file.
 //
 // kerasVersion is the version of Keras that wrote the config, as a file
 // records it ("2.15.0", "3.3.3", "tfjs-layers 4.22.0"); it decides what
@@ -33,46 +53,90 @@ import (
 // counts as Keras 3.
 //
 // The model is returned with initialized weights and no backend; set
-// weights by layer name with SetWeights, then Build.
+// weights by layer name with SetWeights, then Build. Errors start with
+// "layers: model config: ".
 func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
-	var top kerasObject
+	m, err := fromConfig(config, kerasVersion)
+	if err != nil {
+		return nil, fmt.Errorf("layers: model config: %w", err)
+	}
+	return m, nil
+}
+
+// modelLayer is one entry of a model config's layers: a serialized layer,
+// plus its name and inbound_nodes in a Functional model.
+type modelLayer struct {
+	kerasObject
+	Name         string          `json:"name"`
+	InboundNodes json.RawMessage `json:"inbound_nodes"`
+}
+
+// fromConfig is FromConfig; its errors say where in the config they are
+// but not that they come from a config.
+func fromConfig(config []byte, kerasVersion string) (*Sequential, error) {
+	var top struct {
+		kerasObject
+		RegisteredName *string `json:"registered_name"`
+	}
 	if err := json.Unmarshal(config, &top); err != nil {
-		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
+		return nil, fmt.Errorf("%v: %w", err, ErrFormat)
 	}
 	keras3 := strings.HasPrefix(strings.TrimSpace(kerasVersion), "3")
 	if strings.TrimSpace(kerasVersion) == "" {
 		keras3 = top.Module != nil
 	}
-	if top.ClassName != "Sequential" {
-		return nil, fmt.Errorf("layers: model config: model class %q is not supported; only Sequential models can be loaded: %w", top.ClassName, ErrFormat)
-	}
-	var seq struct {
+	var mc struct {
 		Name            string          `json:"name"`
-		Layers          []kerasObject   `json:"layers"`
+		Layers          []modelLayer    `json:"layers"`
 		BuildInputShape json.RawMessage `json:"build_input_shape"`
 		Trainable       *bool           `json:"trainable"`
+		InputLayers     json.RawMessage `json:"input_layers"`
+		OutputLayers    json.RawMessage `json:"output_layers"`
 	}
-	if c := bytes.TrimSpace(top.Config); len(c) > 0 && c[0] == '[' {
-		if err := json.Unmarshal(c, &seq.Layers); err != nil { // Keras ≤ 2.2: a bare list
-			return nil, fmt.Errorf("layers: model config: layers: %v: %w", err, ErrFormat)
+	functional := false
+	switch top.ClassName {
+	case "Sequential":
+		if c := bytes.TrimSpace(top.Config); len(c) > 0 && c[0] == '[' {
+			if err := json.Unmarshal(c, &mc.Layers); err != nil { // Keras ≤ 2.2: a bare list
+				return nil, fmt.Errorf("the list of layers: %v: %w", err, ErrFormat)
+			}
+		} else if err := json.Unmarshal(top.Config, &mc); err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrFormat)
 		}
-	} else if err := json.Unmarshal(top.Config, &seq); err != nil {
-		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
+	case "Functional", "Model":
+		functional = true
+		if err := json.Unmarshal(top.Config, &mc); err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrFormat)
+		}
+		if err := checkChain(top.ClassName, mc.Name, mc.Layers, mc.InputLayers, mc.OutputLayers); err != nil {
+			return nil, err
+		}
+	case "":
+		return nil, fmt.Errorf("no class_name at the top: %w", ErrFormat)
+	default:
+		what := fmt.Sprintf("model class %q", top.ClassName)
+		if top.RegisteredName != nil && *top.RegisteredName != "" && *top.RegisteredName != top.ClassName {
+			what += fmt.Sprintf(" (registered as %q)", *top.RegisteredName)
+		}
+		return nil, unsupportedModel("%s, a subclassed or custom model,", what)
 	}
-	m := &Sequential{name: "sequential"}
-	if seq.Name != "" {
-		m.name = seq.Name
+	m := &Sequential{name: "sequential", functional: functional}
+	if functional {
+		m.name = "model"
 	}
-	buildShape, err := parseBatchShape(seq.BuildInputShape)
+	if mc.Name != "" {
+		m.name = mc.Name
+	}
+	buildShape, err := parseBatchShape(mc.BuildInputShape)
 	if err != nil {
-		return nil, fmt.Errorf("layers: model config: build_input_shape: %w", err)
+		return nil, fmt.Errorf("build_input_shape: %w", err)
 	}
-	for i, lo := range seq.Layers {
-		l, err := layerFromConfig(lo, keras3)
+	for i, lo := range mc.Layers {
+		l, err := layerFromConfig(lo.kerasObject, keras3)
 		if err != nil {
-			return nil, fmt.Errorf("layers: model config: layer %d (%s): %w", i, lo.ClassName, err)
+			return nil, fmt.Errorf("layer %d (%s): %w", i, lo.ClassName, err)
 		}
-		if d, ok := l.(Dense); ok && seq.Trainable != nil && !*seq.Trainable {
+		if d, ok := l.(Dense); ok && mc.Trainable != nil && !*mc.Trainable {
 			d.Frozen = true
 			l = d
 		}
@@ -80,14 +144,92 @@ func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 			l = withInputShape(l, buildShape)
 		}
 		if err := m.Add(l); err != nil {
-			return nil, fmt.Errorf("layers: model config: %w", err)
+			return nil, unprefixed(err)
 		}
 	}
 	if len(m.nodes) == 0 {
-		return nil, fmt.Errorf("layers: model config: model %q has no layers: %w", m.modelName(), ErrFormat)
+		return nil, fmt.Errorf("model %q has no layers: %w", m.modelName(), ErrFormat)
 	}
 	m.kerasVersion = strings.TrimSpace(kerasVersion)
 	return m, nil
+}
+
+// checkChain checks that a Functional model's layers form a single chain,
+// in order: the first takes no input (the InputLayer), each other one
+// exactly one tensor, the previous layer's, and the model's one input and
+// one output are the chain's ends.
+func checkChain(class, name string, layers []modelLayer, inputs, outputs json.RawMessage) error {
+	names := func(raw json.RawMessage, what string) ([]string, error) {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || string(raw) == "null" {
+			return nil, nil
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("%s: %v: %w", what, err, ErrFormat)
+		}
+		return inboundNames(v), nil
+	}
+	model := fmt.Sprintf("%s model %q", class, name)
+	prev := ""
+	for i, l := range layers {
+		if l.Name == "" {
+			var c struct {
+				Name string `json:"name"`
+			}
+			_ = json.Unmarshal(l.Config, &c)
+			l.Name = c.Name
+		}
+		in, err := names(l.InboundNodes, fmt.Sprintf("layer %q: inbound_nodes", l.Name))
+		if err != nil {
+			return err
+		}
+		switch {
+		case i == 0 && len(in) == 0:
+		case i > 0 && len(in) == 1 && in[0] == prev:
+		case i == 0:
+			return unsupportedModel("%s: its first layer %q takes %q (a branch or a nested model)", model, l.Name, in)
+		default:
+			return unsupportedModel("%s: layer %q takes %q, not the previous layer %q once (a branch or a shared layer)", model, l.Name, in, prev)
+		}
+		prev = l.Name
+	}
+	first := ""
+	if len(layers) > 0 {
+		first = layers[0].Name
+	}
+	for _, end := range []struct {
+		raw        json.RawMessage
+		what, want string
+	}{{inputs, "input_layers", first}, {outputs, "output_layers", prev}} {
+		got, err := names(end.raw, end.what)
+		if err != nil {
+			return err
+		}
+		if got != nil && (len(got) != 1 || (end.want != "" && got[0] != end.want)) {
+			return unsupportedModel("%s: its %s are %q, not the chain's end %q", model, end.what, got, end.want)
+		}
+	}
+	return nil
+}
+
+// reworded is an error with a message of its own that unwraps to err:
+// for an error wrapped in another that already says where it came from.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e reworded) Error() string { return e.msg }
+func (e reworded) Unwrap() error { return e.err }
+
+// unprefixed returns err without its "layers: " prefix, for wrapping in an
+// error that has it.
+func unprefixed(err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "layers: ") {
+		return err
+	}
+	return reworded{strings.TrimPrefix(err.Error(), "layers: "), err}
 }
 
 // kerasObject is Keras's serialized object: {"class_name", "config"} plus,
@@ -184,8 +326,6 @@ func (c commonConfig) inputShape() ([]int, error) {
 	return nil, nil
 }
 
-var supportedClasses = []string{"Activation", "Dense", "Dropout", "ELU", "Flatten", "InputLayer", "LeakyReLU", "ReLU", "Reshape", "Softmax"}
-
 // layerFromConfig turns one serialized layer into its configuration
 // struct.
 func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
@@ -203,6 +343,8 @@ func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 		}
 	}
 	switch o.ClassName {
+	case "Sequential", "Functional", "Model":
+		return nil, unsupportedModel("a nested model (layer %q of class %s)", c.Name, o.ClassName)
 	case "InputLayer":
 		var x struct {
 			Sparse bool `json:"sparse"`
@@ -341,8 +483,7 @@ func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 		}
 		return Activation{Activation: "softmax", InputShape: in, Name: c.Name}, nil
 	}
-	return nil, fmt.Errorf("unknown layer class %q (layer %q); supported: %s: %w",
-		o.ClassName, c.Name, strings.Join(supportedClasses, ", "), ErrFormat)
+	return nil, unsupportedModel("layer class %q (layer %q)", o.ClassName, c.Name)
 }
 
 func unmarshalConfig(raw json.RawMessage, v any) error {
@@ -590,4 +731,43 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// inputFromKernel fixes the input shape of a model whose file gives none
+// (Keras up to 2.2 could write such files: no batch_input_shape on the
+// first layer, no build_input_shape) from the kernel of its first Dense
+// layer, whose shape (width, units) gives the input's last axis: the input
+// is taken as (None, width). Only layers that keep their input's shape
+// (Activation, Dropout) may come before that Dense layer; otherwise, or
+// without such a kernel, it returns an error (wrapping ErrFormat) that says
+// the file gives no input shape. kernel returns the shape of a layer's
+// kernel in the file, by the layer's name. A model whose input shape is
+// known is left as it is.
+func (m *Sequential) inputFromKernel(kernel func(layer string) ([]int, bool)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inShape != nil {
+		return nil
+	}
+	const none = "the file gives no input shape (no batch_input_shape, batch_shape or input_dim on its first layer, no build_input_shape)"
+	for _, n := range m.nodes {
+		switch n.kind {
+		case kindActivation, kindDropout:
+			continue
+		case kindDense:
+			s, ok := kernel(n.name)
+			if !ok || len(s) != 2 || s[0] < 1 || s[1] != n.units {
+				got := "none"
+				if ok {
+					got = formatShape(s)
+				}
+				return fmt.Errorf("%s, and the kernel of its first Dense layer %q, which would give the input width, has shape %s, want (width, %d): %w",
+					none, n.name, got, n.units, ErrFormat)
+			}
+			return unprefixed(m.buildShapes([]int{s[0]}))
+		default:
+			return fmt.Errorf("%s, and its first layer %q (%s) does not show it: %w", none, n.name, n.class, ErrFormat)
+		}
+	}
+	return fmt.Errorf("%s, and the model has no Dense layer to take it from: %w", none, ErrFormat)
 }

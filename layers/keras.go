@@ -1,7 +1,7 @@
 package layers
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +27,10 @@ func Load(path string) (*Sequential, error) {
 	}
 	km, err := kerasfile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("layers: load %s: %w: %w", path, err, ErrFormat)
+		// The reader's message names the file too: say it once.
+		msg := strings.TrimPrefix(err.Error(), "kerasfile: ")
+		msg = strings.TrimPrefix(msg, path+": ")
+		return nil, fmt.Errorf("layers: load %s: %w", path, reworded{msg, errors.Join(err, ErrFormat)})
 	}
 	m, err := fromKerasModel(km)
 	if err != nil {
@@ -41,19 +44,28 @@ func fromKerasModel(km *kerasfile.Model) (*Sequential, error) {
 	if km.Config == nil {
 		return nil, fmt.Errorf("the file holds weights only (%s), no model config to build from: %w", km.Format, ErrFormat)
 	}
-	config, err := chainConfig(km.Config)
+	m, err := fromConfig(km.Config, km.KerasVersion)
 	if err != nil {
-		return nil, err
-	}
-	m, err := FromConfig(config, km.KerasVersion)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model config: %w", err)
 	}
 	byName := map[string]kerasfile.LayerWeights{}
 	for _, lw := range km.Layers {
 		byName[lw.Layer] = lw
 	}
 	keras3 := km.Format == kerasfile.FormatKeras || km.Format == kerasfile.FormatKerasWeights
+	err = m.inputFromKernel(func(layer string) ([]int, bool) {
+		key := layer
+		if keras3 { // the first Dense layer's weights are under "dense"
+			key = "dense"
+		}
+		if lw, ok := byName[key]; ok && len(lw.Weights) > 0 {
+			return lw.Weights[0].Shape, true
+		}
+		return nil, false
+	})
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]int{} // Keras 3's per-class counters of weight paths
 	for _, li := range m.Layers() {
 		if li.Params == 0 && li.Class != "Dense" {
@@ -89,64 +101,6 @@ func fromKerasModel(km *kerasfile.Model) (*Sequential, error) {
 		}
 	}
 	return m, nil
-}
-
-// chainConfig returns config as a Sequential config: a Sequential config
-// as it is, a Functional one rewritten when its layers form a single chain.
-func chainConfig(config []byte) ([]byte, error) {
-	var top struct {
-		ClassName string          `json:"class_name"`
-		Config    json.RawMessage `json:"config"`
-	}
-	if err := json.Unmarshal(config, &top); err != nil {
-		return nil, fmt.Errorf("the model config is not JSON: %v: %w", err, ErrFormat)
-	}
-	if top.ClassName != "Functional" && top.ClassName != "Model" {
-		return config, nil
-	}
-	var fc struct {
-		Name   string `json:"name"`
-		Layers []struct {
-			ClassName      string          `json:"class_name"`
-			Name           string          `json:"name"`
-			Config         json.RawMessage `json:"config"`
-			Module         json.RawMessage `json:"module,omitempty"`
-			RegisteredName json.RawMessage `json:"registered_name,omitempty"`
-			InboundNodes   json.RawMessage `json:"inbound_nodes"`
-		} `json:"layers"`
-	}
-	if err := json.Unmarshal(top.Config, &fc); err != nil {
-		return nil, fmt.Errorf("the %s config: %v: %w", top.ClassName, err, ErrFormat)
-	}
-	type entry struct {
-		ClassName      string          `json:"class_name"`
-		Config         json.RawMessage `json:"config"`
-		Module         json.RawMessage `json:"module,omitempty"`
-		RegisteredName json.RawMessage `json:"registered_name,omitempty"`
-	}
-	var chain []entry
-	prev := ""
-	for i, l := range fc.Layers {
-		var in []string
-		if len(l.InboundNodes) > 0 {
-			var v any
-			if err := json.Unmarshal(l.InboundNodes, &v); err != nil {
-				return nil, fmt.Errorf("layer %q: inbound_nodes: %v: %w", l.Name, err, ErrFormat)
-			}
-			in = inboundNames(v)
-		}
-		switch {
-		case i == 0 && len(in) == 0:
-		case i > 0 && len(in) == 1 && in[0] == prev:
-		default:
-			return nil, fmt.Errorf("%s model %q is not a single chain: layer %q takes %v, want [%s]; only Sequential models and single-chain Functional models load: %w",
-				top.ClassName, fc.Name, l.Name, in, prev, ErrFormat)
-		}
-		prev = l.Name
-		chain = append(chain, entry{l.ClassName, l.Config, l.Module, l.RegisteredName})
-	}
-	seq := map[string]any{"class_name": "Sequential", "config": map[string]any{"name": fc.Name, "layers": chain}}
-	return json.Marshal(seq)
 }
 
 // inboundNames returns the layer names an inbound_nodes value refers to,

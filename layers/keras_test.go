@@ -181,25 +181,52 @@ func TestFunctionalChain(t *testing.T) {
 	k3 := `{"module": "keras", "class_name": "Functional", "config": {"name": "functional", "layers": [
 	  {"module": "keras.layers", "class_name": "InputLayer", "name": "input_layer", "config": {"batch_shape": [null, 4], "dtype": "float32", "name": "input_layer"}, "inbound_nodes": []},
 	  {"module": "keras.layers", "class_name": "Dense", "name": "dense", "config": {"name": "dense", "units": 3, "activation": "relu", "use_bias": true},
-	   "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 4], "dtype": "float32", "keras_history": ["input_layer", 0, 0]}}], "kwargs": {}}]}]}}`
+	   "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 4], "dtype": "float32", "keras_history": ["input_layer", 0, 0]}}], "kwargs": {}}]}],
+	  "input_layers": ["input_layer", 0, 0], "output_layers": ["dense", 0, 0]}, "registered_name": "Functional"}`
+	// tf.keras before 2.4 named the class Model.
+	model := strings.Replace(k2, `"Functional"`, `"Model"`, 1)
 	for _, c := range []struct {
-		config string
-		out    []int
-	}{{k2, []int{None, 2}}, {k3, []int{None, 3}}} {
-		seq, err := chainConfig([]byte(c.config))
+		name, config string
+		out          int
+	}{{"keras 2", k2, 2}, {"keras 3", k3, 3}, {"class Model", model, 2}} {
+		m, err := FromConfig([]byte(c.config), "")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		m, err := FromConfig(seq, "")
-		if err != nil {
-			t.Fatal(err)
+		if got := m.OutputShape(); len(got) != 2 || got[1] != c.out {
+			t.Errorf("%s: output shape %v, want (None, %d)", c.name, got, c.out)
 		}
-		if got := m.OutputShape(); len(got) != 2 || got[1] != c.out[1] {
-			t.Errorf("output shape %v, want %v", got, c.out)
+		if m.ClassName() != "Functional" {
+			t.Errorf("%s: class %q", c.name, m.ClassName())
 		}
 	}
-	branch := strings.Replace(k2, `[[["dense", 0, 0, {}]]]`, `[[["input_1", 0, 0, {}]]]`, 1)
-	if _, err := chainConfig([]byte(branch)); err == nil || !strings.Contains(err.Error(), "single chain") {
-		t.Errorf("a branching model: %v", err)
+	// Outside the set: each refused with the one message, naming the culprit.
+	for _, c := range []struct{ name, config, want string }{
+		{"branch", strings.Replace(k2, `[[["dense", 0, 0, {}]]]`, `[[["input_1", 0, 0, {}]]]`, 1),
+			`layer "dense_1" takes ["input_1"], not the previous layer "dense" once (a branch`},
+		{"merge", strings.Replace(k2, `[[["dense", 0, 0, {}]]]`, `[[["dense", 0, 0, {}], ["input_1", 0, 0, {}]]]`, 1),
+			`layer "dense_1" takes ["dense" "input_1"]`},
+		{"shared layer", strings.Replace(k2, `[[["dense", 0, 0, {}]]]`, `[[["dense", 0, 0, {}]], [["dense_1", 0, 0, {}]]]`, 1),
+			`layer "dense_1" takes ["dense" "dense_1"]`},
+		{"two outputs", strings.Replace(k2, `"output_layers": [["dense_1", 0, 0]]`, `"output_layers": [["dense", 0, 0], ["dense_1", 0, 0]]`, 1),
+			`its output_layers are ["dense" "dense_1"]`},
+		{"output inside", strings.Replace(k2, `"output_layers": [["dense_1", 0, 0]]`, `"output_layers": [["dense", 0, 0]]`, 1),
+			`its output_layers are ["dense"], not the chain's end "dense_1"`},
+		{"nested model", strings.Replace(k2, `"class_name": "Dense", "name": "dense_1"`, `"class_name": "Sequential", "name": "dense_1"`, 1),
+			`a nested model (layer "dense_1" of class Sequential) is not supported`},
+		{"nested in sequential", `{"class_name": "Sequential", "config": {"name": "outer", "layers": [{"class_name": "Functional", "config": {"name": "inner", "layers": []}}]}}`,
+			`a nested model (layer "inner" of class Functional) is not supported`},
+		{"subclassed", `{"module": null, "class_name": "NestedDenseModel", "config": {"name": "m"}, "registered_name": "Custom>NestedDenseModel"}`,
+			`model class "NestedDenseModel" (registered as "Custom>NestedDenseModel"), a subclassed or custom model, is not supported`},
+		{"layer class", strings.Replace(k2, `"class_name": "Dense", "name": "dense_1"`, `"class_name": "Conv2D", "name": "dense_1"`, 1),
+			`layer class "Conv2D" (layer "dense_1") is not supported`},
+	} {
+		_, err := FromConfig([]byte(c.config), "")
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) || !strings.HasSuffix(err.Error(), SupportedModels+": "+ErrFormat.Error()) {
+			t.Errorf("%s: got %v\nwant it to say %s and end with SupportedModels", c.name, err, c.want)
+		}
+		if err != nil && strings.Count(err.Error(), "layers: ") != 1 {
+			t.Errorf("%s: %q says layers: more than once", c.name, err)
+		}
 	}
 }

@@ -27,6 +27,9 @@ type Sequential struct {
 	// kerasVersion is the version of Keras that wrote the file the model
 	// was loaded from ("" for a model made in Go).
 	kerasVersion string
+	// functional: the model was loaded from a Functional model's config
+	// (a single chain); its summary lists its InputLayer, as Keras's does.
+	functional bool
 
 	poolMu sync.Mutex
 	pool   []*workspace
@@ -40,6 +43,19 @@ func (m *Sequential) KerasVersion() string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.kerasVersion
+}
+
+// ClassName returns the Keras class of the model: "Functional" for a model
+// loaded from a Functional model's config (a single chain of layers), else
+// "Sequential". Summary prints what Keras prints for that class: a
+// Functional model's summary lists its InputLayer first.
+func (m *Sequential) ClassName() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.functional {
+		return "Functional"
+	}
+	return "Sequential"
 }
 
 // NewSequential returns a model named "sequential" made of the given layers,

@@ -16,6 +16,9 @@ type summaryConfig struct {
 	keras3     bool
 	lineLength int
 	era        keras2Era
+	// standalone: Keras 1 or 2.0-2.3 (not tf.keras), which print an
+	// InputLayer's output shape as (None, 4), not tf.keras's [(None, 4)].
+	standalone bool
 }
 
 // keras2Era is a generation of tf.keras's text summary.
@@ -33,14 +36,19 @@ const (
 // 2.15's text; "2.7" to "2.12" the same with the totals as "7,178" and no
 // sizes; up to "2.6" (and Keras 1) the older text, which cuts long fields
 // and draws a line of _ between layers. TF.js versions print tf.keras
-// 2.15's text.
+// 2.15's text. A Functional model's InputLayer row shows its output shape
+// as that version did: [(None, 4, 4, 3)] in tf.keras (versions 2.4 on,
+// and "2.x-tf"), (None, 4, 4, 3) in Keras 3 and in standalone Keras up to
+// 2.3.
 func SummaryAs(kerasVersion string) SummaryOption {
 	v := strings.TrimSpace(kerasVersion)
 	var major, minor int
 	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
 		return func(*summaryConfig) {}
 	}
+	standalone := major < 2 || (major == 2 && minor < 4 && !strings.Contains(v, "tf"))
 	return func(c *summaryConfig) {
+		c.standalone = standalone
 		switch {
 		case major >= 3:
 			c.keras3 = true
@@ -82,6 +90,14 @@ func Keras3Table(lineLength int) SummaryOption {
 //	Non-trainable params: 0 (0.00 Byte)
 //	_________________________________________________________________
 //
+// The rows follow the model's class (ClassName), as Keras prints them: a
+// Sequential model's layers, or a Functional model's InputLayer first and
+// then its layers, under the model's own name:
+//
+//	Model: "model"
+//	...
+//	 input_1 (InputLayer)        [(None, 4, 4, 3)]         0
+//
 // With Keras3Table it writes Keras 3's table instead. Like Keras 2, it
 // returns an error (wrapping ErrNotBuilt) while the model's input shape is
 // unknown; Keras 3's table shows such layers with "?" and "0 (unbuilt)".
@@ -99,12 +115,12 @@ func (m *Sequential) Summary(w io.Writer, opts ...SummaryOption) error {
 		if c.lineLength == 0 {
 			c.lineLength = 76
 		}
-		m.summaryKeras3(bw, max(c.lineLength, 40))
+		m.summaryKeras3(bw, c, max(c.lineLength, 40))
 	} else {
 		if len(m.nodes) == 0 || m.inShape == nil {
 			return fmt.Errorf("layers: summary: this model has not yet been built. Build the model first by calling `build()` or by calling the model on a batch of data: %w", ErrNotBuilt)
 		}
-		m.summaryKeras2(bw, c.era)
+		m.summaryKeras2(bw, c)
 	}
 	return bw.Flush()
 }
@@ -140,7 +156,8 @@ func withCommas(n int) string {
 
 // summaryKeras2 follows keras/utils/layer_utils.py print_summary of
 // tf.keras 2.13-2.15 for a Sequential model, or of an older era.
-func (m *Sequential) summaryKeras2(w *bufio.Writer, era keras2Era) {
+func (m *Sequential) summaryKeras2(w *bufio.Writer, c summaryConfig) {
+	era := c.era
 	const lineLength = 65
 	positions := []int{29, 55, 65} // [.45, .85, 1.] of 65
 	fmt.Fprintf(w, "Model: \"%s\"\n", m.modelName())
@@ -151,12 +168,13 @@ func (m *Sequential) summaryKeras2(w *bufio.Writer, era keras2Era) {
 	}
 	row(w, []string{"Layer (type)", "Output Shape", "Param #"}, positions)
 	fmt.Fprintln(w, strings.Repeat("=", lineLength))
-	for i, n := range m.nodes {
-		row(w, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())}, positions)
+	rows := m.summaryRows(c)
+	for i, r := range rows {
+		row(w, r, positions)
 		switch {
 		case era != era26:
 			fmt.Fprintln(w, strings.Repeat(" ", lineLength))
-		case i < len(m.nodes)-1:
+		case i < len(rows)-1:
 			fmt.Fprintln(w, strings.Repeat("_", lineLength))
 		}
 	}
@@ -173,6 +191,31 @@ func (m *Sequential) summaryKeras2(w *bufio.Writer, era keras2Era) {
 		fmt.Fprintf(w, "Non-trainable params: %s\n", withCommas(nt))
 	}
 	fmt.Fprintln(w, strings.Repeat("_", lineLength))
+}
+
+// summaryRows returns the summary's rows (name and class, output shape,
+// parameters): a Functional model's InputLayer first, as Keras's
+// model.layers has it, then every layer.
+func (m *Sequential) summaryRows(c summaryConfig) [][]string {
+	var rows [][]string
+	if m.functional && m.input != nil {
+		shape := formatShape(withBatch(m.input.declared))
+		if !c.keras3 && !c.standalone {
+			shape = "[" + shape + "]" // tf.keras: InputLayer.output_shape is a list
+		}
+		rows = append(rows, []string{m.input.name + " (InputLayer)", shape, "0"})
+	}
+	for _, n := range m.nodes {
+		switch {
+		case c.keras3 && n.out == nil:
+			rows = append(rows, []string{n.name + " (" + n.class + ")", "?", "0 (unbuilt)"})
+		case c.keras3:
+			rows = append(rows, []string{n.name + " (" + n.class + ")", formatShape(n.out), withCommas(n.params())})
+		default:
+			rows = append(rows, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())})
+		}
+	}
+	return rows
 }
 
 // printRow is tf.keras 2.15's print_row with nested_level 0: each field is
@@ -260,7 +303,7 @@ func printRow(w *bufio.Writer, fields []string, positions []int) {
 // later) for a Sequential model, with the table as rich renders it: column
 // widths int(p·L) minus the previous for p in (0.45, 0.80, 1.0), reduced by
 // rich to fit L, heavy head box, one space of padding, lines between rows.
-func (m *Sequential) summaryKeras3(w *bufio.Writer, L int) {
+func (m *Sequential) summaryKeras3(w *bufio.Writer, c summaryConfig, L int) {
 	positions := []float64{0.45, 0.80, 1.0}
 	widths := make([]int, 3)
 	prev := 0
@@ -338,15 +381,11 @@ func (m *Sequential) summaryKeras3(w *bufio.Writer, L int) {
 	hline("┏", "┳", "┓", "━")
 	row([]string{"Layer (type)", "Output Shape", "Param #"}, "┃")
 	hline("┡", "╇", "┩", "━")
-	for i, n := range m.nodes {
+	for i, r := range m.summaryRows(c) {
 		if i > 0 {
 			hline("├", "┼", "┤", "─")
 		}
-		shape, params := "?", "0 (unbuilt)"
-		if n.out != nil {
-			shape, params = formatShape(n.out), withCommas(n.params())
-		}
-		row([]string{n.name + " (" + n.class + ")", shape, params}, "│")
+		row(r, "│")
 	}
 	hline("└", "┴", "┘", "─")
 	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}

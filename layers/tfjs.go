@@ -88,13 +88,20 @@ func ReadTFJS(fsys fs.FS, modelJSON string) (*Sequential, error) {
 	if len(topo.ModelConfig) > 0 && string(topo.ModelConfig) != "null" {
 		config = topo.ModelConfig
 	}
-	m, err := FromConfig(config, topo.KerasVersion)
+	m, err := fromConfig(config, topo.KerasVersion)
 	if err != nil {
-		return nil, fmt.Errorf("layers: tfjs: %s: %w", modelJSON, err)
+		return nil, fmt.Errorf("layers: tfjs: %s: model config: %w", modelJSON, err)
 	}
 	weights, err := readWeights(fsys, path.Dir(modelJSON), mj.WeightsManifest)
 	if err != nil {
 		return nil, err
+	}
+	err = m.inputFromKernel(func(layer string) ([]int, bool) {
+		t, ok := weights[layer+"/kernel"]
+		return t.Shape, ok
+	})
+	if err != nil {
+		return nil, fmt.Errorf("layers: tfjs: %s: %w", modelJSON, err)
 	}
 	if err := m.assignWeights(weights, modelJSON); err != nil {
 		return nil, err
@@ -117,11 +124,11 @@ func readWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (map[string]Tenso
 		}
 		off := 0
 		for _, w := range group.Weights {
-			if w.Dtype != "" && w.Dtype != "float32" {
-				return nil, fmt.Errorf("layers: tfjs: weight %q has dtype %s; only float32 is supported: %w", w.Name, w.Dtype, ErrFormat)
+			if q := bytes.TrimSpace(w.Quantization); len(q) > 0 && string(q) != "null" {
+				return nil, fmt.Errorf("layers: tfjs: %w", unsupportedModel("weight %q, quantized (%s),", w.Name, q))
 			}
-			if len(bytes.TrimSpace(w.Quantization)) > 0 && string(bytes.TrimSpace(w.Quantization)) != "null" {
-				return nil, fmt.Errorf("layers: tfjs: weight %q is quantized; only float32 weights are supported: %w", w.Name, ErrFormat)
+			if w.Dtype != "" && w.Dtype != "float32" {
+				return nil, fmt.Errorf("layers: tfjs: %w", unsupportedModel("weight %q of dtype %s", w.Name, w.Dtype))
 			}
 			n := 1
 			for _, d := range w.Shape {

@@ -45,8 +45,10 @@
 //     indexes: version 1 B-tree (layout version 1-3, all h5py files not
 //     written with libver="latest"), and from layout version 4 the single
 //     chunk, implicit and unpaged fixed array indexes. Filters deflate
-//     (gzip), shuffle and fletcher32 (its checksum is removed, not
-//     verified). Unwritten data reads as the fill value (or zeros).
+//     (gzip), shuffle and fletcher32 (its checksum verified as HDF5 does,
+//     either byte order of HDF5 before 1.6.3 accepted), in any order and
+//     combination, and chunks that skip some (the chunk's filter mask).
+//     Unwritten data reads as the fill value (or zeros).
 //     Float32s returns float16, float32 and float64 data as float32;
 //     Float64s returns floats and integers as float64; Ints returns
 //     integers. Dataset.Type says what is stored.
@@ -101,8 +103,11 @@
 //   - A dataset is refused when its declared size exceeds what the file
 //     could hold: the file size, times 1032 (zlib's largest expansion)
 //     when it is deflated, plus 1 MiB for never-written parts read as the
-//     fill value. A chunk is never inflated past its declared size, a
-//     chunk whose stored size is far above its data size is refused (so a
-//     read costs about what it returns), and a chunk listed twice is an
-//     error.
+//     fill value. Each filter's output is bounded by the size its input had
+//     on the way in, followed through the pipeline from the chunk's size
+//     (shuffle keeps it, fletcher32 adds 4 bytes, deflate at most n/64 +
+//     1024): exact where no deflate came before, so a chunk is never
+//     inflated past what it can hold; a chunk whose stored size is above
+//     that bound is refused (so a read costs about what it returns), and a
+//     chunk listed twice is an error.
 package hdf5

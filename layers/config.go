@@ -134,7 +134,7 @@ func fromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 	for i, lo := range mc.Layers {
 		l, err := layerFromConfig(lo.kerasObject, keras3)
 		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): %w", i, lo.ClassName, err)
+			return nil, fmt.Errorf("layer %d %q (%s): %w", i, layerName(lo), lo.ClassName, err)
 		}
 		if d, ok := l.(Dense); ok && mc.Trainable != nil && !*mc.Trainable {
 			d.Frozen = true
@@ -152,6 +152,19 @@ func fromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 	}
 	m.kerasVersion = strings.TrimSpace(kerasVersion)
 	return m, nil
+}
+
+// layerName is a serialized layer's name: its own key in a Functional
+// model, else its config's.
+func layerName(l modelLayer) string {
+	if l.Name != "" {
+		return l.Name
+	}
+	var c struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(l.Config, &c)
+	return c.Name
 }
 
 // checkChain checks that a Functional model's layers form a single chain,
@@ -173,13 +186,7 @@ func checkChain(class, name string, layers []modelLayer, inputs, outputs json.Ra
 	model := fmt.Sprintf("%s model %q", class, name)
 	prev := ""
 	for i, l := range layers {
-		if l.Name == "" {
-			var c struct {
-				Name string `json:"name"`
-			}
-			_ = json.Unmarshal(l.Config, &c)
-			l.Name = c.Name
-		}
+		l.Name = layerName(l)
 		in, err := names(l.InboundNodes, fmt.Sprintf("layer %q: inbound_nodes", l.Name))
 		if err != nil {
 			return err
@@ -196,7 +203,7 @@ func checkChain(class, name string, layers []modelLayer, inputs, outputs json.Ra
 	}
 	first := ""
 	if len(layers) > 0 {
-		first = layers[0].Name
+		first = layerName(layers[0])
 	}
 	for _, end := range []struct {
 		raw        json.RawMessage
@@ -344,7 +351,7 @@ func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 	}
 	switch o.ClassName {
 	case "Sequential", "Functional", "Model":
-		return nil, unsupportedModel("a nested model (layer %q of class %s)", c.Name, o.ClassName)
+		return nil, unsupportedModel("a nested model")
 	case "InputLayer":
 		var x struct {
 			Sparse bool `json:"sparse"`
@@ -483,7 +490,7 @@ func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 		}
 		return Activation{Activation: "softmax", InputShape: in, Name: c.Name}, nil
 	}
-	return nil, unsupportedModel("layer class %q (layer %q)", o.ClassName, c.Name)
+	return nil, unsupportedModel("its class")
 }
 
 func unmarshalConfig(raw json.RawMessage, v any) error {

@@ -109,7 +109,7 @@ func TestFromConfigLayers(t *testing.T) {
 		t.Errorf("keras 3 hard_sigmoid: %q", a)
 	}
 	for _, bad := range []struct{ cfg, want string }{
-		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Conv2D","config":{"name":"conv2d"}}]}}`, `unknown layer class "Conv2D" (layer "conv2d")`},
+		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Conv2D","config":{"name":"conv2d"}}]}}`, `layer 0 "conv2d" (Conv2D): its class is not supported; densecl loads`},
 		{`{"class_name":"Sequential","config":{"layers":[]}}`, "has no layers"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Flatten","config":{"data_format":"channels_first"}}]}}`, "channels_first"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":1}}]}}`, "axis -1"},

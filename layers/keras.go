@@ -34,7 +34,7 @@ func Load(path string) (*Sequential, error) {
 	}
 	m, err := fromKerasModel(km)
 	if err != nil {
-		return nil, fmt.Errorf("layers: load %s: %w", path, err)
+		return nil, fmt.Errorf("layers: load %s: %w", path, unprefixed(err))
 	}
 	return m, nil
 }

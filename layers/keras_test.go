@@ -213,13 +213,13 @@ func TestFunctionalChain(t *testing.T) {
 		{"output inside", strings.Replace(k2, `"output_layers": [["dense_1", 0, 0]]`, `"output_layers": [["dense", 0, 0]]`, 1),
 			`its output_layers are ["dense"], not the chain's end "dense_1"`},
 		{"nested model", strings.Replace(k2, `"class_name": "Dense", "name": "dense_1"`, `"class_name": "Sequential", "name": "dense_1"`, 1),
-			`a nested model (layer "dense_1" of class Sequential) is not supported`},
+			`layer 2 "dense_1" (Sequential): a nested model is not supported`},
 		{"nested in sequential", `{"class_name": "Sequential", "config": {"name": "outer", "layers": [{"class_name": "Functional", "config": {"name": "inner", "layers": []}}]}}`,
-			`a nested model (layer "inner" of class Functional) is not supported`},
+			`layer 0 "inner" (Functional): a nested model is not supported`},
 		{"subclassed", `{"module": null, "class_name": "NestedDenseModel", "config": {"name": "m"}, "registered_name": "Custom>NestedDenseModel"}`,
 			`model class "NestedDenseModel" (registered as "Custom>NestedDenseModel"), a subclassed or custom model, is not supported`},
 		{"layer class", strings.Replace(k2, `"class_name": "Dense", "name": "dense_1"`, `"class_name": "Conv2D", "name": "dense_1"`, 1),
-			`layer class "Conv2D" (layer "dense_1") is not supported`},
+			`layer 2 "dense_1" (Conv2D): its class is not supported`},
 	} {
 		_, err := FromConfig([]byte(c.config), "")
 		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) || !strings.HasSuffix(err.Error(), SupportedModels+": "+ErrFormat.Error()) {

@@ -30,7 +30,8 @@ type Layer interface {
 // The zero value of each field is Keras's default, except Units, which must
 // be positive.
 type Dense struct {
-	// Units is the size of the output's last axis: a positive integer.
+	// Units is the size of the output's last axis: a positive integer, at
+	// most 2^31 - 1 (the largest buffer the kernels index).
 	Units int
 	// Activation is a Keras activation name: relu, sigmoid, tanh, softmax,
 	// log_softmax, elu, selu, softplus, softsign, silu (= swish), gelu,
@@ -170,8 +171,8 @@ func layerLabel(class, name string) string {
 
 func (d Dense) newNode() (*node, error) {
 	label := layerLabel("dense", d.Name)
-	if d.Units <= 0 {
-		return nil, fmt.Errorf("layers: %s: received an invalid value for units, expected a positive integer. Received: units=%d: %w", label, d.Units, ErrInvalid)
+	if d.Units <= 0 || d.Units > maxBufferElems {
+		return nil, fmt.Errorf("layers: %s: received an invalid value for units, expected a positive integer of at most %d. Received: units=%d: %w", label, maxBufferElems, d.Units, ErrInvalid)
 	}
 	act, err := resolveActivation(label, d.Activation, d.Act)
 	if err != nil {

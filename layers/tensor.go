@@ -12,19 +12,29 @@ import (
 // as None.
 const None = -1
 
-// Sentinel errors. Errors returned by this package wrap one of them where it
-// helps errors.Is; the message says what was expected and what came.
+// Sentinel errors. Every error about a model, its configuration, its file
+// or its data wraps one of them, for errors.Is (an error of the backend or
+// of the file system wraps that error instead); the message says what was
+// expected and what came, and says once where it came from ("layers: load
+// m.h5: ...").
 var (
-	// ErrShape: an input, a weight or a declared shape does not fit.
+	// ErrShape: data does not fit the model: an input whose shape a layer
+	// does not accept, a weight of the wrong shape, a declared input shape
+	// that the previous layer's output contradicts, a Reshape whose sizes
+	// do not match its input, or a layer whose weights or output, for the
+	// input it gets, would exceed the largest buffer (2^31 - 1 elements).
 	ErrShape = errors.New("incompatible shape")
-	// ErrInvalid: a layer's configuration is invalid (units, activation,
-	// initializer, name, ...).
+	// ErrInvalid: an argument is invalid by itself, whatever the data: a
+	// layer's configuration (units not in 1 to 2^31 - 1, an unknown
+	// activation or initializer, a Dropout rate outside [0, 1], a bad
+	// Reshape target or input shape, a name taken), a nil layer or backend,
+	// an unknown layer name, options out of range.
 	ErrInvalid = errors.New("invalid configuration")
 	// ErrNotBuilt: the model has no layers, no known input shape, or no
 	// backend yet.
 	ErrNotBuilt = errors.New("model not built")
 	// ErrFormat: a model file or Keras config is malformed, incomplete or
-	// uses something this package does not support.
+	// describes a model outside SupportedModels.
 	ErrFormat = errors.New("unsupported or malformed model file")
 )
 

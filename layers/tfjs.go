@@ -185,7 +185,7 @@ func (m *Sequential) assignWeights(byName map[string]Tensor, file string) error 
 			used[wn] = true
 		}
 		if err := checkWeights(n, ws); err != nil {
-			return fmt.Errorf("layers: tfjs: %s: %w", file, err)
+			return fmt.Errorf("layers: tfjs: %s: %w", file, unprefixed(err))
 		}
 		sets[i] = ws
 	}

@@ -281,8 +281,13 @@ func TestTFJSErrors(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"unknown class", with(replaceJSON(`"class_name": "Flatten"`, `"class_name": "Conv2D"`)), ErrFormat, `unknown layer class "Conv2D" (layer "flatten")`},
-		{"functional", with(replaceJSON(`"class_name": "Sequential"`, `"class_name": "Functional"`)), ErrFormat, `model class "Functional" is not supported`},
+		{"unknown class", with(replaceJSON(`"class_name": "Flatten"`, `"class_name": "Conv2D"`)), ErrFormat, `layer 2 "flatten" (Conv2D): its class is not supported; ` + SupportedModels},
+		{"functional, no inbound_nodes", with(replaceJSON(`"class_name": "Sequential"`, `"class_name": "Functional"`)), ErrFormat,
+			`layer "dense" takes [], not the previous layer "dense_input" once (a branch or a shared layer) is not supported; ` + SupportedModels},
+		{"subclassed", with(replaceJSON(`"class_name": "Sequential"`, `"class_name": "MyModel"`)), ErrFormat,
+			`model class "MyModel", a subclassed or custom model, is not supported; ` + SupportedModels},
+		{"quantized", with(replaceJSON(`"shape": [5,4], "dtype": "float32"`, `"shape": [5,4], "dtype": "float32", "quantization": {"dtype": "uint8", "min": -1, "scale": 0.01}`)), ErrFormat,
+			`weight "dense/kernel", quantized ({"dtype": "uint8", "min": -1, "scale": 0.01}), is not supported; ` + SupportedModels},
 		{"graph model", with(replaceJSON(`"format": "layers-model"`, `"format": "graph-model"`)), ErrFormat, `format "graph-model"`},
 		{"missing shard", with(func(f fstest.MapFS) { delete(f, "model/group1-shard1of1.bin") }), ErrFormat, `weight shard "group1-shard1of1.bin"`},
 		{"short shard", with(func(f fstest.MapFS) {
@@ -298,7 +303,7 @@ func TestTFJSErrors(t *testing.T) {
 			`layer "dense" weight dense/kernel has shape (5, 4), but the value given has shape (5, 5)`},
 		{"missing weight", converterFiles("2.15.0", keras2Config, good[:3]), ErrFormat, `no weight named "dense_1/bias" for layer "dense_1"`},
 		{"extra weight", converterFiles("2.15.0", keras2Config, append(append([]namedTensor{}, good...), namedTensor{"dense_9/kernel", NewTensor(1)})), ErrFormat, `"dense_9/kernel"`},
-		{"int weights", with(replaceJSON(`"shape": [5,4], "dtype": "float32"`, `"shape": [5,4], "dtype": "int32"`)), ErrFormat, `weight "dense/kernel" has dtype int32`},
+		{"int weights", with(replaceJSON(`"shape": [5,4], "dtype": "float32"`, `"shape": [5,4], "dtype": "int32"`)), ErrFormat, `weight "dense/kernel" of dtype int32 is not supported; ` + SupportedModels},
 		{"bad units", with(replaceJSON(`"units": 4`, `"units": 0`)), ErrFormat, "units must be a positive integer, got 0"},
 		{"bad activation", with(replaceJSON(`"activation": "softmax"`, `"activation": "sparsemax"`)), ErrInvalid, `"sparsemax"`},
 		{"no topology", fstest.MapFS{"model/model.json": {Data: []byte(`{"format": "layers-model"}`)}}, ErrFormat, "no modelTopology"},
@@ -307,6 +312,9 @@ func TestTFJSErrors(t *testing.T) {
 		m, err := ReadTFJS(c.fsys, "model/model.json")
 		if m != nil || !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, %v\nwant %v containing %s", c.name, m, err, c.is, c.want)
+		}
+		if err != nil && strings.Count(err.Error(), "layers: ") != 1 {
+			t.Errorf("%s: %q does not say once where it came from", c.name, err)
 		}
 	}
 	if _, err := LoadTFJS(filepath.Join(t.TempDir(), "nothing")); err == nil || !errors.Is(err, os.ErrNotExist) {

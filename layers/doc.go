@@ -114,22 +114,35 @@
 // # Files
 //
 // Load reads a Keras 3 .keras file or a legacy .h5 file (tf.keras 2.x,
-// Keras 2 model.save) through a pure-Go HDF5 reader, for Sequential models
-// and single-chain Functional models. LoadTFJS and ReadTFJS read the TF.js Layers format (model.json and
-// little-endian float32 weight shards) as TensorFlow.js's model.save()
-// and tensorflowjs_converter write it; SaveTFJS writes it, and
-// TensorFlow.js loads the result. FromConfig builds a model from a Keras
-// model_config (Keras 2, Keras 3 or TF.js layout) and is what other
-// loaders build on; Config writes one. Loading checks everything before it
+// Keras 2 model.save) through a pure-Go HDF5 reader, and a TF.js
+// model.json. LoadTFJS and ReadTFJS read the TF.js Layers format (model.json
+// and little-endian float32 weight shards) as TensorFlow.js's model.save()
+// and tensorflowjs_converter write it; SaveTFJS writes it, and TensorFlow.js
+// loads the result. FromConfig builds a model from a Keras model_config
+// (Keras 2, Keras 3 or TF.js layout); every loader goes through it, so all
+// accept the same models, those SupportedModels names: Sequential models
+// and single-chain Functional models of InputLayer, Dense, Flatten,
+// Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and Softmax layers
+// with float32 weights. Nested models, branches, shared layers, subclassed
+// models, other layer classes and quantized TF.js weights are refused with
+// an error that names the culprit and ends with SupportedModels. A loaded
+// model keeps its class (ClassName), which its summary follows. A file that
+// gives no input shape (Keras up to 2.2 could write one) takes its input
+// width from its first Dense kernel: the input is (None, width). Config
+// writes a model's config back. Loading checks everything before it
 // returns a model: an unknown layer class, a missing or short shard, or a
 // weight that is missing or has the wrong shape is an error that names it.
 //
 // # Errors
 //
 // Nothing in this package panics on user input. Errors are lowercase, start
-// with "layers: " and wrap one of ErrShape, ErrInvalid, ErrNotBuilt and
-// ErrFormat for errors.Is; where Keras has a message for the case, the
-// error says it in Keras's words, e.g.
+// with "layers: " once, say once where they came from ("layers: load m.h5:
+// model config: layer 2 \"conv\" (Conv2D): ..."), and wrap one of
+// ErrShape (data that does not fit the model), ErrInvalid (an argument
+// invalid by itself: units, activation, rate, ...), ErrNotBuilt and
+// ErrFormat (a file or config that is malformed or outside
+// SupportedModels) for errors.Is; where Keras has a message for the case,
+// the error says it in Keras's words, e.g.
 //
 //	layers: Input 0 of layer "dense_1" is incompatible with the layer: expected axis -1 of input shape to have value 512, but received input with shape (None, 32, 32, 4)
 //

@@ -14,13 +14,15 @@ import (
 // Load reads a saved model: a Keras 3 .keras file, a legacy .h5 file
 // written by tf.keras 2.x or Keras 2 (model.save), or a TF.js model.json
 // (or the directory holding it). It returns the model with its weights and
-// no backend; call Build. Sequential models and Functional models that
-// are a single chain load, made of InputLayer, Dense, Flatten, Activation,
-// Dropout, Reshape (and ReLU, LeakyReLU, ELU, Softmax layers); hard_sigmoid
-// means what the file's Keras version meant; optimizer weights are
-// ignored. Any other layer class (a Conv2D, a custom class), a weights-only
-// file, or a weight of the wrong shape is an error that names it, and no
-// model is returned.
+// no backend; call Build. Every format goes through FromConfig and accepts
+// the models SupportedModels names (Sequential models and single-chain
+// Functional models of InputLayer, Dense, Flatten, Activation, Dropout,
+// Reshape, ReLU, LeakyReLU, ELU and Softmax layers); hard_sigmoid means
+// what the file's Keras version meant; optimizer weights are ignored; a
+// file with no input shape takes its width from the first Dense kernel.
+// Anything else (a Conv2D, a custom class, a nested model, a branch), a
+// weights-only file, or a weight of the wrong shape is an error that names
+// it, and no model is returned. Errors start "layers: load PATH: ".
 func Load(path string) (*Sequential, error) {
 	if st, err := os.Stat(path); strings.EqualFold(filepath.Ext(path), ".json") || (err == nil && st.IsDir()) {
 		return LoadTFJS(path)

@@ -102,8 +102,9 @@ type Reshape struct {
 }
 
 // InputLayer is Keras's InputLayer (keras.Input): it only declares the
-// shape of one sample, the batch excluded. It may come first; the summary
-// does not list it.
+// shape of one sample, the batch excluded. It may come first. A Sequential
+// model's summary does not list it; a Functional model's (one loaded from
+// a file, ClassName "Functional") does, first, as Keras prints it.
 type InputLayer struct {
 	Shape []int
 	Name  string

@@ -565,6 +565,10 @@ func runCopies(d *device.Device, bes []string, o bench.Options, out *output) ([]
 	if err != nil {
 		return nil, fmt.Errorf("copy: %w", err)
 	}
+	if len(cr) > 0 {
+		out.text("copy: the memory bandwidth reference, the ceiling of work limited by memory rather than arithmetic: %s copied buffer to buffer on each backend (clEnqueueCopyBuffer; Go's copy on the fallback), each byte counted once\n",
+			bench.FormatBytes(cr[0].Bytes))
+	}
 	for _, r := range cr {
 		if err := out.result(r, copyText(r)); err != nil {
 			return nil, err

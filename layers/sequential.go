@@ -48,7 +48,8 @@ func (m *Sequential) KerasVersion() string {
 // ClassName returns the Keras class of the model: "Functional" for a model
 // loaded from a Functional model's config (a single chain of layers), else
 // "Sequential". Summary prints what Keras prints for that class: a
-// Functional model's summary lists its InputLayer first.
+// Functional model's summary lists its InputLayer first. Config and
+// SaveTFJS write either as a Sequential config, which holds the same chain.
 func (m *Sequential) ClassName() string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +124,48 @@ func TestSummarySequentialNoInputRow(t *testing.T) {
 				t.Errorf("%s:\n%s", name, got)
 			}
 		}
+	}
+}
+
+// A Keras 3 .keras file of a single-chain Functional model loads through
+// the same path as the other formats, keeps its class and predicts as
+// numpy does, on every backend.
+func TestLoadFunctionalKeras3(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "functional_keras3.keras"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	raw, err := os.ReadFile(filepath.Join("testdata", "functional_keras3.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var io struct{ X, Y []float64 }
+	if err := json.Unmarshal(raw, &io); err != nil {
+		t.Fatal(err)
+	}
+	if m.ClassName() != "Functional" || m.Name() != "functional" {
+		t.Errorf("class %q, name %q", m.ClassName(), m.Name())
+	}
+	if got := summaryWith(t, m, SummaryAs(m.KerasVersion())); !strings.Contains(got, "│ input_layer (InputLayer)        │ (None, 4, 4, 3)        │             0 │") {
+		t.Errorf("summary:\n%s", got)
+	}
+	x := Tensor{Shape: []int{2, 4, 4, 3}, Data: make([]float32, len(io.X))}
+	for i, v := range io.X {
+		x.Data[i] = float32(v)
+	}
+	want := Tensor{Shape: []int{2, 3}, Data: make([]float32, len(io.Y))}
+	for i, v := range io.Y {
+		want.Data[i] = float32(v)
+	}
+	for _, b := range testBackends(t) {
+		if err := m.Build(b); err != nil {
+			t.Fatal(err)
+		}
+		y, err := m.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkExpected(t, b.Name(), y, want)
 	}
 }

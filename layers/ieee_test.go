@@ -75,6 +75,14 @@ func TestDenseSpecialValues(t *testing.T) {
 		x.Data[6*k+j] = nzer
 	}
 	x.Data[7*k+0], x.Data[7*k+1] = pinf, ninf // Inf - Inf in the sum
+	// The same inputs without signed zeros (relu(-0) may be either zero)
+	// for an Activation layer.
+	xa := Tensor{Shape: x.Shape, Data: append([]float32(nil), x.Data...)}
+	for i, v := range xa.Data {
+		if v == 0 {
+			xa.Data[i] = 0
+		}
+	}
 	w1 := randTensor(rng, k, hidden)
 	w1.Data[0*hidden+3] = nan  // meets x's zeros: NaN in column 3
 	w1.Data[1*hidden+4] = pinf // column 4
@@ -103,6 +111,20 @@ func TestDenseSpecialValues(t *testing.T) {
 			hid[i] = float32(v)
 		}
 		two := refDense(hid, rows, hidden, w2.Data, b2.Data, n, f, soft)
+		ref3 := make([]float64, len(xa.Data))
+		for r := range rows {
+			row := ref3[r*k : (r+1)*k]
+			for j := range row {
+				row[j] = float64(xa.Data[r*k+j])
+			}
+			if soft {
+				refSoftmax(row)
+			} else {
+				for j := range row {
+					row[j] = f(row[j])
+				}
+			}
+		}
 		for _, b := range testBackends(t) {
 			name := fmt.Sprintf("%s, %s", b.Name(), act)
 			m := build(t, b, Dense{Units: hidden, Activation: act, InputShape: []int{k}})
@@ -118,6 +140,10 @@ func TestDenseSpecialValues(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, name+", two layers", m2, x, two)
+			// The Activation layer on the input itself: NaN and ±Inf
+			// through the elementwise and softmax kernels.
+			m3 := build(t, b, InputLayer{Shape: []int{k}}, Activation{Activation: act})
+			check(t, name+", activation layer", m3, xa, ref3)
 		}
 	}
 }

@@ -26,8 +26,8 @@ func Apply(act kernels.Activation, x float64) float64 {
 	case kernels.ReLU:
 		t := float64(act.Threshold)
 		y := 0.0
-		if x > t {
-			y = x
+		if x > t || (x == 0 && t == 0) {
+			y = x // relu(-0) is -0, as tf.nn.relu and np.maximum(x, 0) give
 		}
 		if act.HasMax {
 			y = clip(y, 0, float64(act.MaxValue))

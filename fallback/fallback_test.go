@@ -69,3 +69,18 @@ func TestSoftmaxRowsSumToOne(t *testing.T) {
 		}
 	}
 }
+
+// Signed zeros go through the activations as Keras's backends give them:
+// relu(-0) is -0 (tf.nn.relu, np.maximum(x, 0)), tanh(-0) is -0.
+func TestApplySignedZero(t *testing.T) {
+	nz := math.Copysign(0, -1)
+	for _, k := range []kernels.ActKind{kernels.Linear, kernels.ReLU, kernels.Tanh, kernels.ELU, kernels.GELU, kernels.Softsign, kernels.SiLU} {
+		a := kernels.Act(k)
+		if got := fallback.Apply(a, nz); got != 0 || !math.Signbit(got) {
+			t.Errorf("%v(-0) = %v, want -0", k, got)
+		}
+		if got := fallback.Apply(a, 0); got != 0 || math.Signbit(got) {
+			t.Errorf("%v(+0) = %v, want +0", k, got)
+		}
+	}
+}

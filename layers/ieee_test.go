@@ -75,7 +75,7 @@ func TestDenseSpecialValues(t *testing.T) {
 		x.Data[6*k+j] = nzer
 	}
 	x.Data[7*k+0], x.Data[7*k+1] = pinf, ninf // Inf - Inf in the sum
-	xa := x // the Activation layer's input: -0 included
+	xa := x                                   // the Activation layer's input: -0 included
 	w1 := randTensor(rng, k, hidden)
 	w1.Data[0*hidden+3] = nan  // meets x's zeros: NaN in column 3
 	w1.Data[1*hidden+4] = pinf // column 4

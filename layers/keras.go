@@ -22,7 +22,8 @@ import (
 // file with no input shape takes its width from the first Dense kernel.
 // Anything else (a Conv2D, a custom class, a nested model, a branch), a
 // weights-only file, or a weight of the wrong shape is an error that names
-// it, and no model is returned. Errors start "layers: load PATH: ".
+// it, and no model is returned. Errors start "layers: load PATH: " ("layers:
+// tfjs: PATH: " for a model.json) and say the file's name once.
 func Load(path string) (*Sequential, error) {
 	if st, err := os.Stat(path); strings.EqualFold(filepath.Ext(path), ".json") || (err == nil && st.IsDir()) {
 		return LoadTFJS(path)

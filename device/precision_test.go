@@ -208,13 +208,13 @@ func TestTF32Emulated(t *testing.T) {
 		cases []densetest.GemmCase
 	}{
 		// Every activation, random shapes and layouts.
-		{kernels.TF32Params{WarpsM: 1, WarpsN: 1, TM: 1, TN: 1, KWG: 8, Stages: 2}, densetest.GemmCases(r, 40, true)},
+		{kernels.TF32Params{WarpsM: 1, WarpsN: 1, TM: 1, TN: 1, KWG: 8, Stages: 2}, densetest.GemmCases(r, 40, true)[:32]},
 		// cp.async staging with partial chunks at the K and N edges; more
 		// warps than one, tiles of several mma, 3 and 4 stages.
 		{kernels.TF32Params{WarpsM: 2, WarpsN: 1, TM: 1, TN: 2, KWG: 16, Stages: 3}, []densetest.GemmCase{
 			alignedCase(r, 33, 20, 13, kernels.Act(kernels.ReLU)), alignedCase(r, 1, 1, 1, kernels.Act(kernels.Linear)),
 			alignedCase(r, 70, 37, 100, kernels.Act(kernels.Tanh)), alignedCase(r, 5, 64, 48, kernels.Act(kernels.Linear))}},
-		{kernels.TF32Params{WarpsM: 1, WarpsN: 2, TM: 2, TN: 1, KWG: 8, Stages: 4}, append(densetest.GemmCases(r, 40, false)[:10],
+		{kernels.TF32Params{WarpsM: 1, WarpsN: 2, TM: 2, TN: 1, KWG: 8, Stages: 4}, append(densetest.GemmCases(r, 40, false)[:4],
 			alignedCase(r, 65, 17, 31, kernels.Act(kernels.Linear)))},
 	}
 	for i, s := range sets {

@@ -217,6 +217,13 @@ func TestTF32Emulated(t *testing.T) {
 		{kernels.TF32Params{WarpsM: 1, WarpsN: 2, TM: 2, TN: 1, KWG: 8, Stages: 4}, append(densetest.GemmCases(r, 40, false)[:4],
 			alignedCase(r, 65, 17, 31, kernels.Act(kernels.Linear)))},
 	}
+	// The default configuration (the one a GPU runs): one aligned case
+	// (cp.async) and one transposed, each past a tile's edge.
+	sets = append(sets, struct {
+		p     kernels.TF32Params
+		cases []densetest.GemmCase
+	}{kernels.DefaultTF32, []densetest.GemmCase{alignedCase(r, 130, 137, 40, kernels.Act(kernels.ReLU)),
+		densetest.NewCase(r, kernels.Gemm{M: 129, N: 129, K: 17, TransA: true, TransB: true, Alpha: 1}, true)}})
 	for i, s := range sets {
 		if i > 0 && testing.Short() {
 			break

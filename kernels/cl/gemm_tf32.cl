@@ -130,6 +130,15 @@
 #define CP_PENDING "2"
 #endif
 
+// UNROLL unrolls the loops over mma tiles, whose accumulators must live in
+// registers; the emulation keeps them rolled (each emulated mma holds two
+// barriers, and unrolled ones make a CPU compiler's work huge).
+#if TF32_EMULATE
+#define UNROLL _Pragma("unroll 1")
+#else
+#define UNROLL _Pragma("unroll")
+#endif
+
 #if TF32_EMULATE
 
 // to_tf32 rounds x to TF32 as cvt.rna.tf32.f32 does: to nearest on the low
@@ -337,11 +346,11 @@ void gemm_tf32(const int M, const int N, const int K, const float alpha, const f
   const act_params ap = {act_alpha, act_max, act_threshold, act_kind};
 
   float acc[TM][TN][4];
-#pragma unroll
+UNROLL
   for (int i = 0; i < TM; i++) {
-#pragma unroll
+UNROLL
     for (int j = 0; j < TN; j++) {
-#pragma unroll
+UNROLL
       for (int e = 0; e < 4; e++) {
         acc[i][j][e] = 0.0f;
       }
@@ -373,10 +382,10 @@ void gemm_tf32(const int M, const int N, const int K, const float alpha, const f
 
     __local const float *as = As[kt % STAGES] + (wm * WM + g) * SA + t;
     __local const float *bs = Bs[kt % STAGES] + t * SB + wn * WN + g;
-#pragma unroll
+UNROLL
     for (int kk = 0; kk < KWG; kk += 8) {
       uint af[TM][4], bf[TN][2];
-#pragma unroll
+UNROLL
       for (int i = 0; i < TM; i++) {
         __local const float *p = as + i * 16 * SA + kk;
         af[i][0] = to_tf32(p[0]);
@@ -384,15 +393,15 @@ void gemm_tf32(const int M, const int N, const int K, const float alpha, const f
         af[i][2] = to_tf32(p[4]);
         af[i][3] = to_tf32(p[8 * SA + 4]);
       }
-#pragma unroll
+UNROLL
       for (int j = 0; j < TN; j++) {
         __local const float *p = bs + kk * SB + j * 8;
         bf[j][0] = to_tf32(p[0]);
         bf[j][1] = to_tf32(p[4 * SB]);
       }
-#pragma unroll
+UNROLL
       for (int i = 0; i < TM; i++) {
-#pragma unroll
+UNROLL
         for (int j = 0; j < TN; j++) {
           MMA(acc[i][j], af[i], bf[j]);
         }
@@ -402,17 +411,17 @@ void gemm_tf32(const int M, const int N, const int K, const float alpha, const f
 
   // Epilogue: c0, c1 of tile (i, j) at row g, columns 2t and 2t+1; c2, c3
   // eight rows below.
-#pragma unroll
+UNROLL
   for (int i = 0; i < TM; i++) {
-#pragma unroll
+UNROLL
     for (int h = 0; h < 2; h++) {
       const int row = gm + wm * WM + i * 16 + g + 8 * h;
       if (row >= M) {
         continue;
       }
-#pragma unroll
+UNROLL
       for (int j = 0; j < TN; j++) {
-#pragma unroll
+UNROLL
         for (int e = 0; e < 2; e++) {
           const int col = gn + wn * WN + j * 8 + 2 * t + e;
           if (col < N) {

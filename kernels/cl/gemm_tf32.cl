@@ -22,9 +22,10 @@
 //      │ 1,0  │ 1,1  │             words for As, ≡ 8 or 24 mod 32 for Bs)
 //      └──────┴──────┘
 //
-// Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k8", section 9.7.14.5.7
-// in ISA 8.x, anchor warp-level-matrix-fragment-mma-1688, Figures 72, 75 and
-// 77 for .tf32/.f32): with g = laneid >> 2 (groupID) and t = laneid % 4
+// Fragments (NVIDIA's PTX ISA, "Matrix Fragments for mma.m16n8k8", anchor
+// #warp-level-matrix-fragment-mma-1688: section 9.7.14.5.7 in ISA 8.x, the
+// number shifts between versions; Figures 72, 75 and 77 for .tf32 A and B
+// and .f32 C): with g = laneid >> 2 (groupID) and t = laneid % 4
 // (threadID_in_group),
 //   A (16×8, row): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4]
 //   B (8×8, col):  b0 = B[t][g], b1 = B[t+4][g]          (B[k][n])

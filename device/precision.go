@@ -64,7 +64,7 @@ const EnvPrecision = "DENSECL_PRECISION"
 
 // ErrNoTF32 is wrapped by the error of SetPrecision(TF32) (and of
 // TF32Supported) on a device that cannot do TF32.
-var ErrNoTF32 = errors.New("TF32 needs an NVIDIA GPU of compute capability 8.0 or higher (Ampere or later) whose OpenCL compiler accepts inline PTX")
+var ErrNoTF32 = errors.New("device: TF32 needs an NVIDIA GPU of compute capability 8.0 or higher (Ampere or later) whose OpenCL compiler accepts inline PTX")
 
 // precisionState is a Device's precision and TF32 configuration.
 type precisionState struct {
@@ -123,9 +123,10 @@ func (d *Device) TF32Supported() error {
 	return d.prec.tf32Err
 }
 
-// noTF32 is the error of a device that cannot do TF32 because of why.
+// noTF32 is the error of a device that cannot do TF32: ErrNoTF32, then
+// why (whose first %s is the device).
 func (d *Device) noTF32(why string, args ...any) error {
-	return fmt.Errorf("device: %s: %w; %s", d, ErrNoTF32, fmt.Sprintf(why, args...))
+	return fmt.Errorf("%w; %s", ErrNoTF32, fmt.Sprintf(why, append([]any{d}, args...)...))
 }
 
 // checkTF32 is TF32Supported's check; emulate skips the vendor and
@@ -135,21 +136,21 @@ func (d *Device) checkTF32(emulate bool) error {
 		i := d.info
 		nvidia := strings.Contains(strings.ToUpper(i.Vendor), "NVIDIA") || strings.Contains(strings.ToUpper(i.Platform), "NVIDIA")
 		if !nvidia || !i.IsGPU() {
-			return d.noTF32("this is a %s device from %s", i.Type, i.Vendor)
+			return d.noTF32("%s is a %s device from %s", i.Type, i.Vendor)
 		}
 		if !strings.Contains(i.Extensions, "cl_nv_device_attribute_query") {
-			return d.noTF32("its compute capability cannot be read (no cl_nv_device_attribute_query)")
+			return d.noTF32("%s does not report its compute capability (no cl_nv_device_attribute_query)")
 		}
 		major, minor, err := i.dev.ComputeCapabilityNV()
 		if err != nil {
-			return d.noTF32("reading its compute capability: %v", err)
+			return d.noTF32("%s: reading its compute capability: %v", err)
 		}
 		if major < 8 {
-			return d.noTF32("its compute capability is %d.%d", major, minor)
+			return d.noTF32("%s has compute capability %d.%d", major, minor)
 		}
 	}
 	if err := d.runTF32Probe(emulate); err != nil {
-		return d.noTF32("the inline-PTX probe failed: %v", err)
+		return d.noTF32("%s failed the inline-PTX probe: %v", err)
 	}
 	return nil
 }

@@ -56,6 +56,13 @@ func checkSchema(t *testing.T, v any) map[string]any {
 			if _, ok := v.(string); !ok {
 				t.Errorf("%s.%s = %v, want a string", kind, k, v)
 			}
+		case "precision":
+			if v != "fp32" && v != "tf32" {
+				t.Errorf("%s.%s = %v, want fp32 or tf32", kind, k, v)
+			}
+			if p, _ := v.(string); m["backend"] == Fallback && p != "fp32" {
+				t.Errorf("%s.%s = %v for the fallback, want fp32", kind, k, v)
+			}
 		case "bias":
 			if _, ok := v.(bool); !ok {
 				t.Errorf("%s.%s = %v, want a bool", kind, k, v)

@@ -65,6 +65,7 @@ type GemmResult struct {
 	Kind      string   `json:"kind"` // "gemm"
 	Backend   string   `json:"backend"`
 	Device    string   `json:"device"`
+	Precision string   `json:"precision"` // "fp32" or "tf32" (device.Precision); the fallback is fp32
 	M         int      `json:"m"`
 	N         int      `json:"n"`
 	K         int      `json:"k"`
@@ -225,7 +226,9 @@ func runGemmOpenCL(d *device.Device, c GemmCase, in *gemmInputs, ref []float32, 
 	if err := d.Download(got, cb, 0); err != nil {
 		return r, err
 	}
-	return gemmResult(c, OpenCL, d.Info().Name, t, t.Setup(), RelErr(got, ref)), nil
+	r = gemmResult(c, OpenCL, d.Info().Name, t, t.Setup(), RelErr(got, ref))
+	r.Precision = d.Precision().String()
+	return r, nil
 }
 
 func gemmResult(c GemmCase, backend, dev string, t Timing, build time.Duration, relErr float64) GemmResult {
@@ -234,7 +237,7 @@ func gemmResult(c GemmCase, backend, dev string, t Timing, build time.Duration, 
 		act = "linear"
 	}
 	return GemmResult{
-		Kind: "gemm", Backend: backend, Device: dev,
+		Kind: "gemm", Backend: backend, Device: dev, Precision: device.FP32.String(),
 		M: c.M, N: c.N, K: c.K, Act: act, Bias: c.Bias,
 		BuildMS:   round(build.Seconds()*1e3, 3),
 		MedianMS:  ms(t.Median),

@@ -90,6 +90,7 @@ type ModelResult struct {
 	Kind               string   `json:"kind"` // "model"
 	Backend            string   `json:"backend"`
 	Device             string   `json:"device"`
+	Precision          string   `json:"precision"` // "fp32" or "tf32" (device.Precision); the fallback is fp32
 	Spec               string   `json:"spec"`
 	Batch              int      `json:"batch"`
 	BuildMS            float64  `json:"build_ms"`
@@ -226,7 +227,7 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 		}
 		t, it, ct := ts[0], ts[1], ts[2]
 		r := ModelResult{
-			Kind: "model", Backend: be, Device: dev, Spec: spec, Batch: batch,
+			Kind: "model", Backend: be, Device: dev, Precision: device.FP32.String(), Spec: spec, Batch: batch,
 			MedianMS:           ms(t.Median),
 			SamplesPerS:        round(float64(batch)/t.Median.Seconds(), 3),
 			ComputeMedianMS:    ms(ct.Median),
@@ -235,6 +236,7 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 			IntoSamplesPerS:    round(float64(batch)/it.Median.Seconds(), 3),
 		}
 		if be == OpenCL {
+			r.Precision = d.Precision().String()
 			r.BuildMS = ms(t.Setup())
 			r.MaxRelErr = ErrValue(RelErr(y.Data, ref.Data))
 		} else {

@@ -211,6 +211,8 @@ type Device struct {
 	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds
 
 	scr gemmScratch // packed operands of d.Gemm
+
+	prec precisionState // precision of the products, TF32 configuration (precision.go)
 }
 
 // Open opens the device that selector names (see the package doc).
@@ -232,7 +234,12 @@ func Open(selector string) (*Device, error) {
 		ctx.Release()
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
-	return (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}).withTuned(), nil
+	d := (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}).withTuned()
+	if err := d.precisionFromEnv(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // Info describes the device.

@@ -19,6 +19,15 @@
 // place, with no Upload or Download, and SyncHost makes their writes
 // visible in it.
 //
+// # Precision
+//
+// A Device's products (Gemm, GemmPacked, so every Dense layer) run in FP32
+// by default. SetPrecision(TF32), or DENSECL_PRECISION=tf32 at Open, runs
+// them on NVIDIA tensor cores with TF32 operands and float32 sums (see
+// TF32), as TensorFlow does by default on those GPUs; a device that cannot
+// do it returns an error wrapping ErrNoTF32 that names it and the
+// requirement. Softmax, activations and fused kernels stay float32.
+//
 // # Concurrency
 //
 // A Device is safe for concurrent use by many goroutines. Operations are

@@ -114,6 +114,10 @@ func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
 	if err := gemmCheck(&g, a, b, c, bias, "B"); err != nil {
 		return err
 	}
+	// Precision TF32: the tensor-core kernel (precision.go).
+	if ok, err := d.gemmTF32(g, a, b, c, bias); ok {
+		return err
+	}
 	p := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K))
 	if p.PackB && !p.Local {
 		n, err := packedLen(g.K, g.N, p.NWI, "B")

@@ -53,7 +53,8 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 		return nil, err
 	}
 	p := d.GemmParams()
-	if p.PackB && !p.Local {
+	// Under TF32 a plain copy, which the tensor-core kernel reads.
+	if p.PackB && !p.Local && d.Precision() != TF32 {
 		return d.packB(p, bk, b)
 	}
 	// A copy in B's own layout, from its first element to its last.
@@ -70,6 +71,7 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 		buf.Release()
 		return nil, err
 	}
+	p.PackB = false // a copy, not panels
 	return &PackedB{d: d, buf: buf, k: bk.K, n: bk.N, params: p, transB: bk.TransB, ld: bk.LDB}, nil
 }
 
@@ -139,6 +141,10 @@ func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buf
 	}
 	g.TransB, g.OffB, g.LDB = pb.transB, pb.off, pb.ld
 	if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
+		return err
+	}
+	// Precision TF32: the tensor-core kernel reads the copy as it is.
+	if ok, err := d.gemmTF32(g, a, pb.buf, c, bias); ok {
 		return err
 	}
 	// An unpacked copy serves any parameters: take the class's own.

@@ -27,4 +27,13 @@
 // activations share one program and take their kind at run time
 // (Activation.KernelKind). Dense2 describes two Dense layers fused into one
 // kernel (cl/fused.cl).
+//
+// # TF32
+//
+// TF32Source (cl/gemm_tf32.cl) is the same GEMM with the same epilogue on
+// NVIDIA tensor cores, in inline PTX: operands rounded to TF32, float32
+// accumulation, by mma.sync m16n8k8, tiles staged by cp.async. TF32Params
+// are its tile sizes, with Validate, DefaultTF32 and the search space
+// TF32Candidates. Built with TF32_EMULATE it needs no PTX and runs anywhere
+// (tests of its index math); RoundTF32 is its rounding in Go.
 package kernels

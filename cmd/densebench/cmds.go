@@ -221,6 +221,7 @@ func cmdGemm(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gemm", flag.ContinueOnError)
 	var c common
 	c.measureFlags(fs, "both")
+	c.precisionFlag(fs)
 	c.plotFlag(fs)
 	shapes := fs.String("shapes", "1024x1024x1024", "shapes MxNxK, comma-separated: C (M×N) = A (M×K) · B (K×N)")
 	act := fs.String("act", "", "activation fused after the product: relu, sigmoid, ... (default linear)")
@@ -275,6 +276,7 @@ func cmdModel(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("model", flag.ContinueOnError)
 	var c common
 	c.measureFlags(fs, "both")
+	c.precisionFlag(fs)
 	spec := fs.String("spec", "", "the model as a Keras line: \"Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')\"")
 	path := fs.String("model", "", "a saved model: Keras .keras or .h5, or a TF.js model.json (or its folder)")
 	batch := fs.Int("batch", bench.SeedBatch, "samples per Predict")

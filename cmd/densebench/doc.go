@@ -9,8 +9,8 @@
 //
 //	densebench [-device SEL] [-json] [-plot out.png] [-reps N] [-shapes ...] [-batch N]
 //	densebench devices [-json]
-//	densebench gemm -shapes 1024x1024x1024,16384x512x3 [-act relu] [-bias] [-backend opencl|fallback|both] [-reps N] [-device SEL]
-//	densebench model -spec "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')" | -model model.keras|model.h5|model.json [-batch N]
+//	densebench gemm -shapes 1024x1024x1024,16384x512x3 [-act relu] [-bias] [-backend opencl|fallback|both] [-reps N] [-device SEL] [-precision fp32|tf32]
+//	densebench model -spec "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')" | -model model.keras|model.h5|model.json [-batch N] [-precision fp32|tf32]
 //	densebench predict -model model.keras|model.h5|model.json -input x.npy|x.bin [-shape 2,32,32,3] -o y.npy|y.bin
 //	densebench summary -spec ... | -model ...
 //	densebench tune [-device SEL] [-budget 2m] [-dry-run] [-json]

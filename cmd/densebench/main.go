@@ -135,6 +135,7 @@ type common struct {
 	copyMiB    int
 	noProgress bool
 	plot       string
+	precision  string // -precision; "" keeps the device's ($DENSECL_PRECISION, else fp32)
 }
 
 func (c *common) deviceFlag(fs *flag.FlagSet) {
@@ -149,6 +150,11 @@ func (c *common) measureFlags(fs *flag.FlagSet, backendDefault string) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random inputs and weights")
 	fs.IntVar(&c.copyMiB, "copy-mib", 64, "MiB copied between two buffers as the bandwidth reference (kind copy); 0 for none")
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no progress bar on stderr")
+}
+
+// precisionFlag adds -precision (gemm and model).
+func (c *common) precisionFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.precision, "precision", "", "arithmetic of the OpenCL products: fp32, or tf32 (NVIDIA GPUs of compute capability 8.0+: operands rounded to TF32, float32 sums, as TensorFlow does by default there) (default: $"+device.EnvPrecision+", else fp32)")
 }
 
 func (c *common) plotFlag(fs *flag.FlagSet) {
@@ -171,6 +177,11 @@ func (c *common) validate() error {
 	}
 	if _, err := bench.ParseBackends(c.backend); err != nil {
 		return usageErr(err)
+	}
+	if c.precision != "" {
+		if _, err := device.ParsePrecision(c.precision); err != nil {
+			return usagef("-precision: %s", strings.TrimPrefix(err.Error(), "device: "))
+		}
 	}
 	return nil
 }
@@ -236,7 +247,19 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}
-	return openFor(c.device, bes, stderr)
+	d, bes, err := openFor(c.device, bes, stderr)
+	if err != nil || d == nil || c.precision == "" {
+		return d, bes, err
+	}
+	p, err := device.ParsePrecision(c.precision)
+	if err == nil {
+		err = d.SetPrecision(p)
+	}
+	if err != nil {
+		d.Close()
+		return nil, nil, usagef("-precision %s: %s", c.precision, strings.TrimPrefix(err.Error(), "device: "))
+	}
+	return d, bes, nil
 }
 
 func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []string, error) {
@@ -346,7 +369,11 @@ func describeDevice(d *device.Device, sel string) string {
 	if sel != "" {
 		how = "chosen by -device " + sel
 	}
-	return fmt.Sprintf("%s (%s)", info.String(), how)
+	s := fmt.Sprintf("%s (%s)", info.String(), how)
+	if p := d.Precision(); p != device.FP32 {
+		s += ", precision " + p.String()
+	}
+	return s
 }
 
 // loadModel builds the model from -spec or -model, exactly one of them.

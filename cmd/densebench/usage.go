@@ -3,10 +3,10 @@ package main
 const jsonSchema = `JSON output (-json): one object per line on stdout, nothing else. Fields
 never change meaning; new fields may be added. Times are milliseconds.
 
-  {"kind":"gemm","backend":"opencl","device":"...","m":1024,"n":1024,"k":1024,
+  {"kind":"gemm","backend":"opencl","device":"...","precision":"fp32","m":1024,"n":1024,"k":1024,
    "act":"relu","bias":true,"build_ms":151.2,"median_ms":58.1,"gflops":36.9,
    "max_rel_err":2.3e-07,"runs":5}
-  {"kind":"model","backend":"opencl","device":"...","spec":"Dense(512, ...); Dense(10, ...)",
+  {"kind":"model","backend":"opencl","device":"...","precision":"fp32","spec":"Dense(512, ...); Dense(10, ...)",
    "batch":16,"build_ms":210.5,"median_ms":40.2,"samples_per_s":398.0,
    "compute_median_ms":40.2,"compute_samples_per_s":398.0,"into_median_ms":38.1,
    "into_samples_per_s":419.9,"max_rel_err":1.1e-07,"runs":9}
@@ -17,6 +17,9 @@ never change meaning; new fields may be added. Times are milliseconds.
   kind        "gemm", "model", "copy" ("device" for densebench devices -json)
   backend     "opencl" or "fallback" (pure Go, gonum blas32)
   device      the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+  precision   the arithmetic of the products: "fp32", or "tf32" (-precision tf32 or
+              $DENSECL_PRECISION=tf32: operands rounded to TF32, float32 sums, on
+              NVIDIA tensor cores); always "fp32" for the fallback
   m, n, k     C (m×n) = act(A (m×k) · B (k×n) + bias)
   act         the fused activation's Keras name, "linear" for none
   bias        whether a bias vector is added to every row
@@ -92,16 +95,18 @@ default (the one -device "" opens: $DENSECL_DEVICE, else the first GPU, else
 the first CPU). With -json, one {"kind":"device",...} object per device.
 `,
 	"gemm": `Usage: densebench gemm -shapes MxNxK[,MxNxK...] [-act relu] [-bias] [-backend opencl|fallback|both]
-                       [-reps N] [-device SEL] [-json] [-plot out.png|out.svg]
+                       [-reps N] [-device SEL] [-precision fp32|tf32] [-json] [-plot out.png|out.svg]
 
 Measures C (M×N) = act(A (M×K) · B (K×N) + bias) with fixed random inputs
 on each backend, and a buffer copy as the bandwidth reference. The OpenCL
-result is checked against the fallback's (max_rel_err).
+result is checked against the fallback's (max_rel_err). -precision tf32 runs
+the OpenCL products on NVIDIA tensor cores in TF32 (compute capability 8.0+;
+refused, exit 2, elsewhere): expect max_rel_err near 1e-3.
 
 ` + jsonSchema,
 	"model": `Usage: densebench model -spec "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')"
                         | -model model.keras|model.h5|model.json  [-batch N] [-backend opencl|fallback|both]
-                        [-reps N] [-device SEL] [-json]
+                        [-reps N] [-device SEL] [-precision fp32|tf32] [-json]
 
 Prints the Keras summary and the per-layer explanation, then measures
 Predict on a batch of random inputs: samples/s end to end (upload and

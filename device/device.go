@@ -211,6 +211,8 @@ type Device struct {
 	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds
 
 	scr gemmScratch // packed operands of d.Gemm
+
+	fused fusedState // the fused Dense pair's form and GPU parameters
 }
 
 // Open opens the device that selector names (see the package doc).

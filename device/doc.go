@@ -19,6 +19,14 @@
 // place, with no Upload or Download, and SyncHost makes their writes
 // visible in it.
 //
+// # Fused Dense pairs
+//
+// Dense2 runs two Dense layers as one kernel, the hidden activations never
+// stored, in the form the device's class calls for (Dense2Form: the CPU
+// form on CPU-like devices, the GPU form on the others); FusesDense2 says
+// which pairs fuse, from their widths and the device's limits.
+// SetDense2Form forces a form: the tests run the GPU form on PoCL that way.
+//
 // # Concurrency
 //
 // A Device is safe for concurrent use by many goroutines. Operations are

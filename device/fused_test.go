@@ -80,8 +80,14 @@ func layerByLayer(t *testing.T, d *device.Device, f kernels.Dense2, x, w1, b1, w
 	return out
 }
 
+// TestDense2 checks the CPU form of the fused pair (forced, so that a GPU
+// runs it too) against a float64 reference and the layer-by-layer path;
+// TestDense2GPU checks the GPU form.
 func TestDense2(t *testing.T) {
 	d := open(t)
+	if err := d.SetDense2Form(device.Dense2CPU); err != nil {
+		t.Fatal(err)
+	}
 	r := densetest.Rand(17)
 	// The seed model's widths first, then random chains; every activation
 	// appears as act1 or act2.
@@ -213,16 +219,17 @@ func TestDense2BadInput(t *testing.T) {
 }
 
 // BenchmarkDense2Seed runs the seed model (Dense(512, relu) on (None, 32,
-// 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel and
-// reports images per second.
+// 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel, in the
+// device's form, and reports images per second; b256 at batch 256.
 func BenchmarkDense2Seed(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		softmax int
-	}{{"softmax", kernels.SoftmaxOn}, {"linear", kernels.NoSoftmax}} {
+		batch   int
+	}{{"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
 		b.Run(c.name, func(b *testing.B) {
-			f := kernels.Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
-			benchDense2(b, f, 16)
+			f := kernels.Dense2{M: c.batch * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
+			benchDense2(b, f, c.batch)
 		})
 	}
 }

@@ -55,8 +55,8 @@ func fallbackDense2(t *testing.T, f kernels.Dense2, x, w1, b1, w2, b2 []float32)
 // splits made a function of H alone (Items so large that the splits always
 // grow, at most 4): 1 for H <= 16, 2 for H <= 48, else 4. PoCL compiles a
 // program once per work-group size, and each compile takes seconds, so the
-// test keeps to four (program, splits) pairs: 4 splits in programs 1 to
-// 3, one in program 4 (gpuChains). The compile-time parameters (RT, RW,
+// test keeps to five (program, splits) pairs: 4 splits in programs 1 to 4,
+// one in program 5 (gpuChains). The compile-time parameters (RT, RW,
 // UC) are the defaults.
 var gpuTestParams = func() kernels.Dense2GPUParams {
 	p := kernels.GPUDense2
@@ -64,10 +64,11 @@ var gpuTestParams = func() kernels.Dense2GPUParams {
 	return p
 }()
 
-// gpuChains returns the property test's chains in four programs: the
+// gpuChains returns the property test's chains in five programs: the
 // seed model's widths with relu compiled in; the widest chain (K 16, N 64)
 // and a random pair of widths (K 1..16, N 1..64), both with the first
-// activation read at run time; and K = N = 1 with linear compiled in.
+// activation read at run time; another random pair with relu compiled in;
+// and K = N = 1 with linear compiled in.
 // Under each, random hidden widths (1..1024) and row counts, biases,
 // softmax modes, and every activation as the first and as the second.
 func gpuChains() []kernels.Dense2 {
@@ -107,7 +108,12 @@ func gpuChains() []kernels.Dense2 {
 		}
 		add(f, i)
 	}
-	// Program 4: one of everything, then the second activations not yet
+	// Program 4: another random pair, relu compiled in.
+	k4, n4 := 1+r.IntN(16), 1+r.IntN(64)
+	for i := 0; i < 3; i++ {
+		add(kernels.Dense2{M: 1 + r.IntN(700), K: k4, H: 49 + r.IntN(976), N: n4, Act1: relu}, i)
+	}
+	// Program 5: one of everything, then the second activations not yet
 	// taken.
 	add(kernels.Dense2{M: 1, K: 1, H: 1, N: 1}, 1)
 	for i := 0; act2Seen < 21; i++ {

@@ -92,8 +92,8 @@ func gpuChains() []kernels.Dense2 {
 	for i := 0; i < 6; i++ {
 		add(kernels.Dense2{M: 1 + r.IntN(700), K: 3, H: 49 + r.IntN(976), N: 10, Act1: relu}, i)
 	}
-	// Programs 2 and 3: every other first activation, at run time; the
-	// random pair also takes two splits.
+	// Programs 2 and 3, the widest pair and a random one: every other
+	// first activation, read at run time.
 	k, n := 1+r.IntN(16), 1+r.IntN(64)
 	runtime := []kernels.Activation{{Kind: kernels.ReLU, Alpha: 0.1, HasMax: true, MaxValue: 1.5, Threshold: 0.2}}
 	for a := kernels.ActKind(0); a.Valid(); a++ {

@@ -212,7 +212,8 @@ type Device struct {
 
 	scr gemmScratch // packed operands of d.Gemm
 
-	prec precisionState // precision of the products, TF32 configuration (precision.go)
+	prec  precisionState // precision of the products, TF32 configuration (precision.go)
+	fused fusedState     // the fused Dense pair's form and GPU parameters
 }
 
 // Open opens the device that selector names (see the package doc).

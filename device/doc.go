@@ -28,6 +28,14 @@
 // do it returns an error wrapping ErrNoTF32 that names it and the
 // requirement. Softmax, activations and fused kernels stay float32.
 //
+// # Fused Dense pairs
+//
+// Dense2 runs two Dense layers as one kernel, the hidden activations never
+// stored, in the form the device's class calls for (Dense2Form: the CPU
+// form on CPU-like devices, the GPU form on the others); FusesDense2 says
+// which pairs fuse, from their widths and the device's limits.
+// SetDense2Form forces a form: the tests run the GPU form on PoCL that way.
+//
 // # Concurrency
 //
 // A Device is safe for concurrent use by many goroutines. Operations are

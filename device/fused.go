@@ -2,25 +2,148 @@ package device
 
 import (
 	"fmt"
+	"sync"
 
+	"github.com/densecl/densecl/cl"
 	"github.com/densecl/densecl/kernels"
 )
 
-// FusesDense2 reports whether Dense2 is the fast way to run f on this
-// device: f within the fused kernel's limits (kernels.Fusible), on a device
-// shaped like a CPU, for which the kernel is written (a work-item walks
-// kernels.Dense2RowsPerItem rows through every hidden unit, with a few KiB
-// of private scratch). A GPU needs far more work-items than that gives and
-// keeps private arrays in
-// slow memory, so there two products that keep the hidden layer in memory
-// are faster; Dense2 still gives correct results there.
+// Dense2Form names the kernel that runs a fused Dense pair (Dense2).
+type Dense2Form int
+
+const (
+	// Dense2Auto chooses by the device class: Dense2CPU on CPU-like
+	// devices (not a GPU, local memory in global memory), Dense2GPU on
+	// every other.
+	Dense2Auto Dense2Form = iota
+	// Dense2CPU is cl/fused.cl: a work-item walks blocks of rows through
+	// every hidden unit with a few KiB of private scratch, no local memory
+	// and no barriers.
+	Dense2CPU
+	// Dense2GPU is cl/fused_gpu.cl: work-groups of warps along the rows
+	// and splits of the hidden units, the weights staged in local memory,
+	// the hidden activations in registers (kernels.Dense2GPUParams).
+	Dense2GPU
+)
+
+// String names the form: "auto", "cpu" or "gpu".
+func (f Dense2Form) String() string {
+	switch f {
+	case Dense2Auto:
+		return "auto"
+	case Dense2CPU:
+		return "cpu"
+	case Dense2GPU:
+		return "gpu"
+	}
+	return fmt.Sprintf("Dense2Form(%d)", int(f))
+}
+
+// fusedState is a Device's choice of fused kernel.
+type fusedState struct {
+	mu   sync.Mutex
+	form Dense2Form              // Dense2Auto until set
+	gpu  kernels.Dense2GPUParams // zero until set: kernels.GPUDense2
+}
+
+// SetDense2Form makes later FusesDense2 and Dense2 calls use form;
+// Dense2Auto restores the device class's choice. Forcing Dense2GPU on a
+// CPU device (PoCL) runs the GPU kernel there, as the tests do so that a
+// machine without a GPU checks it too.
+func (d *Device) SetDense2Form(form Dense2Form) error {
+	if form < Dense2Auto || form > Dense2GPU {
+		return fmt.Errorf("device: dense2 form %d is not auto (0), cpu (1) or gpu (2)", int(form))
+	}
+	d.fused.mu.Lock()
+	d.fused.form = form
+	d.fused.mu.Unlock()
+	return nil
+}
+
+// Dense2Form returns the form Dense2 runs on this device: the one set by
+// SetDense2Form, or the device class's (Dense2CPU or Dense2GPU), never
+// Dense2Auto.
+func (d *Device) Dense2Form() Dense2Form {
+	d.fused.mu.Lock()
+	form := d.fused.form
+	d.fused.mu.Unlock()
+	if form != Dense2Auto {
+		return form
+	}
+	if d.info.cpuLike() {
+		return Dense2CPU
+	}
+	return Dense2GPU
+}
+
+// Dense2GPUParams returns the parameters of the GPU form on this device.
+func (d *Device) Dense2GPUParams() kernels.Dense2GPUParams {
+	d.fused.mu.Lock()
+	defer d.fused.mu.Unlock()
+	if d.fused.gpu == (kernels.Dense2GPUParams{}) {
+		return kernels.GPUDense2
+	}
+	return d.fused.gpu
+}
+
+// SetDense2GPUParams makes the GPU form use p. It fails when p is invalid
+// or not even the seed model's widths (K 3, N 10, one split) fit the
+// device's work-group and local memory.
+func (d *Device) SetDense2GPUParams(p kernels.Dense2GPUParams) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.Splits(kernels.Dense2{M: 1, K: 3, H: 1, N: 10}, d.limits()) == 0 {
+		ws, ys := p.LocalBytes(kernels.Dense2{K: 3, N: 10}, 1)
+		return fmt.Errorf("device: dense2 gpu parameters %+v need %d work-items and %d bytes of local memory; the device has %d and %d",
+			p, p.RT, ws+ys, d.info.MaxWorkGroup, d.info.LocalMem)
+	}
+	d.fused.mu.Lock()
+	d.fused.gpu = p
+	d.fused.mu.Unlock()
+	return nil
+}
+
+// limits returns the device's figures that bound a launch.
+func (d *Device) limits() kernels.Limits {
+	return kernels.Limits{ComputeUnits: d.info.ComputeUnits, MaxWorkGroup: d.info.MaxWorkGroup,
+		MaxWorkItems: d.info.MaxWorkItems, LocalMem: d.info.LocalMem}
+}
+
+// FusesDense2 reports whether Dense2 is the way to run f on this device,
+// rather than two products that store the hidden layer. The rule is the
+// form's (Dense2Form), from the widths and the device's limits; f.M does
+// not matter:
+//
+//   - both forms take the widths kernels.Fusible accepts: the first
+//     layer's input K at most 16, the output N at most 64, any hidden
+//     width H (the hidden layer is walked a unit at a time, never held
+//     whole). Any activation of the first layer that works elementwise,
+//     and any activation, softmax or log_softmax of the second (the caller
+//     keeps a softmax over the hidden layer out: it needs the whole hidden
+//     row);
+//   - the CPU form fuses all of those;
+//   - the GPU form fuses those whose work-group (RT work-items) and local
+//     memory (a stage of weights and the block of output rows,
+//     kernels.Dense2GPUParams.LocalBytes) fit the device: on the H200 (48
+//     KiB) every K ≤ 16, N ≤ 64 does.
+//
+// Kept layer by layer, a pair gives the same results to float32 rounding.
 func (d *Device) FusesDense2(f kernels.Dense2) bool {
-	return kernels.Fusible(f.K, f.H, f.N) && d.info.cpuLike()
+	if !kernels.Fusible(f.K, f.H, f.N) {
+		return false
+	}
+	if d.Dense2Form() == Dense2CPU {
+		return true
+	}
+	return d.Dense2GPUParams().Splits(f, d.limits()) > 0
 }
 
 // Dense2 runs two Dense layers as one kernel (see kernels.Dense2): y =
 // act2(act1(x·w1 + b1)·w2 + b2), the hidden activations never written to
-// memory. b1 and b2 may be nil when the layer has no bias.
+// memory, by the device's form (Dense2Form). b1 and b2 may be nil when the
+// layer has no bias. It fails when f does not fit the form
+// (FusesDense2).
 func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	lens := make([]int, 6)
 	for i, b := range []*Buffer{x, w1, b1, w2, b2, y} {
@@ -46,6 +169,9 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	if b2 == nil {
 		b2 = w2 // not read
 	}
+	if d.Dense2Form() == Dense2GPU {
+		return d.dense2GPU(f, x, w1, b1, w2, b2, y)
+	}
 	prog, err := d.Program(kernels.Dense2Source, kernels.Dense2Options(f))
 	if err != nil {
 		return err
@@ -55,4 +181,32 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	global := []int{(f.M + kernels.Dense2RowsPerItem - 1) / kernels.Dense2RowsPerItem}
 	return prog.Run("dense2", global, []int{1},
 		int32(f.M), int32(f.H), int32(f.N), x, w1, b1, w2, b2, y, a1, m1, t1, a2, m2, t2)
+}
+
+// dense2GPU launches the GPU form on checked buffers.
+func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
+	p := d.Dense2GPUParams()
+	ht := p.Splits(f, d.limits())
+	if ht == 0 {
+		ws, ys := p.LocalBytes(f, 1)
+		return fmt.Errorf("device: dense2: the GPU form for K=%d, N=%d needs work-groups of %d and %d bytes of local memory; the device has %d and %d",
+			f.K, f.N, p.RT, ws+ys, d.info.MaxWorkGroup, d.info.LocalMem)
+	}
+	prog, err := d.Program(kernels.Dense2GPUSource, p.Options(f))
+	if err != nil {
+		return err
+	}
+	ws, ys := p.LocalBytes(f, ht)
+	groups := ceilDiv(f.M, p.RowsPerGroup(f))
+	a1, m1, t1 := f.Act1.Params()
+	a2, m2, t2 := f.Act2.Params()
+	act2 := int32(f.Act2.KernelKind())
+	if f.Softmax != kernels.NoSoftmax {
+		act2 = int32(kernels.Linear)
+	}
+	return prog.Run("dense2_gpu", []int{groups * p.RT, ht}, []int{p.RT, ht},
+		int32(f.M), int32(f.H), x, w1, b1, w2, b2, y,
+		int32(b2i(f.Bias1)), int32(b2i(f.Bias2)), int32(f.Softmax),
+		a1, m1, t1, int32(f.Act1.KernelKind()), a2, m2, t2, act2,
+		cl.LocalSpace(ws), cl.LocalSpace(ys))
 }

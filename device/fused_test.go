@@ -80,8 +80,14 @@ func layerByLayer(t *testing.T, d *device.Device, f kernels.Dense2, x, w1, b1, w
 	return out
 }
 
+// TestDense2 checks the CPU form of the fused pair (forced, so that a GPU
+// runs it too) against a float64 reference and the layer-by-layer path;
+// TestDense2GPU checks the GPU form.
 func TestDense2(t *testing.T) {
 	d := open(t)
+	if err := d.SetDense2Form(device.Dense2CPU); err != nil {
+		t.Fatal(err)
+	}
 	r := densetest.Rand(17)
 	// The seed model's widths first, then random chains; every activation
 	// appears as act1 or act2.
@@ -149,18 +155,40 @@ func TestDense2(t *testing.T) {
 	}
 }
 
-// FusesDense2 approves the fused kernel on CPU-like devices within its
-// limits, and not on GPUs, for which it is not written.
+// FusesDense2 approves the seed model's widths on every device class,
+// each with its form (the CPU form on CPU-like devices, the GPU form on
+// the others), and no widths beyond the fused kernels' limits; forced,
+// the GPU form decides by its own rule.
 func TestFusesDense2(t *testing.T) {
 	d := open(t)
-	seed := kernels.Dense2{M: 1, K: 3, H: 512, N: 10}
-	if cpu := !d.Info().IsGPU() && d.Info().LocalMemGlobal; d.FusesDense2(seed) != cpu {
-		t.Errorf("%s (%s, local memory in global memory %v): FusesDense2(seed) = %v", d.Info().Name, d.Info().Type, d.Info().LocalMemGlobal, !cpu)
+	cpu := !d.Info().IsGPU() && d.Info().LocalMemGlobal
+	if want := map[bool]device.Dense2Form{true: device.Dense2CPU, false: device.Dense2GPU}[cpu]; d.Dense2Form() != want {
+		t.Errorf("%s (%s, local memory in global memory %v): Dense2Form() = %v, want %v", d.Info().Name, d.Info().Type, d.Info().LocalMemGlobal, d.Dense2Form(), want)
 	}
-	for _, f := range []kernels.Dense2{{M: 1, K: 17, H: 4, N: 4}, {M: 1, K: 3, H: 4, N: 65}} {
-		if d.FusesDense2(f) {
-			t.Errorf("FusesDense2(K=%d, N=%d) = true beyond the kernel's limits", f.K, f.N)
+	for _, form := range []device.Dense2Form{device.Dense2Auto, device.Dense2GPU, device.Dense2CPU} {
+		if err := d.SetDense2Form(form); err != nil {
+			t.Fatal(err)
 		}
+		seed := kernels.Dense2{M: 1, K: 3, H: 512, N: 10}
+		if !d.FusesDense2(seed) {
+			t.Errorf("form %v: FusesDense2(seed) = false", form)
+		}
+		for _, f := range []kernels.Dense2{{M: 1, K: 17, H: 4, N: 4}, {M: 1, K: 3, H: 4, N: 65}, {M: 1, K: 3, H: 0, N: 10}} {
+			if d.FusesDense2(f) {
+				t.Errorf("form %v: FusesDense2(K=%d, H=%d, N=%d) = true beyond the kernels' limits", form, f.K, f.H, f.N)
+			}
+		}
+	}
+	if err := d.SetDense2Form(device.Dense2Form(3)); err == nil {
+		t.Error("SetDense2Form(3): no error")
+	}
+	if err := d.SetDense2GPUParams(kernels.Dense2GPUParams{RT: 1 << 20, UC: 1, Regs: 1, MaxRW: 1, MaxSplits: 1}); err == nil {
+		t.Error("SetDense2GPUParams with a work-group of 2^20: no error")
+	}
+	big := kernels.Dense2GPUParams{RT: 1024, UC: 1, Regs: 1 << 20, MaxRW: 64, MaxSplits: 1}
+	ws, ys := big.LocalBytes(kernels.Dense2{K: 3, N: 10}, 1)
+	if err := d.SetDense2GPUParams(big); (err == nil) != (int64(ws+ys) <= d.Info().LocalMem) {
+		t.Errorf("SetDense2GPUParams needing %d bytes of local memory of %d: %v", ws+ys, d.Info().LocalMem, err)
 	}
 }
 
@@ -175,23 +203,33 @@ func TestDense2BadInput(t *testing.T) {
 		{M: 60, K: 2, H: 2, N: 2},
 		{M: 1, K: 2, H: 2, N: 2, Softmax: 3},
 	} {
-		if err := d.Dense2(f, b, b, b, b, b, b); err == nil {
-			t.Errorf("%+v: no error", f)
+		for _, form := range []device.Dense2Form{device.Dense2CPU, device.Dense2GPU} {
+			if err := d.SetDense2Form(form); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Dense2(f, b, b, b, b, b, b); err == nil {
+				t.Errorf("form %v: %+v: no error", form, f)
+			}
 		}
+	}
+	f := kernels.Dense2{M: 2, K: 2, H: 2, N: 2, Bias1: true}
+	if err := d.Dense2(f, b, b, nil, b, nil, b); err == nil {
+		t.Error("bias1 requested, nil buffer: no error")
 	}
 }
 
 // BenchmarkDense2Seed runs the seed model (Dense(512, relu) on (None, 32,
-// 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel and
-// reports images per second.
+// 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel, in the
+// device's form, and reports images per second; b256 at batch 256.
 func BenchmarkDense2Seed(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		softmax int
-	}{{"softmax", kernels.SoftmaxOn}, {"linear", kernels.NoSoftmax}} {
+		batch   int
+	}{{"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
 		b.Run(c.name, func(b *testing.B) {
-			f := kernels.Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
-			benchDense2(b, f, 16)
+			f := kernels.Dense2{M: c.batch * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
+			benchDense2(b, f, c.batch)
 		})
 	}
 }

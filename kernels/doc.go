@@ -26,7 +26,10 @@
 // others. Linear and relu are compiled into a program; the other
 // activations share one program and take their kind at run time
 // (Activation.KernelKind). Dense2 describes two Dense layers fused into one
-// kernel (cl/fused.cl).
+// kernel, in two forms: cl/fused.cl for CPUs (a work-item per block of rows,
+// private scratch, no local memory) and cl/fused_gpu.cl for GPUs
+// (work-groups of rows and hidden splits, weights staged in local memory,
+// hidden activations in registers; Dense2GPUParams, GPUDense2).
 //
 // # TF32
 //

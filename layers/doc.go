@@ -95,8 +95,9 @@
 // the second's output at most 64, the first activation elementwise) run
 // as one kernel and the hidden activations are never stored: the seed
 // model's 512-wide intermediate never reaches memory. The backend decides
-// where that pays (Fuser.Fuses: on OpenCL, CPU-like devices, for which the
-// fused kernel is written). PredictOptions.Unfused turns it off; results
+// where that pays (Fuser.Fuses: on OpenCL, by the device's class and
+// limits, device.Device.FusesDense2; CPUs and GPUs each have a fused
+// kernel of their own). PredictOptions.Unfused turns it off; results
 // agree to float32 rounding. PredictInto reuses the caller's output slice.
 //
 // Forward runs the model on buffers already on the backend, with no host

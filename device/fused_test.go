@@ -80,8 +80,20 @@ func layerByLayer(t *testing.T, d *device.Device, f kernels.Dense2, x, w1, b1, w
 	return out
 }
 
-func TestDense2(t *testing.T) {
+// openFused opens the device the fused kernel's tests run on: the
+// default device where it fuses the seed model's pair (FusesDense2), else
+// a CPU-like device, for which the kernel is written.
+func openFused(t *testing.T) *device.Device {
+	t.Helper()
 	d := open(t)
+	if d.FusesDense2(kernels.Dense2{M: 1, K: 3, H: 512, N: 10}) {
+		return d
+	}
+	return device.OpenCPULike(t)
+}
+
+func TestDense2(t *testing.T) {
+	d := openFused(t)
 	r := densetest.Rand(17)
 	// The seed model's widths first, then random chains; every activation
 	// appears as act1 or act2.

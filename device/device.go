@@ -211,6 +211,8 @@ type Device struct {
 	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds
 
 	scr gemmScratch // packed operands of d.Gemm
+
+	streams streams // the transfer queues of UploadStaged and DownloadStaged
 }
 
 // Open opens the device that selector names (see the package doc).
@@ -262,7 +264,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish(), d.scr.release()}
+	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())

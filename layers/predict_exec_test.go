@@ -56,10 +56,10 @@ func (c *countingHost) Release(b Buffer) error {
 // memory is not touched by the host while a transfer on it is pending.
 type countingStreamer struct {
 	*counting
-	stagings, stagingReleases int
-	pending                   []*fakeEvent // enqueued transfers not yet run
-	events, eventReleases     int
-	err                       error // the first misuse seen
+	stagings              int
+	pending               []*fakeEvent // enqueued transfers not yet run
+	events, eventReleases int
+	err                   error // the first misuse seen
 }
 
 type fakeStaging struct {
@@ -296,6 +296,26 @@ func TestPredictPath(t *testing.T) {
 	for in, want := range map[string]string{"": "", "stream": pathStream, " Host ": pathHost, "copy": pathCopy, "gpu": ""} {
 		if got := predictPath(in); got != want {
 			t.Errorf("predictPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParallelCopy(t *testing.T) {
+	for _, n := range []int{0, 1, copyPiece - 1, 2 * copyPiece, 5*copyPiece + 3} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, n+1)
+		dst[n] = -1
+		parallelCopy(dst, src)
+		for i, v := range src {
+			if dst[i] != v {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, dst[i], v)
+			}
+		}
+		if dst[n] != -1 {
+			t.Fatalf("n=%d: wrote past the source's length", n)
 		}
 	}
 }

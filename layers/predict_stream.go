@@ -3,6 +3,8 @@ package layers
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 )
 
 // streamExec runs Predict on a backend with memory of its own (Streamer:
@@ -74,7 +76,7 @@ func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float
 		s := &slots[i]
 		s.start, s.c = p.span(k, batch)
 		n := s.c * p.inPer
-		copy(w.stIn[i].Host()[:n], x[s.start*p.inPer:])
+		parallelCopy(w.stIn[i].Host()[:n], x[s.start*p.inPer:])
 		var err error
 		if s.up, err = e.s.UploadStaged(w.in[i], w.stIn[i], n); err != nil {
 			return fmt.Errorf("layers: predict: uploading the input: %w", err)
@@ -100,7 +102,7 @@ func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float
 			return fmt.Errorf("layers: predict: downloading the output: %w", err)
 		}
 		n := s.c * p.outPer
-		copy(out[s.start*p.outPer:s.start*p.outPer+n], w.stOut[i].Host()[:n])
+		parallelCopy(out[s.start*p.outPer:s.start*p.outPer+n], w.stOut[i].Host()[:n])
 		if err := s.release(); err != nil {
 			return fmt.Errorf("layers: predict: %w", err)
 		}
@@ -123,4 +125,32 @@ func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float
 		}
 	}
 	return nil
+}
+
+// copyPiece is the size, in float32 elements (1 MiB), from which
+// parallelCopy splits a copy across goroutines: one core's memory copy
+// (about 10 GB/s, less where pages are touched for the first time) would
+// otherwise be slower than the transfers it feeds.
+const copyPiece = 1 << 18
+
+// parallelCopy is copy(dst, src) split into pieces of at least copyPiece
+// elements, copied by up to GOMAXPROCS goroutines (at most 8).
+func parallelCopy(dst, src []float32) {
+	n := min(len(dst), len(src))
+	parts := min(n/copyPiece, runtime.GOMAXPROCS(0), 8)
+	if parts < 2 {
+		copy(dst, src)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + parts - 1) / parts
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			copy(dst[lo:hi], src[lo:hi])
+		}()
+	}
+	wg.Wait()
 }

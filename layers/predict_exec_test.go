@@ -216,8 +216,11 @@ func TestExecutorsSteadyState(t *testing.T) {
 				if call == 0 {
 					before = count()
 					p, err := m.planFor(x.Shape, o)
-					if err != nil || p.exec.name() != c.exec {
-						t.Fatalf("executor %v (%v), want %s", p.exec, err, c.exec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p.exec.name() != c.exec {
+						t.Fatalf("executor %s, want %s", p.exec.name(), c.exec)
 					}
 				} else if now := count(); now != before {
 					t.Errorf("%s, batch %d, chunk %d, call %d: %s after the first call, %s now", c.exec, s.batch, s.chunk, call, before, now)

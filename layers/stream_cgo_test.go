@@ -33,8 +33,11 @@ func TestPredictStreamed(t *testing.T) {
 	for _, md := range models {
 		m, ref := md.mk(b), md.mk(Fallback())
 		p, err := m.planFor(append([]int{1}, md.in...), PredictOptions{})
-		if err != nil || p.exec.name() != pathStream {
-			t.Fatalf("%s: executor %v, %v; want stream", md.name, p.exec, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.exec.name() != pathStream {
+			t.Fatalf("%s: executor %s, want stream", md.name, p.exec.name())
 		}
 		for _, s := range []struct{ batch, chunk int }{{1, 0}, {3, 1}, {7, 3}, {17, 4}, {33, 0}, {5, 5}, {7, 3}} {
 			if md.name == "seed" && s.batch > 7 {
@@ -60,5 +63,43 @@ func TestPredictStreamed(t *testing.T) {
 		if err := m.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestEnvPredict checks that EnvPredict, read by OpenCL, picks the
+// executor whatever the device would choose.
+func TestEnvPredict(t *testing.T) {
+	if openCLTest == nil {
+		t.Skip("no OpenCL")
+	}
+	dev := openCLTest(t).(clBackend).Device()
+	for _, c := range []struct{ env, exec string }{{"stream", pathStream}, {"copy", pathCopy}, {"host", pathHost}} {
+		t.Setenv(EnvPredict, c.env)
+		m := mlp(t, OpenCL(dev))
+		p, err := m.planFor([]int{2, 3, 11}, PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.exec.name() != c.exec {
+			t.Errorf("%s=%s: executor %s, want %s", EnvPredict, c.env, p.exec.name(), c.exec)
+		}
+		if _, err := m.Predict(NewTensor(5, 3, 11)); err != nil {
+			t.Errorf("%s=%s: %v", EnvPredict, c.env, err)
+		}
+		m.Close()
+	}
+	t.Setenv(EnvPredict, "")
+	want := pathStream
+	if dev.ZeroCopy() {
+		want = pathHost
+	}
+	m := mlp(t, OpenCL(dev))
+	defer m.Close()
+	p, err := m.planFor([]int{2, 3, 11}, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.exec.name() != want {
+		t.Errorf("%s unset on %s (zero copy %v): executor %s, want %s", EnvPredict, dev, dev.ZeroCopy(), p.exec.name(), want)
 	}
 }

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/densecl/densecl/kernels"
@@ -160,7 +161,7 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	if err != nil {
 		return Tensor{}, err
 	}
-	out := Tensor{Shape: p.outShape}
+	out := Tensor{Shape: slices.Clone(p.outShape)} // the plan's is shared
 	if n := numElems(p.outShape); cap(dst) >= n {
 		if overlap(dst[:n], x.Data) {
 			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)

@@ -287,6 +287,15 @@ func TestPlanCached(t *testing.T) {
 	if p3.chunk != 2 || p4.chunk != 5 || p1.exec.name() != pathCopy {
 		t.Errorf("chunks %d and %d, executor %s", p3.chunk, p4.chunk, p1.exec.name())
 	}
+	// A result's shape is the caller's to change.
+	y, err := m.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y.Shape[0] = 99
+	if y2, _ := m.Predict(x); y2.Shape[0] != 4 {
+		t.Errorf("changing a result's shape changed the next one's: %v", y2.Shape)
+	}
 	if err := m.Build(Fallback()); err != nil {
 		t.Fatal(err)
 	}

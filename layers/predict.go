@@ -17,18 +17,28 @@ const DefaultBatchSize = 32
 // intermediates take unless told otherwise: 256 MiB.
 const DefaultMaxBytes = 256 << 20
 
+// StreamChunkBytes is the input and output bytes of a chunk where Predict
+// streams and PredictOptions.BatchSize is zero: 4 MiB, about 80 µs on a
+// PCIe 5 bus, so that the few launches and events a chunk costs stay
+// small beside its transfers while a large batch still makes several
+// chunks that overlap.
+const StreamChunkBytes = 4 << 20
+
 // maxBufferElems is the most float32 elements one intermediate may hold,
 // the kernels' 32-bit indexing limit.
 const maxBufferElems = math.MaxInt32
 
 // PredictOptions tunes Predict. The zero value gives Keras's defaults.
 type PredictOptions struct {
-	// BatchSize is the most samples run at once; zero means 32. Large
-	// inputs run in chunks of this size; the results do not depend on it.
+	// BatchSize is the most samples run at once; zero means 32, or, where
+	// Predict streams (Streamer), as many as make StreamChunkBytes of
+	// transfers, 32 at least. Large inputs run in chunks of this size; the
+	// results do not depend on it.
 	BatchSize int
 	// MaxBytes bounds the backend memory of one call's buffers (two for
 	// the input, two for the output, and two for the largest intermediate
-	// that is stored, each a chunk's worth); zero means DefaultMaxBytes.
+	// that is stored, each a chunk's worth; three inputs and three outputs
+	// where Predict streams); zero means DefaultMaxBytes.
 	// Chunks shrink to fit, down to one sample.
 	MaxBytes int64
 	// Unfused runs every layer on its own, even where the backend could

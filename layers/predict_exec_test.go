@@ -331,3 +331,33 @@ func TestParallelCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultChunks checks the chunk sizes the executors pick when the
+// options give none: Keras's 32 where Predict copies or works in place,
+// StreamChunkBytes of transfers (32 samples at least) where it streams.
+func TestDefaultChunks(t *testing.T) {
+	c := &countingStreamer{counting: &counting{Backend: Fallback()}}
+	per := 4 * (3*11 + 3*7) // bytes in and out per sample of mlp
+	for _, s := range []struct {
+		b           Backend
+		batch, want int
+	}{
+		{Fallback(), 5000, DefaultBatchSize},
+		{c, 5000, min(5000, StreamChunkBytes/per)},
+		{c, 100000, StreamChunkBytes / per},
+		{c, 7, 7},
+	} {
+		m := mlp(t, s.b)
+		p, err := m.planFor([]int{s.batch, 3, 11}, PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.chunk != s.want {
+			t.Errorf("%s executor, batch %d: chunks of %d, want %d", p.exec.name(), s.batch, p.chunk, s.want)
+		}
+		m.Close()
+	}
+	if got := (streamExec{}).defaultChunk(1<<20, 1<<20); got != DefaultBatchSize {
+		t.Errorf("streaming samples of 8 MiB: chunks of %d, want %d", got, DefaultBatchSize)
+	}
+}

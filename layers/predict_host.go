@@ -13,6 +13,8 @@ func (hostExec) name() string { return pathHost }
 
 func (hostExec) depth() int { return 2 }
 
+func (hostExec) defaultChunk(int, int) int { return DefaultBatchSize }
+
 func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
 	b := m.backend
 	if err := w.ensure(b, 0, p.chunk*p.mid, 0, 0); err != nil {

@@ -64,6 +64,9 @@ type executor interface {
 	// depth returns how many chunk-sized input and output buffers it keeps
 	// on the backend, for the memory bound.
 	depth() int
+	// defaultChunk returns the samples per chunk when the options give
+	// none, for samples of inPer input and outPer output elements.
+	defaultChunk(inPer, outPer int) int
 	predict(m *Sequential, w *workspace, p *plan, x, out []float32) error
 }
 
@@ -178,7 +181,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 
 	chunk := o.BatchSize
 	if chunk == 0 {
-		chunk = DefaultBatchSize
+		chunk = p.exec.defaultChunk(p.inPer, p.outPer)
 	}
 	maxBytes := o.MaxBytes
 	if maxBytes == 0 {

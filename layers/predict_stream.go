@@ -31,6 +31,12 @@ func (streamExec) name() string { return pathStream }
 
 func (streamExec) depth() int { return maxDepth }
 
+// defaultChunk makes chunks of StreamChunkBytes of transfers, at least
+// DefaultBatchSize samples.
+func (streamExec) defaultChunk(inPer, outPer int) int {
+	return max(DefaultBatchSize, StreamChunkBytes/(4*max(inPer+outPer, 1)))
+}
+
 // streamSlot is a chunk in flight.
 type streamSlot struct {
 	start, c       int

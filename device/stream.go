@@ -44,11 +44,16 @@ func (d *Device) AllocStaging(n int) (*Staging, error) {
 		return nil, err
 	}
 	defer done()
+	q, err := d.streamQueues()
+	if err != nil {
+		return nil, err
+	}
 	m, err := d.ctx.CreateBuffer(cl.MemReadWrite|cl.MemAllocHostPtr, 4*n)
 	if err != nil {
 		return nil, fmt.Errorf("device: staging of %d floats: %w", n, err)
 	}
-	p, ev, err := d.queue.EnqueueMapBuffer(m, true, cl.MapRead|cl.MapWrite, 0, 4*n, nil)
+	// Mapped on the upload queue, so as not to wait for the compute queue.
+	p, ev, err := q.up.EnqueueMapBuffer(m, true, cl.MapRead|cl.MapWrite, 0, 4*n, nil)
 	if err == nil {
 		err = ev.Release()
 	}
@@ -84,7 +89,11 @@ func (s *Staging) Release() error {
 	}
 	var errs []error
 	if done, err := s.d.use(); err == nil {
-		ev, err := s.d.queue.EnqueueUnmapMemObject(s.mem, s.ptr, nil)
+		q, err := s.d.streamQueues()
+		var ev *cl.Event
+		if err == nil {
+			ev, err = q.up.EnqueueUnmapMemObject(s.mem, s.ptr, nil)
+		}
 		if err == nil {
 			err = ev.Wait()
 			if rerr := ev.Release(); err == nil {

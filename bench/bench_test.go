@@ -52,7 +52,7 @@ func checkSchema(t *testing.T, v any) map[string]any {
 	}
 	for k, v := range m {
 		switch k {
-		case "kind", "backend", "device", "act", "spec":
+		case "kind", "backend", "device", "act", "spec", "direction", "memory":
 			if _, ok := v.(string); !ok {
 				t.Errorf("%s.%s = %v, want a string", kind, k, v)
 			}
@@ -270,6 +270,31 @@ func TestCopy(t *testing.T) {
 	}
 	if rs, err := RunCopy(d, bes, Options{CopyBytes: -1}); err != nil || len(rs) != 0 {
 		t.Errorf("no copy: %v %v", rs, err)
+	}
+}
+
+func TestTransfer(t *testing.T) {
+	d := openDevice(t)
+	rs, err := RunTransfer(d, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		checkSchema(t, r)
+		got = append(got, r.Direction+" "+r.Memory)
+		if r.Bytes != 1<<16 || r.GBPerS <= 0 || r.Runs < MinRuns || r.Device != d.Info().Name {
+			t.Errorf("%+v", r)
+		}
+	}
+	if want := []string{"upload pinned", "upload pageable", "download pinned", "download pageable"}; !slices.Equal(got, want) {
+		t.Errorf("transfers %v, want %v", got, want)
+	}
+	if rs, err := RunTransfer(d, Options{CopyBytes: -1}); err != nil || len(rs) != 0 {
+		t.Errorf("no transfer: %v %v", rs, err)
+	}
+	if rs, err := RunTransfer(nil, fast); err != nil || len(rs) != 0 {
+		t.Errorf("no device: %v %v", rs, err)
 	}
 }
 

@@ -115,3 +115,111 @@ func copyResult(backend, dev string, n int, t Timing) CopyResult {
 		Runs:     len(t.Runs),
 	}
 }
+
+// TransferResult is one JSON line of kind "transfer": the bandwidth of a
+// copy between host memory and the OpenCL device, the bound that end-to-end
+// (Predict) figures can be read against. Direction is "upload" (host to
+// device) or "download"; Memory is "pinned" (staging memory allocated with
+// CL_MEM_ALLOC_HOST_PTR and mapped, as Predict streams through on devices
+// with their own memory) or "pageable" (an ordinary Go slice, which the
+// driver stages itself). GBPerS counts the bytes moved once, in 10⁹ bytes
+// per second.
+type TransferResult struct {
+	Kind      string  `json:"kind"` // "transfer"
+	Backend   string  `json:"backend"`
+	Device    string  `json:"device"`
+	Direction string  `json:"direction"`
+	Memory    string  `json:"memory"`
+	Bytes     int64   `json:"bytes"`
+	GBPerS    float64 `json:"gb_per_s"`
+	MedianMS  float64 `json:"median_ms"`
+	Runs      int     `json:"runs"`
+}
+
+// RunTransfer measures uploads and downloads of o.CopyBytes (rounded down
+// to whole floats, at most the device's largest buffer) between the host
+// and d, from pinned and from pageable host memory: four results, in the
+// order upload pinned, upload pageable, download pinned, download
+// pageable. Each timed run waits for its transfer to complete. It returns
+// nothing when o.CopyBytes is negative or d is nil (the fallback has no
+// transfers).
+func RunTransfer(d *device.Device, o Options) ([]TransferResult, error) {
+	nb := o.copyBytes()
+	if nb < 0 || d == nil {
+		return nil, nil
+	}
+	n := int(nb / 4)
+	if n < 1 {
+		return nil, fmt.Errorf("bench: transfer of %d bytes: want at least 4", nb)
+	}
+	if lim := d.Info().MaxAlloc / 4; int64(n) > lim {
+		n = int(lim)
+	}
+	o.Progress.AddTotal(1)
+	o.Progress.Begin("transfer opencl")
+	defer o.Progress.End()
+	buf, err := d.Alloc(n)
+	if err != nil {
+		return nil, err
+	}
+	defer buf.Release()
+	st, err := d.AllocStaging(n)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Release()
+	host := make([]float32, n)
+	for i := range host {
+		host[i] = float32(i % 1024)
+	}
+	copy(st.Host(), host)
+	staged := func(up bool) func() error {
+		return func() error {
+			var ev *device.Event
+			var err error
+			if up {
+				ev, err = d.UploadStaged(buf, 0, st, 0, n)
+			} else {
+				ev, err = d.DownloadStaged(st, 0, buf, 0, n)
+			}
+			if err != nil {
+				return err
+			}
+			err = ev.Wait()
+			if rerr := ev.Release(); err == nil {
+				err = rerr
+			}
+			return err
+		}
+	}
+	runs := []struct {
+		dir, mem string
+		fn       func() error
+	}{
+		{"upload", "pinned", staged(true)},
+		{"upload", "pageable", func() error { return d.Upload(buf, 0, host) }},
+		{"download", "pinned", staged(false)},
+		{"download", "pageable", func() error { return d.Download(host, buf, 0) }},
+	}
+	var out []TransferResult
+	for _, r := range runs {
+		t, err := Measure(o, r.fn)
+		if err != nil {
+			return nil, fmt.Errorf("bench: transfer: %s from %s memory: %w", r.dir, r.mem, err)
+		}
+		b := int64(n) * 4
+		out = append(out, TransferResult{
+			Kind: "transfer", Backend: OpenCL, Device: d.Info().Name, Direction: r.dir, Memory: r.mem, Bytes: b,
+			GBPerS:   round(float64(b)/t.Median.Seconds()/1e9, 3),
+			MedianMS: ms(t.Median),
+			Runs:     len(t.Runs),
+		})
+	}
+	// What went up came back down, through both kinds of memory.
+	for i, v := range host[:min(n, 4096)] {
+		if v != float32(i%1024) || st.Host()[i] != v {
+			return nil, fmt.Errorf("bench: transfer: element %d came back as %v (pageable) and %v (pinned), want %v", i, v, st.Host()[i], float32(i%1024))
+		}
+	}
+	return out, nil
+}

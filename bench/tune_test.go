@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,14 +34,17 @@ func TestTuneCandidates(t *testing.T) {
 func TestTune(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv(device.EnvTuned, "")
-	d := openDevice(t)
-	if d.Info().IsGPU() {
-		t.Skip("the candidates below are CPU-shaped")
+	sel := cpuLikeSelector(t)
+	d, err := device.Open(sel)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer d.Close()
 	other := kernels.GemmParams{MWI: 4, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 8, MC: 16, NC: 64, KC: 64, PackB: true}
 	refused := kernels.GemmParams{MWI: 4, NWI: 8, MDIM: 64, NDIM: 128, KWG: 2, VW: 8}
 	var seen int
-	res, err := Tune(d, TuneOptions{
+	var res TuneResult
+	res, err = Tune(d, TuneOptions{
 		Shapes:     []Shape{{M: 64, N: 48, K: 40}},
 		Candidates: []kernels.GemmParams{other, refused},
 		Reps:       1,
@@ -64,7 +68,7 @@ func TestTune(t *testing.T) {
 	if d.GemmParams() != res.Best.Params {
 		t.Errorf("device uses %v after tuning, want %v", d.GemmParams(), res.Best.Params)
 	}
-	d2, err := device.Open("")
+	d2, err := device.Open(sel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +77,7 @@ func TestTune(t *testing.T) {
 		t.Errorf("a device opened after tuning uses %v (tuned %v, %v), want %v", d2.GemmParams(), tuned.Params, ok, res.Best.Params)
 	}
 	t.Setenv(device.EnvTuned, "off")
-	d3, err := device.Open("")
+	d3, err := device.Open(sel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +85,31 @@ func TestTune(t *testing.T) {
 	if d3.GemmParams() != kernels.CPUGemm {
 		t.Errorf("with %s=off a device uses %v, want the default", device.EnvTuned, d3.GemmParams())
 	}
+}
+
+// cpuLikeSelector returns the selector of a device shaped like a CPU (not
+// a GPU, local memory in global memory) for a test of the CPU-only GEMM
+// shapes: "" when the default device is one, else the first such device's
+// index. It skips the test where there is none or no platform at all.
+func cpuLikeSelector(t *testing.T) string {
+	t.Helper()
+	infos, err := device.List()
+	if err != nil {
+		t.Skipf("no OpenCL platform: %v", err)
+	}
+	cpuLike := func(i device.Info) bool { return !i.IsGPU() && i.LocalMemGlobal }
+	def, err := device.Select(infos, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cpuLike(def) {
+		return ""
+	}
+	for _, i := range infos {
+		if cpuLike(i) {
+			return strconv.Itoa(i.Index)
+		}
+	}
+	t.Skipf("the default device, %s, is a GPU and no CPU-like OpenCL device is installed: the tuner's CPU-shaped candidates are tested on a CPU device such as PoCL", def)
+	return ""
 }

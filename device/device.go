@@ -212,8 +212,9 @@ type Device struct {
 
 	scr gemmScratch // packed operands of d.Gemm
 
-	prec  precisionState // precision of the products, TF32 configuration (precision.go)
-	fused fusedState     // the fused Dense pair's form and GPU parameters
+	prec    precisionState // precision of the products, TF32 configuration (precision.go)
+	fused   fusedState     // the fused Dense pair's form and GPU parameters
+	streams streams        // the transfer queues of UploadStaged and DownloadStaged
 }
 
 // Open opens the device that selector names (see the package doc).
@@ -270,7 +271,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish(), d.scr.release()}
+	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())

@@ -24,6 +24,7 @@ func open(t testing.TB) *device.Device {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() {
+		t.Logf("%d programs built on %s", d.Builds(), d)
 		if err := d.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}

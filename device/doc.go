@@ -36,11 +36,27 @@
 // which pairs fuse, from their widths and the device's limits.
 // SetDense2Form forces a form: the tests run the GPU form on PoCL that way.
 //
+// # Streaming
+//
+// On a device with memory of its own, AllocStaging gives pinned host memory
+// (CL_MEM_ALLOC_HOST_PTR, mapped once); UploadStaged and DownloadStaged
+// move data between it and buffers on two transfer queues of their own, so
+// that transfers overlap kernels. Events order the queues: ComputeAfter
+// makes later operations wait for a transfer, ComputeMark gives the event
+// a download waits for.
+//
+// # Build logs
+//
+// Programs are built with "-w", so that no compiler writes warnings to the
+// process's stderr; a failed build's log is in its *cl.BuildError. With
+// DENSECL_BUILD_LOG=1 (EnvBuildLog) warnings stay on and every build's log
+// is written to stderr.
+//
 // # Concurrency
 //
 // A Device is safe for concurrent use by many goroutines. Operations are
-// enqueued on one in-order queue, so they run in the order they were
-// issued; Download and Finish wait for what was enqueued before them.
+// enqueued on one in-order compute queue (the staged transfers excepted),
+// so they run in the order they were issued; Download and Finish wait for what was enqueued before them.
 // Programs are built once per (source, options) and shared.
 //
 // # Errors

@@ -80,11 +80,12 @@ func layerByLayer(t *testing.T, d *device.Device, f kernels.Dense2, x, w1, b1, w
 	return out
 }
 
-// TestDense2 checks the CPU form of the fused pair (forced, so that a GPU
-// runs it too) against a float64 reference and the layer-by-layer path;
+// TestDense2 checks the CPU form of the fused pair on a CPU-like device,
+// for which it is written (forced, so that the form is the CPU's whatever
+// the device), against a float64 reference and the layer-by-layer path;
 // TestDense2GPU checks the GPU form.
 func TestDense2(t *testing.T) {
-	d := open(t)
+	d := device.OpenCPULike(t)
 	if err := d.SetDense2Form(device.Dense2CPU); err != nil {
 		t.Fatal(err)
 	}

@@ -43,16 +43,29 @@ func (g gemmer) Gemm(k kernels.Gemm, a, b, c, bias []float32) error {
 
 // paramSets are the configurations every GEMM test runs with: the CPU and
 // the GPU shape of the kernel family, and a third with other tile sizes.
+// The shapes without local memory are CPU-only: they run on a CPU-like
+// device (openFor).
 var paramSets = []kernels.GemmParams{
 	kernels.CPUGemm,
 	kernels.GPUGemm,
 	{MWI: 3, NWI: 4, MDIM: 1, NDIM: 1, KWG: 1, VW: 4},
 }
 
+// openFor opens the device a test of p runs on: the default device for
+// the GPU shapes (local memory), which PoCL also runs in CI, and a CPU-like
+// device for the CPU-only shapes, skipping where there is none.
+func openFor(t *testing.T, p kernels.GemmParams) *device.Device {
+	t.Helper()
+	if p.Local {
+		return open(t)
+	}
+	return device.OpenCPULike(t)
+}
+
 func TestGemmConformance(t *testing.T) {
-	d := open(t)
 	for _, p := range paramSets {
 		t.Run(p.String(), func(t *testing.T) {
+			d := openFor(t, p)
 			if err := d.SetGemmParams(p); err != nil {
 				t.Fatal(err)
 			}
@@ -71,9 +84,9 @@ func TestGemmLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large shapes")
 	}
-	d := open(t)
 	r := densetest.Rand(3)
 	for _, p := range paramSets[:2] {
+		d := openFor(t, p)
 		if err := d.SetGemmParams(p); err != nil {
 			t.Fatal(err)
 		}

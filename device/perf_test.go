@@ -40,7 +40,10 @@ func perfOpen(t testing.TB) *Device {
 	if err != nil {
 		t.Skipf("no OpenCL device: %v", err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() {
+		t.Logf("%d programs built on %s", d.Builds(), d)
+		d.Close()
+	})
 	return d
 }
 
@@ -123,7 +126,7 @@ func (p perfGemmer) Gemm(g kernels.Gemm, a, b, c, bias []float32) error {
 }
 
 func TestGemmCPUPaths(t *testing.T) {
-	d := perfOpen(t)
+	d := OpenCPULike(t)
 	cases := perfCases()
 	for _, p := range perfParamSets {
 		for _, packed := range []bool{false, true} {

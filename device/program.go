@@ -2,11 +2,32 @@ package device
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/densecl/densecl/cl"
 )
+
+// EnvBuildLog is the environment variable that asks for every program's
+// build log: when it is set to anything but "" or "0", programs are built
+// with the compiler's warnings on and each build's log is written to
+// standard error. By default they are built with "-w" (the OpenCL build
+// option that inhibits warnings), so that no compiler prints warnings, or
+// its "N warnings generated." summary, into the user's stderr; a failed
+// build's log is always kept in its *cl.BuildError.
+const EnvBuildLog = "DENSECL_BUILD_LOG"
+
+// buildLogOut is where the logs asked for by EnvBuildLog go.
+var buildLogOut io.Writer = os.Stderr
+
+// buildLogWanted reports whether EnvBuildLog asks for build logs.
+func buildLogWanted() bool {
+	v := os.Getenv(EnvBuildLog)
+	return v != "" && v != "0"
+}
 
 type progKey struct{ src, options string }
 
@@ -18,11 +39,15 @@ type Program struct {
 	kernels map[string]*cl.Kernel
 	// BuildTime is how long clBuildProgram took.
 	BuildTime time.Duration
+	// Log is the compiler's build log (warnings and remarks), often empty.
+	// Warnings are in it only when EnvBuildLog was set for the build.
+	Log string
 }
 
 // Program returns the program built from src with the build options,
 // building it on first use and returning the same Program afterwards. A
 // failed build returns an error wrapping *cl.BuildError with the log.
+// Nothing is printed unless EnvBuildLog asks for the logs.
 func (d *Device) Program(src, options string) (*Program, error) {
 	done, err := d.use()
 	if err != nil {
@@ -39,15 +64,48 @@ func (d *Device) Program(src, options string) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
+	verbose := buildLogWanted()
+	buildOpts := options
+	if !verbose {
+		buildOpts = strings.TrimSpace(options + " -w")
+	}
 	start := time.Now()
-	if err := cp.Build([]*cl.Device{d.info.dev}, options); err != nil {
+	if err := cp.Build([]*cl.Device{d.info.dev}, buildOpts); err != nil {
 		cp.Release()
 		return nil, fmt.Errorf("device: build: %w", err)
 	}
 	p := &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start)}
+	if log, err := cp.BuildLog(d.info.dev); err == nil {
+		p.Log = strings.TrimSpace(log)
+	}
+	if verbose {
+		fmt.Fprintf(buildLogOut, "densecl: built %s on %s in %v with options %q; log:\n%s\n",
+			programName(src), d, p.BuildTime.Round(time.Millisecond), options, orNone(p.Log))
+	}
 	d.progs[key] = p
 	d.builds++
 	return p, nil
+}
+
+// programName names a program by its first kernel, for logs.
+func programName(src string) string {
+	i := strings.Index(src, "__kernel")
+	if i < 0 {
+		return "a program"
+	}
+	rest := src[i:]
+	if j := strings.Index(rest, "("); j > 0 {
+		f := strings.Fields(rest[:j])
+		return "the program of kernel " + f[len(f)-1]
+	}
+	return "a program"
+}
+
+func orNone(log string) string {
+	if log == "" {
+		return "(empty)"
+	}
+	return log
 }
 
 // Builds returns how many programs this Device has built.

@@ -93,6 +93,53 @@ type HostWrapper interface {
 	SyncHost(b Buffer) error
 }
 
+// Streamer is implemented by backends whose memory is their own (a GPU's),
+// where Predict streams: each chunk's input is copied into pinned staging
+// memory and uploaded on a transfer queue while the previous chunk
+// computes and the one before comes down on another, the queues ordered
+// by events; the result reaches the caller's slice with one copy out of
+// staging. Where Streams says it pays, Predict uses it (see
+// PredictOptions and EnvPredict).
+type Streamer interface {
+	// Streams reports whether streaming through pinned staging memory is
+	// the fast way to move data to and from this backend.
+	Streams() bool
+	// AllocStaging returns pinned host memory of n float32 elements.
+	AllocStaging(n int) (Staging, error)
+	// UploadStaged enqueues a copy of the first n elements of s into dst
+	// at element 0, to start after the events in after, and returns its
+	// event. s must not change until the event has completed.
+	UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error)
+	// ComputeAfter makes the operations enqueued after it wait for the
+	// events.
+	ComputeAfter(after ...Event) error
+	// ComputeMark returns an event that completes once every operation
+	// enqueued before it has.
+	ComputeMark() (Event, error)
+	// DownloadStaged enqueues a copy of n elements of src from element 0
+	// into the first n of s, to start after the events in after, and
+	// returns its event; s holds them once it has completed.
+	DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error)
+}
+
+// Staging is pinned host memory from a Streamer.
+type Staging interface {
+	// Host returns the memory, Len elements.
+	Host() []float32
+	// Len returns the number of float32 elements.
+	Len() int
+	// Release frees the memory; releasing twice is not an error.
+	Release() error
+}
+
+// Event is an operation in flight on a Streamer.
+type Event interface {
+	// Wait blocks until the operation has completed.
+	Wait() error
+	// Release frees the event, waiting for a transfer first.
+	Release() error
+}
+
 // Fallback returns the pure-Go backend: host memory and gonum's blas32.
 func Fallback() Backend { return hostBackend{} }
 

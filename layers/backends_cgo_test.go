@@ -24,6 +24,7 @@ func init() {
 		return OpenCL(dev)
 	}
 	copyingTest = func(b Backend) Backend { return copying{b.(clBackend)} }
+	streamingTest = func(b Backend) Backend { return streaming{b.(clBackend)} }
 	closeTestDevice = func() {
 		if dev != nil {
 			dev.Close()
@@ -31,9 +32,21 @@ func init() {
 	}
 }
 
-// copying is the OpenCL backend without its in-place runs on host memory.
+// copying is the OpenCL backend with plain copies: no in-place runs on
+// host memory, no streaming.
 type copying struct{ clBackend }
 
 func (copying) WrapsHost() bool { return false }
 
+func (copying) Streams() bool { return false }
+
 func (c copying) Name() string { return c.clBackend.Name() + " (copying)" }
+
+// streaming is the OpenCL backend streaming through pinned staging memory.
+type streaming struct{ clBackend }
+
+func (streaming) WrapsHost() bool { return false }
+
+func (streaming) Streams() bool { return true }
+
+func (s streaming) Name() string { return s.clBackend.Name() + " (streaming)" }

@@ -83,13 +83,23 @@
 // the same numbers as one batch. NaN and Inf propagate as in Keras; an
 // empty batch gives an empty result.
 //
-// On a backend that implements AsyncUploader (OpenCL), chunk k+1 is
-// uploaded and its work enqueued before chunk k's result is downloaded, so
-// that the device never waits for the host between chunks. On a backend
-// that works on host memory in place (HostWrapper: OpenCL on a CPU device,
-// whose memory is the host's), nothing is copied: each chunk's slices of
-// the input and the result are wrapped as buffers, every chunk is enqueued
-// at once, and the results are synced at the end. On a backend
+// Predict computes a plan once per input shape and options (layer sizes,
+// fused pairs, chunk size) and caches it on the model; an executor chosen
+// by what the backend reports runs it. On a backend that works on host
+// memory in place (HostWrapper: OpenCL on a CPU device, whose memory is the
+// host's), nothing is copied: each chunk's slices of the input and the
+// result are wrapped as buffers, every chunk is enqueued at once, and the
+// results are synced at the end. On a backend with memory of its own
+// (Streamer: OpenCL on a GPU), Predict streams three chunks at a time
+// through pinned staging memory: chunk k+1 goes up on a transfer queue
+// while chunk k computes and chunk k-1 comes down on another, ordered by
+// events, and each result is copied once into the caller's slice; the
+// staging and the backend buffers are kept between calls and grown by use,
+// so that a call in steady state allocates nothing. Elsewhere chunk k+1 is
+// uploaded (asynchronously where the backend is an AsyncUploader) and its
+// work enqueued before chunk k's result is downloaded. EnvPredict
+// (DENSECL_PREDICT=host, stream or copy) overrides the OpenCL backend's
+// choice. On a backend
 // that implements Fuser (OpenCL), two consecutive Dense layers whose
 // widths kernels.Fusible accepts (the first layer's input at most 16 wide,
 // the second's output at most 64, the first activation elementwise) run

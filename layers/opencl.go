@@ -4,22 +4,32 @@ package layers
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/kernels"
 )
 
 // OpenCL returns the backend that runs on dev. The model does not own
-// dev: close the models built on it before closing dev.
-func OpenCL(dev *device.Device) Backend { return clBackend{dev} }
+// dev: close the models built on it before closing dev. How Predict moves
+// data follows the device (ZeroCopy: in place on host memory; otherwise
+// streaming through pinned staging memory) unless EnvPredict, read here,
+// says otherwise.
+func OpenCL(dev *device.Device) Backend {
+	return clBackend{d: dev, path: predictPath(os.Getenv(EnvPredict))}
+}
 
-type clBackend struct{ d *device.Device }
+type clBackend struct {
+	d    *device.Device
+	path string // EnvPredict's value: "", "host", "stream" or "copy"
+}
 
 var (
 	_ Fuser         = clBackend{}
 	_ AsyncUploader = clBackend{}
 	_ Packer        = clBackend{}
 	_ HostWrapper   = clBackend{}
+	_ Streamer      = clBackend{}
 )
 
 func (b clBackend) Name() string { return "opencl: " + b.d.String() }
@@ -115,7 +125,97 @@ func (b clBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
 
 func (b clBackend) Finish() error { return b.d.Finish() }
 
-func (b clBackend) WrapsHost() bool { return b.d.ZeroCopy() }
+func (b clBackend) WrapsHost() bool {
+	if b.path != "" {
+		return b.path == pathHost
+	}
+	return b.d.ZeroCopy()
+}
+
+func (b clBackend) Streams() bool {
+	if b.path != "" {
+		return b.path == pathStream
+	}
+	return !b.d.ZeroCopy()
+}
+
+func (b clBackend) AllocStaging(n int) (Staging, error) { return b.d.AllocStaging(n) }
+
+func (b clBackend) staging(s Staging) (*device.Staging, error) {
+	ds, ok := s.(*device.Staging)
+	if !ok {
+		return nil, fmt.Errorf("layers: opencl: staging memory is a %T, not a *device.Staging", s)
+	}
+	return ds, nil
+}
+
+func (b clBackend) events(evs []Event) ([]*device.Event, error) {
+	out := make([]*device.Event, len(evs))
+	for i, e := range evs {
+		de, ok := e.(*device.Event)
+		if !ok {
+			return nil, fmt.Errorf("layers: opencl: event is a %T, not a *device.Event", e)
+		}
+		out[i] = de
+	}
+	return out, nil
+}
+
+func (b clBackend) UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error) {
+	d, err := b.buf(dst, "upload destination")
+	if err != nil {
+		return nil, err
+	}
+	ds, err := b.staging(s)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := b.events(after)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := b.d.UploadStaged(d, 0, ds, 0, n, evs...)
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func (b clBackend) DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error) {
+	d, err := b.buf(src, "download source")
+	if err != nil {
+		return nil, err
+	}
+	ds, err := b.staging(s)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := b.events(after)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := b.d.DownloadStaged(ds, 0, d, 0, n, evs...)
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func (b clBackend) ComputeAfter(after ...Event) error {
+	evs, err := b.events(after)
+	if err != nil {
+		return err
+	}
+	return b.d.ComputeAfter(evs...)
+}
+
+func (b clBackend) ComputeMark() (Event, error) {
+	ev, err := b.d.ComputeMark()
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
 
 func (b clBackend) WrapHost(data []float32, readOnly bool) (Buffer, error) {
 	return b.d.WrapHost(data, readOnly)

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/densecl/densecl/kernels"
@@ -16,18 +17,28 @@ const DefaultBatchSize = 32
 // intermediates take unless told otherwise: 256 MiB.
 const DefaultMaxBytes = 256 << 20
 
+// StreamChunkBytes is the input and output bytes of a chunk where Predict
+// streams and PredictOptions.BatchSize is zero: 4 MiB, about 80 µs on a
+// PCIe 5 bus, so that the few launches and events a chunk costs stay
+// small beside its transfers while a large batch still makes several
+// chunks that overlap.
+const StreamChunkBytes = 4 << 20
+
 // maxBufferElems is the most float32 elements one intermediate may hold,
 // the kernels' 32-bit indexing limit.
 const maxBufferElems = math.MaxInt32
 
 // PredictOptions tunes Predict. The zero value gives Keras's defaults.
 type PredictOptions struct {
-	// BatchSize is the most samples run at once; zero means 32. Large
-	// inputs run in chunks of this size; the results do not depend on it.
+	// BatchSize is the most samples run at once; zero means 32, or, where
+	// Predict streams (Streamer), as many as make StreamChunkBytes of
+	// transfers, 32 at least. Large inputs run in chunks of this size; the
+	// results do not depend on it.
 	BatchSize int
 	// MaxBytes bounds the backend memory of one call's buffers (two for
 	// the input, two for the output, and two for the largest intermediate
-	// that is stored, each a chunk's worth); zero means DefaultMaxBytes.
+	// that is stored, each a chunk's worth; three inputs and three outputs
+	// where Predict streams); zero means DefaultMaxBytes.
 	// Chunks shrink to fit, down to one sample.
 	MaxBytes int64
 	// Unfused runs every layer on its own, even where the backend could
@@ -147,16 +158,8 @@ func (m *Sequential) buildFrom(shape []int) error {
 	return nil
 }
 
-// plan is one Predict call's shapes, per sample.
-type plan struct {
-	outShape []int // the result's shape
-	inPer    int   // elements of one input sample
-	per      []int // elements of one sample of each layer's output
-	lastDim  []int // the last axis of each layer's output
-	maxPer   int   // the largest of inPer and per
-}
-
-// predict runs under m.mu held for reading.
+// predict runs under m.mu held for reading: it finds the plan of x's
+// shape and runs it with the plan's executor.
 func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor, error) {
 	if len(m.nodes) == 0 {
 		return Tensor{}, fmt.Errorf("layers: predict: model %q has no layers: %w", m.modelName(), ErrNotBuilt)
@@ -164,12 +167,11 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	if m.backend == nil {
 		return Tensor{}, fmt.Errorf("layers: predict: model %q is not built on a backend; call Build first: %w", m.modelName(), ErrNotBuilt)
 	}
-	p, err := m.plan(x.Shape)
+	p, err := m.planFor(x.Shape, o)
 	if err != nil {
 		return Tensor{}, err
 	}
-	batch := x.Shape[0]
-	out := Tensor{Shape: p.outShape}
+	out := Tensor{Shape: slices.Clone(p.outShape)} // the plan's is shared
 	if n := numElems(p.outShape); cap(dst) >= n {
 		if overlap(dst[:n], x.Data) {
 			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
@@ -178,184 +180,15 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	} else {
 		out.Data = make([]float32, n)
 	}
-	if batch == 0 || p.maxPer == 0 || len(out.Data) == 0 {
+	if p.empty {
 		return out, nil
 	}
-	for _, n := range p.per {
-		if n == 0 {
-			return out, nil
-		}
-	}
-	chunk := o.BatchSize
-	if chunk == 0 {
-		chunk = DefaultBatchSize
-	}
-	maxBytes := o.MaxBytes
-	if maxBytes == 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	b := m.backend
-	fuse := !o.Unfused
-	mid := m.midPer(b, p, fuse)
-	outPer := p.per[len(p.per)-1]
-	perBytes := 4 * 2 * int64(p.inPer+mid+outPer)
-	if fit := maxBytes / perBytes; fit < int64(chunk) {
-		chunk = int(max(fit, 1))
-	}
-	largest := max(p.inPer, mid, outPer)
-	if fit := maxBufferElems / largest; fit < chunk {
-		if fit == 0 {
-			return Tensor{}, fmt.Errorf("layers: predict: one sample of model %q needs a buffer of %d floats, more than a buffer can hold (%d): %w",
-				m.modelName(), largest, maxBufferElems, ErrShape)
-		}
-		chunk = fit
-	}
-	chunk = min(chunk, batch)
-
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if hw, ok := b.(HostWrapper); ok && hw.WrapsHost() {
-		if err := w.ensure(b, 0, chunk*mid, 0); err != nil {
-			return Tensor{}, err
-		}
-		if err := m.predictInPlace(hw, w, p, x, out, chunk, fuse); err != nil {
-			return Tensor{}, err
-		}
-		return out, nil
-	}
-	if err := w.ensure(b, chunk*p.inPer, chunk*mid, chunk*outPer); err != nil {
+	if err := p.exec.predict(m, w, p, x.Data, out.Data); err != nil {
 		return Tensor{}, err
-	}
-	// Chunk k's input goes to w.in[k%2] and its output comes from
-	// w.outs[k%2]: chunk k+1 is uploaded and enqueued before chunk k is
-	// downloaded, so that the device always has the next chunk's work.
-	// An in-order queue keeps the shared intermediates safe.
-	async, _ := b.(AsyncUploader)
-	var waits [2]func() error
-	defer func() { // uploads still in flight after an error
-		for _, wait := range waits {
-			if wait != nil {
-				_ = wait()
-			}
-		}
-	}()
-	enqueue := func(k int) error {
-		start := k * chunk
-		c := min(chunk, batch-start)
-		src := x.Data[start*p.inPer : (start+c)*p.inPer]
-		var err error
-		if async != nil {
-			waits[k%2], err = async.UploadAsync(w.in[k%2], 0, src)
-		} else {
-			err = b.Upload(w.in[k%2], 0, src)
-		}
-		if err != nil {
-			return fmt.Errorf("layers: predict: uploading the input: %w", err)
-		}
-		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2], fuse)
-	}
-	chunks := (batch + chunk - 1) / chunk
-	if err := enqueue(0); err != nil {
-		return Tensor{}, err
-	}
-	for k := 0; k < chunks; k++ {
-		if k+1 < chunks {
-			if err := enqueue(k + 1); err != nil {
-				return Tensor{}, err
-			}
-		}
-		start := k * chunk
-		c := min(chunk, batch-start)
-		if err := b.Download(out.Data[start*outPer:(start+c)*outPer], w.outs[k%2], 0); err != nil {
-			return Tensor{}, fmt.Errorf("layers: predict: downloading the output: %w", err)
-		}
-		if wait := waits[k%2]; wait != nil {
-			waits[k%2] = nil
-			if err := wait(); err != nil {
-				return Tensor{}, err
-			}
-		}
 	}
 	return out, nil
-}
-
-// predictInPlace is predict on a backend that runs on host memory in
-// place: every chunk's input and output slices are wrapped as buffers and
-// all chunks are enqueued at once, with no copies; the outputs are synced
-// at the end. The wrapped buffers are released only once nothing on the
-// backend can use them any more.
-func (m *Sequential) predictInPlace(hw HostWrapper, w *workspace, p plan, x, out Tensor, chunk int, fuse bool) (err error) {
-	b := m.backend
-	batch := x.Shape[0]
-	outPer := p.per[len(p.per)-1]
-	var ins, outs []Buffer
-	synced := false
-	defer func() {
-		if !synced {
-			if ferr := b.Finish(); err == nil {
-				err = ferr
-			}
-		}
-		for _, buf := range append(ins, outs...) {
-			if rerr := b.Release(buf); err == nil {
-				err = rerr
-			}
-		}
-	}()
-	for start := 0; start < batch; start += chunk {
-		c := min(chunk, batch-start)
-		in, err := hw.WrapHost(x.Data[start*p.inPer:(start+c)*p.inPer], true)
-		if err != nil {
-			return fmt.Errorf("layers: predict: wrapping the input: %w", err)
-		}
-		ins = append(ins, in)
-		o, err := hw.WrapHost(out.Data[start*outPer:(start+c)*outPer], false)
-		if err != nil {
-			return fmt.Errorf("layers: predict: wrapping the output: %w", err)
-		}
-		outs = append(outs, o)
-		if err := m.run(b, w, p, c, in, o, fuse); err != nil {
-			return err
-		}
-	}
-	for _, o := range outs {
-		if err := hw.SyncHost(o); err != nil {
-			return fmt.Errorf("layers: predict: reading the output: %w", err)
-		}
-	}
-	synced = true
-	return nil
-}
-
-// plan checks the input shape and works out every layer's sizes.
-func (m *Sequential) plan(shape []int) (plan, error) {
-	got := append([]int{None}, shape[1:]...) // Keras shows the batch as None in predict
-	first := m.nodes[0]
-	if len(shape) < 2 && first.kind == kindDense {
-		return plan{}, incompatibleNdim(first.name, 2, got)
-	}
-	if want := withBatch(m.inShape); !compatible(want, got) {
-		last := len(want) - 1
-		if first.kind == kindDense && len(want) == len(got) && compatible(want[:last], got[:last]) {
-			return plan{}, incompatibleAxis(first.name, -1, want[last], got)
-		}
-		return plan{}, incompatibleShape(m.modelName(), want, got)
-	}
-	p := plan{inPer: numElems(shape[1:]), per: make([]int, len(m.nodes)), lastDim: make([]int, len(m.nodes))}
-	p.maxPer = p.inPer
-	cur := append([]int{1}, shape[1:]...)
-	for i, n := range m.nodes {
-		next, err := n.outputShape(cur)
-		if err != nil {
-			return plan{}, err
-		}
-		cur = next
-		p.per[i] = numElems(cur[1:])
-		p.lastDim[i] = cur[len(cur)-1]
-		p.maxPer = max(p.maxPer, p.per[i])
-	}
-	p.outShape = append([]int{shape[0]}, cur[1:]...)
-	return p, nil
 }
 
 // writes reports whether node n writes a new buffer (views and linear
@@ -372,9 +205,8 @@ func (n *node) writes() bool {
 
 // run passes c samples from in through every layer and leaves the output
 // in out; in is never written. Intermediates alternate between w's two
-// buffers. With fuse set, pairs of Dense layers that the backend can fuse
-// run as one kernel.
-func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer, fuse bool) error {
+// buffers. Pairs of Dense layers that the plan fuses run as one kernel.
+func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer) error {
 	last := -1 // the last node that writes
 	for i, n := range m.nodes {
 		if n.writes() {
@@ -403,7 +235,7 @@ func (m *Sequential) run(b Backend, w *workspace, p plan, c int, in, out Buffer,
 	fuser, _ := b.(Fuser)
 	for i := 0; i < len(m.nodes); i++ {
 		n := m.nodes[i]
-		if m.fusedAt(b, i, fuse) {
+		if p.fused[i] {
 			if f, ok := dense2(n, m.nodes[i+1], c*inPer/max(n.inDim, 1)); ok {
 				next := m.nodes[i+1]
 				d := dst(i + 1)
@@ -477,7 +309,7 @@ func (m *Sequential) fusedAt(b Backend, i int, fuse bool) bool {
 // midPer returns the elements per sample of the largest intermediate run
 // writes (the last layer writes the output buffer, and a fused pair's
 // hidden layer is never stored): the size of the workspace's two buffers.
-func (m *Sequential) midPer(b Backend, p plan, fuse bool) int {
+func (m *Sequential) midPer(b Backend, p *plan, fuse bool) int {
 	last := -1
 	for i, n := range m.nodes {
 		if n.writes() {
@@ -532,76 +364,6 @@ func softmax(b Backend, n *node, src, dst Buffer, rows, cols int) error {
 	return nil
 }
 
-// workspace holds one Predict call's backend buffers: two inputs and two
-// outputs (chunks alternate between them), and two intermediates, which
-// layers write in turn.
-type workspace struct {
-	in, bufs, outs [2]Buffer
-}
-
-func (w *workspace) all() []*Buffer {
-	return []*Buffer{&w.in[0], &w.in[1], &w.bufs[0], &w.bufs[1], &w.outs[0], &w.outs[1]}
-}
-
-// maxPooled is how many workspaces a model keeps between calls.
-const maxPooled = 4
-
-func (m *Sequential) getWorkspace() *workspace {
-	m.poolMu.Lock()
-	defer m.poolMu.Unlock()
-	if k := len(m.pool); k > 0 {
-		w := m.pool[k-1]
-		m.pool = m.pool[:k-1]
-		return w
-	}
-	return &workspace{}
-}
-
-func (m *Sequential) putWorkspace(w *workspace) {
-	m.poolMu.Lock()
-	defer m.poolMu.Unlock()
-	if len(m.pool) < maxPooled {
-		m.pool = append(m.pool, w)
-		return
-	}
-	_ = w.release(m.backend)
-}
-
-// ensure makes the input buffers hold at least nIn elements, the
-// intermediates nMid and the outputs nOut; a size of 0 leaves those
-// buffers as they are.
-func (w *workspace) ensure(b Backend, nIn, nMid, nOut int) error {
-	for i, buf := range w.all() {
-		size := []int{nIn, nMid, nOut}[i/2]
-		if size == 0 || (*buf != nil && (*buf).Len() >= size) {
-			continue
-		}
-		if *buf != nil {
-			_ = b.Release(*buf)
-			*buf = nil
-		}
-		nb, err := b.Alloc(size)
-		if err != nil {
-			return fmt.Errorf("layers: predict: allocating %d floats on %s: %w", size, b.Name(), err)
-		}
-		*buf = nb
-	}
-	return nil
-}
-
-func (w *workspace) release(b Backend) error {
-	var first error
-	for _, buf := range w.all() {
-		if *buf != nil {
-			if err := b.Release(*buf); err != nil && first == nil {
-				first = err
-			}
-			*buf = nil
-		}
-	}
-	return first
-}
-
 // Forward runs the model on batch samples that are already on the model's
 // backend in x (batch × the input's elements per sample) and writes the
 // output to y (batch × the output's elements per sample): Predict without
@@ -616,19 +378,21 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	if batch < 1 || x == nil || y == nil {
 		return fmt.Errorf("layers: forward: want a batch of at least 1 and two buffers, got batch %d: %w", batch, ErrInvalid)
 	}
-	p, err := m.plan(append([]int{batch}, m.inShape...))
+	p, err := m.planFor(append([]int{batch}, m.inShape...), o)
 	if err != nil {
 		return err
 	}
-	outPer := p.per[len(p.per)-1]
-	if x.Len() < batch*p.inPer || y.Len() < batch*outPer {
+	if x.Len() < batch*p.inPer || y.Len() < batch*p.outPer {
 		return fmt.Errorf("layers: forward: %d samples need %d input and %d output floats, the buffers hold %d and %d: %w",
-			batch, batch*p.inPer, batch*outPer, x.Len(), y.Len(), ErrShape)
+			batch, batch*p.inPer, batch*p.outPer, x.Len(), y.Len(), ErrShape)
+	}
+	if p.empty {
+		return nil
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(m.backend, 0, batch*m.midPer(m.backend, p, !o.Unfused), 0); err != nil {
+	if err := w.ensure(m.backend, 0, batch*p.mid, 0, 0); err != nil {
 		return err
 	}
-	return m.run(m.backend, w, p, batch, x, y, !o.Unfused)
+	return m.run(m.backend, w, p, batch, x, y)
 }

@@ -33,6 +33,7 @@ type Sequential struct {
 
 	poolMu sync.Mutex
 	pool   []*workspace
+	plans  []cachedPlan // Predict's plans by input shape (predict_plan.go)
 }
 
 // KerasVersion returns the version of Keras that wrote the file the model
@@ -329,6 +330,7 @@ func (m *Sequential) releaseAll() error {
 		errs = append(errs, w.release(b))
 	}
 	m.pool = nil
+	m.plans = nil
 	m.poolMu.Unlock()
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -561,7 +562,8 @@ func (c *common) begin(stdout, stderr io.Writer, tasks int) (*device.Device, []s
 	return d, bes, o, out, nil
 }
 
-// runCopies measures the buffer copy on each backend and writes the results.
+// runCopies measures the buffer copy on each backend, then the host↔device
+// transfers on the OpenCL device, and writes the results.
 func runCopies(d *device.Device, bes []string, o bench.Options, out *output) ([]bench.CopyResult, error) {
 	cr, err := bench.RunCopy(d, bes, o)
 	if err != nil {
@@ -576,5 +578,21 @@ func runCopies(d *device.Device, bes []string, o bench.Options, out *output) ([]
 			return nil, err
 		}
 	}
+	if !slices.Contains(bes, bench.OpenCL) {
+		return cr, nil
+	}
+	tr, err := bench.RunTransfer(d, o)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	for _, r := range tr {
+		if err := out.result(r, transferText(r)); err != nil {
+			return nil, err
+		}
+	}
 	return cr, nil
+}
+
+func transferText(r bench.TransferResult) string {
+	return resultLine(fmt.Sprintf("%s %s, %s", r.Direction, bench.FormatBytes(r.Bytes), r.Memory), r.Backend, r.GBPerS, "GB/s", r.MedianMS, "", r.Runs, "")
 }

@@ -75,6 +75,10 @@ func TestMainJobJSON(t *testing.T) {
 			t.Errorf("%d lines of kind %s, want %d (one per backend)", kinds[k], k, want)
 		}
 	}
+	// Upload and download, pinned and pageable, on the OpenCL device.
+	if want := map[bool]int{true: 4}[hasPlatform()]; kinds["transfer"] != want {
+		t.Errorf("%d lines of kind transfer, want %d", kinds["transfer"], want)
+	}
 }
 
 // decodeLines decodes every line of out as one JSON object whose keys are

@@ -12,9 +12,11 @@ never change meaning; new fields may be added. Times are milliseconds.
    "into_samples_per_s":419.9,"max_rel_err":1.1e-07,"runs":9}
   {"kind":"copy","backend":"opencl","device":"...","bytes":67108864,"gb_per_s":3.1,
    "median_ms":21.6,"runs":14}
+  {"kind":"transfer","backend":"opencl","device":"...","direction":"upload",
+   "memory":"pinned","bytes":67108864,"gb_per_s":11.8,"median_ms":5.7,"runs":9}
   {"kind":"device",...}   (densebench devices -json only)
 
-  kind        "gemm", "model", "copy" ("device" for densebench devices -json)
+  kind        "gemm", "model", "copy", "transfer" ("device" for densebench devices -json)
   backend     "opencl" or "fallback" (pure Go, gonum blas32)
   device      the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
   precision   the arithmetic of the products: "fp32", or "tf32" (-precision tf32 or
@@ -51,6 +53,11 @@ never change meaning; new fields may be added. Times are milliseconds.
   bytes       bytes copied, buffer to buffer (clEnqueueCopyBuffer; Go's copy for the
               fallback)
   gb_per_s    bytes / median / 1e9, each byte counted once (not read plus write)
+  direction   for "transfer": "upload" (host to device) or "download", of bytes,
+              each run waited for; OpenCL only, beside every copy line
+  memory      for "transfer": "pinned" (CL_MEM_ALLOC_HOST_PTR staging memory,
+              mapped: what Predict streams through on a device with its own
+              memory) or "pageable" (an ordinary Go slice, staged by the driver)
   runs        the number of timed runs behind the median
 `
 

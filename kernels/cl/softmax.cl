@@ -12,7 +12,7 @@
 //   softmax_short: rows of COLS <= 16 columns, COLS known when compiled
 //                  (defined only then): eight rows at a time transposed
 //                  into COLS float8 vectors (one lane per row), the rest
-//                  one float16 per row padded with -INF.
+//                  one row at a time, as two float8 padded with -INF.
 //
 // Parameters: LOG (1 for log_softmax), WG (work-group size of
 // softmax_group, a power of two), COLS (softmax_short's row length).
@@ -252,20 +252,27 @@ __kernel void softmax_short(const int rows, const int cols,
     for (int j = 0; j < 16; j++) {
       t[j] = j < COLS ? in[j] : -INFINITY;
     }
-    const float16 x = vload16(0, t);
-    const float8 m8 = nanmax8(x.lo, x.hi);
+    // Two float8 halves rather than one float16: a float16 passed to or
+    // returned from a built-in changes the ABI on CPUs without AVX-512,
+    // which clang reports as a -Wpsabi warning at every build there.
+    const float8 xl = vload8(0, t), xh = vload8(1, t);
+    const float8 m8 = nanmax8(xl, xh);
     const float4 m4 = nanmax4(m8.lo, m8.hi);
     const float m = nanmax(nanmax(m4.s0, m4.s1), nanmax(m4.s2, m4.s3));
     // Padding lanes give exp(-INF) = 0 whenever the row's maximum is
     // finite; otherwise the row is NaN, as in softmax_rows.
-    const float16 e = exp(x - m);
-    const float8 s8 = e.lo + e.hi;
+    const float8 el = exp(xl - m), eh = exp(xh - m);
+    const float8 s8 = el + eh;
     const float4 s4 = s8.lo + s8.hi;
     const float s = (s4.s0 + s4.s1) + (s4.s2 + s4.s3);
 #if LOG
-    vstore16(x - (m + log(s)), 0, t);
+    const float ls = m + log(s);
+    vstore8(xl - ls, 0, t);
+    vstore8(xh - ls, 1, t);
 #else
-    vstore16(e * (1.0f / s), 0, t);
+    const float inv = 1.0f / s;
+    vstore8(el * inv, 0, t);
+    vstore8(eh * inv, 1, t);
 #endif
 #pragma unroll
     for (int j = 0; j < COLS; j++) {

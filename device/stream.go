@@ -1,0 +1,340 @@
+package device
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/densecl/densecl/cl"
+)
+
+// Streaming: pinned staging memory, two transfer queues beside the
+// compute queue, and events that order work across them. On a device with
+// memory of its own (not ZeroCopy), a copy from pinned host memory runs
+// as a DMA transfer that overlaps kernels; a copy from ordinary (pageable)
+// Go memory is staged by the driver and does not.
+//
+//	host slice ──copy──> Staging ──UploadStaged (upload queue)──> Buffer
+//	Buffer ──kernels (compute queue, after ComputeAfter)──> Buffer
+//	Buffer ──DownloadStaged (download queue)──> Staging ──copy──> host slice
+
+// Staging is pinned host memory for streaming transfers: an OpenCL buffer
+// allocated with CL_MEM_ALLOC_HOST_PTR and mapped once for its lifetime,
+// whose mapping Host returns. Transfers between it and device buffers
+// (UploadStaged, DownloadStaged) run without staging by the driver.
+type Staging struct {
+	d    *Device
+	mu   sync.RWMutex // held for writing by Release
+	mem  *cl.MemObject
+	ptr  unsafe.Pointer
+	data []float32
+}
+
+// AllocStaging returns n float32 elements of pinned host memory, mapped
+// for reading and writing until Release.
+func (d *Device) AllocStaging(n int) (*Staging, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("device: staging: size must be at least 1 float, got %d", n)
+	}
+	if int64(n)*4 > d.info.MaxAlloc {
+		return nil, fmt.Errorf("device: staging: %d floats (%d bytes) exceed the device's largest buffer, %d bytes", n, int64(n)*4, d.info.MaxAlloc)
+	}
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	q, err := d.streamQueues()
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.ctx.CreateBuffer(cl.MemReadWrite|cl.MemAllocHostPtr, 4*n)
+	if err != nil {
+		return nil, fmt.Errorf("device: staging of %d floats: %w", n, err)
+	}
+	// Mapped on the upload queue, so as not to wait for the compute queue.
+	p, ev, err := q.up.EnqueueMapBuffer(m, true, cl.MapRead|cl.MapWrite, 0, 4*n, nil)
+	if err == nil {
+		err = ev.Release()
+	}
+	if err != nil {
+		m.Release()
+		return nil, fmt.Errorf("device: mapping staging of %d floats: %w", n, err)
+	}
+	return &Staging{d: d, mem: m, ptr: p, data: unsafe.Slice((*float32)(p), n)}, nil
+}
+
+// Host returns the staging memory, Len elements. It is valid until
+// Release; the host must not touch it while a transfer on it may run.
+func (s *Staging) Host() []float32 {
+	if s == nil {
+		return nil
+	}
+	return s.data
+}
+
+// Len returns the number of float32 elements.
+func (s *Staging) Len() int { return len(s.Host()) }
+
+// Release unmaps and frees the memory. Releasing twice is not an error.
+// Release it only once no transfer on it can run.
+func (s *Staging) Release() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem == nil {
+		return nil
+	}
+	var errs []error
+	if done, err := s.d.use(); err == nil {
+		q, err := s.d.streamQueues()
+		var ev *cl.Event
+		if err == nil {
+			ev, err = q.up.EnqueueUnmapMemObject(s.mem, s.ptr, nil)
+		}
+		if err == nil {
+			err = ev.Wait()
+			if rerr := ev.Release(); err == nil {
+				err = rerr
+			}
+		}
+		errs = append(errs, err)
+		done()
+	} // a closed device has released its context: nothing is mapped any more
+	errs = append(errs, s.mem.Release())
+	s.mem, s.ptr, s.data = nil, nil, nil
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("device: releasing staging: %w", err)
+		}
+	}
+	return nil
+}
+
+// Event is a command in flight on one of the device's queues. Wait for it
+// or pass it to a later command; Release it once done with it.
+type Event struct{ ev *cl.Event }
+
+// Wait blocks until the command has completed.
+func (e *Event) Wait() error {
+	if e == nil || e.ev == nil {
+		return nil
+	}
+	if err := e.ev.Wait(); err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	return nil
+}
+
+// Release releases the event, first waiting for a transfer's completion.
+// Releasing twice is not an error.
+func (e *Event) Release() error {
+	if e == nil || e.ev == nil {
+		return nil
+	}
+	err := e.ev.Release()
+	e.ev = nil
+	if err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	return nil
+}
+
+// streams holds the queues and marker of streaming, made on first use.
+type streams struct {
+	mu       sync.Mutex
+	up, down *cl.CommandQueue
+	marker   *cl.MemObject // one float, the target of markers and barriers
+}
+
+// streamQueues returns the upload and download queues and the marker,
+// creating them on first use.
+func (d *Device) streamQueues() (*streams, error) {
+	s := &d.streams
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.up != nil {
+		return s, nil
+	}
+	up, err := d.ctx.CreateCommandQueue(d.info.dev, false)
+	if err != nil {
+		return nil, fmt.Errorf("device: upload queue: %w", err)
+	}
+	down, err := d.ctx.CreateCommandQueue(d.info.dev, false)
+	if err != nil {
+		up.Release()
+		return nil, fmt.Errorf("device: download queue: %w", err)
+	}
+	marker, err := d.ctx.CreateBuffer(cl.MemReadWrite, 4)
+	if err != nil {
+		up.Release()
+		down.Release()
+		return nil, fmt.Errorf("device: marker buffer: %w", err)
+	}
+	s.up, s.down, s.marker = up, down, marker
+	return s, nil
+}
+
+// release finishes and frees the streaming queues; Close calls it.
+func (s *streams) release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for _, q := range []*cl.CommandQueue{s.up, s.down} {
+		if q == nil {
+			continue
+		}
+		if err := q.Finish(); err != nil && first == nil {
+			first = err
+		}
+		if err := q.Release(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := s.marker.Release(); err != nil && first == nil {
+		first = err
+	}
+	s.up, s.down, s.marker = nil, nil, nil
+	return first
+}
+
+func clEvents(evs []*Event) ([]*cl.Event, error) {
+	var out []*cl.Event
+	for _, e := range evs {
+		if e == nil {
+			continue
+		}
+		if e.ev == nil {
+			return nil, fmt.Errorf("device: waiting for a released event: %w", ErrClosed)
+		}
+		out = append(out, e.ev)
+	}
+	return out, nil
+}
+
+// UploadStaged enqueues on the device's upload queue a copy of n elements
+// of s from element soff into dst at element off, to start once every
+// event in after has completed, and returns its event. The upload queue
+// runs beside the compute queue: the copy overlaps kernels, and kernels
+// that read dst must wait for the event (ComputeAfter).
+func (d *Device) UploadStaged(dst *Buffer, off int, s *Staging, soff, n int, after ...*Event) (*Event, error) {
+	return d.staged(true, dst, off, s, soff, n, after)
+}
+
+// DownloadStaged enqueues on the device's download queue a copy of n
+// elements of src from element off into s at element soff, to start once
+// every event in after has completed (ComputeMark's, for results of
+// kernels), and returns its event; s holds the data once it has completed.
+func (d *Device) DownloadStaged(s *Staging, soff int, src *Buffer, off, n int, after ...*Event) (*Event, error) {
+	return d.staged(false, src, off, s, soff, n, after)
+}
+
+func (d *Device) staged(up bool, b *Buffer, off int, s *Staging, soff, n int, after []*Event) (*Event, error) {
+	op := "download"
+	if up {
+		op = "upload"
+	}
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if s == nil || s.d != d {
+		return nil, fmt.Errorf("device: staged %s: the staging memory is nil or belongs to another device", op)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mem == nil {
+		return nil, fmt.Errorf("device: staged %s: staging memory: %w", op, ErrClosed)
+	}
+	m, err := b.acquire(d, "staged "+op+" buffer")
+	if err != nil {
+		return nil, err
+	}
+	defer b.releaseUse()
+	if n < 1 || off < 0 || soff < 0 || off+n > b.n || soff+n > len(s.data) {
+		return nil, fmt.Errorf("device: staged %s: %d floats at offset %d of a buffer of %d and offset %d of staging of %d do not fit",
+			op, n, off, b.n, soff, len(s.data))
+	}
+	wait, err := clEvents(after)
+	if err != nil {
+		return nil, err
+	}
+	q, err := d.streamQueues()
+	if err != nil {
+		return nil, err
+	}
+	queue := q.down
+	if up {
+		queue = q.up
+	}
+	var ev *cl.Event
+	host := s.data[soff : soff+n]
+	if up {
+		ev, err = queue.EnqueueWriteBuffer(m, false, 4*off, host, wait)
+	} else {
+		ev, err = queue.EnqueueReadBuffer(m, false, 4*off, host, wait)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("device: staged %s: %w", op, err)
+	}
+	// Commands of other queues may wait for this one: submit it now.
+	if err := queue.Flush(); err != nil {
+		ev.Release()
+		return nil, fmt.Errorf("device: staged %s: %w", op, err)
+	}
+	return &Event{ev: ev}, nil
+}
+
+// ComputeAfter makes every operation enqueued on the compute queue after
+// it (kernels, Upload, Download, ...) wait until the events have
+// completed: a barrier on the in-order queue.
+func (d *Device) ComputeAfter(after ...*Event) error {
+	wait, err := clEvents(after)
+	if err != nil || len(wait) == 0 {
+		return err
+	}
+	ev, err := d.marker(wait)
+	if err != nil {
+		return err
+	}
+	return ev.Release()
+}
+
+// ComputeMark returns an event that completes once every operation
+// enqueued on the compute queue before it has: what DownloadStaged waits
+// for to read a result.
+func (d *Device) ComputeMark() (*Event, error) {
+	ev, err := d.marker(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.queue.Flush(); err != nil {
+		ev.Release()
+		return nil, fmt.Errorf("device: mark: %w", err)
+	}
+	return &Event{ev: ev}, nil
+}
+
+// marker enqueues a command on the in-order compute queue that waits for
+// wait: a 4-byte fill of the marker buffer, the portable stand-in for
+// clEnqueueMarkerWithWaitList, which OpenCL 1.2 has but the binding does
+// not yet.
+func (d *Device) marker(wait []*cl.Event) (*cl.Event, error) {
+	done, err := d.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	q, err := d.streamQueues()
+	if err != nil {
+		return nil, err
+	}
+	ev, err := d.queue.EnqueueFillBuffer(q.marker, 0, 0, 4, wait)
+	if err != nil {
+		return nil, fmt.Errorf("device: compute barrier: %w", err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,214 @@
+package layers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// EnvPredict is the environment variable that chooses how Predict moves
+// data on an OpenCL backend, read when the backend is made (OpenCL):
+//
+//	""       the device decides: "host" where its memory is the host's
+//	         (device.ZeroCopy: CPU devices), else "stream"
+//	"host"   run in place on the caller's slices (HostWrapper)
+//	"stream" stream through pinned staging memory on transfer queues that
+//	         overlap the compute (Streamer)
+//	"copy"   plain uploads and downloads on the compute queue
+//
+// Other values mean "". Forcing "stream" on a CPU device (PoCL) runs the
+// GPU's path where there is no GPU, as the tests and CI do.
+const EnvPredict = "DENSECL_PREDICT"
+
+// The values of EnvPredict.
+const (
+	pathHost   = "host"
+	pathStream = "stream"
+	pathCopy   = "copy"
+)
+
+// predictPath returns EnvPredict's value v if it is one of the paths,
+// else "".
+func predictPath(v string) string {
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case pathHost, pathStream, pathCopy:
+		return v
+	}
+	return ""
+}
+
+// plan is how Predict runs inputs of one shape with one set of options:
+// every layer's sizes, which layers fuse, the chunk size, and the
+// executor. It is computed once per shape and cached on the model.
+type plan struct {
+	outShape []int // the result's shape
+	inPer    int   // elements of one input sample
+	outPer   int   // elements of one output sample
+	per      []int // elements of one sample of each layer's output
+	lastDim  []int // the last axis of each layer's output
+	maxPer   int   // the largest of inPer and per
+	empty    bool  // nothing to compute: an empty batch or an empty axis
+
+	fused []bool // fused[i]: nodes i and i+1 run as one kernel
+	mid   int    // elements per sample of the largest stored intermediate
+	chunk int    // samples per chunk
+	exec  executor
+}
+
+// executor runs a plan on host slices: x holds the plan's input and out
+// receives its result (the caller checked both lengths). Each moves data
+// in the way one backend capability allows; chooseExecutor picks it.
+type executor interface {
+	// name says which executor it is, for tests and errors.
+	name() string
+	// depth returns how many chunk-sized input and output buffers it keeps
+	// on the backend, for the memory bound.
+	depth() int
+	// defaultChunk returns the samples per chunk when the options give
+	// none, for samples of inPer input and outPer output elements.
+	defaultChunk(inPer, outPer int) int
+	predict(m *Sequential, w *workspace, p *plan, x, out []float32) error
+}
+
+// chooseExecutor picks the executor of backend b from what b says it can
+// do: work on host memory in place, stream through pinned memory, or
+// copy.
+func chooseExecutor(b Backend) executor {
+	if hw, ok := b.(HostWrapper); ok && hw.WrapsHost() {
+		return hostExec{hw}
+	}
+	if st, ok := b.(Streamer); ok && st.Streams() {
+		return streamExec{st}
+	}
+	async, _ := b.(AsyncUploader)
+	return copyExec{async}
+}
+
+// planKey identifies a cached plan: the input's shape and the options.
+type planKey struct {
+	shape []int
+	o     PredictOptions
+}
+
+// cachedPlan is a plan with what it was computed from.
+type cachedPlan struct {
+	key     planKey
+	backend Backend
+	inShape []int // m.inShape when computed: a rebuild replaces the slice
+	nodes   int
+	p       *plan
+}
+
+// maxPlans is how many plans a model keeps.
+const maxPlans = 8
+
+// planFor returns the plan for inputs of the given shape (batch first),
+// from the model's cache or computed and cached. It runs under m.mu held
+// for reading.
+func (m *Sequential) planFor(shape []int, o PredictOptions) (*plan, error) {
+	m.poolMu.Lock()
+	for _, c := range m.plans {
+		if c.backend == m.backend && c.nodes == len(m.nodes) && sameSlice(c.inShape, m.inShape) &&
+			c.key.o == o && slices.Equal(c.key.shape, shape) {
+			m.poolMu.Unlock()
+			return c.p, nil
+		}
+	}
+	m.poolMu.Unlock()
+	p, err := m.newPlan(shape, o)
+	if err != nil {
+		return nil, err
+	}
+	m.poolMu.Lock()
+	defer m.poolMu.Unlock()
+	if len(m.plans) >= maxPlans {
+		m.plans = m.plans[1:]
+	}
+	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(shape), o}, backend: m.backend,
+		inShape: m.inShape, nodes: len(m.nodes), p: p})
+	return p, nil
+}
+
+// sameSlice reports whether a and b are the same slice (not merely equal).
+func sameSlice(a, b []int) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// newPlan checks the input shape and works out every layer's sizes, the
+// fused pairs, the chunk size and the executor.
+func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
+	got := append([]int{None}, shape[1:]...) // Keras shows the batch as None in predict
+	first := m.nodes[0]
+	if len(shape) < 2 && first.kind == kindDense {
+		return nil, incompatibleNdim(first.name, 2, got)
+	}
+	if want := withBatch(m.inShape); !compatible(want, got) {
+		last := len(want) - 1
+		if first.kind == kindDense && len(want) == len(got) && compatible(want[:last], got[:last]) {
+			return nil, incompatibleAxis(first.name, -1, want[last], got)
+		}
+		return nil, incompatibleShape(m.modelName(), want, got)
+	}
+	p := &plan{inPer: numElems(shape[1:]), per: make([]int, len(m.nodes)), lastDim: make([]int, len(m.nodes))}
+	p.maxPer = p.inPer
+	cur := append([]int{1}, shape[1:]...)
+	for i, n := range m.nodes {
+		next, err := n.outputShape(cur)
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+		p.per[i] = numElems(cur[1:])
+		p.lastDim[i] = cur[len(cur)-1]
+		p.maxPer = max(p.maxPer, p.per[i])
+	}
+	p.outShape = append([]int{shape[0]}, cur[1:]...)
+	p.outPer = p.per[len(p.per)-1]
+	batch := shape[0]
+	p.empty = batch == 0 || p.maxPer == 0 || slices.Contains(p.per, 0)
+	if p.empty {
+		return p, nil
+	}
+
+	b := m.backend
+	fuse := !o.Unfused
+	p.fused = make([]bool, len(m.nodes))
+	for i := range m.nodes {
+		p.fused[i] = m.fusedAt(b, i, fuse)
+	}
+	p.mid = m.midPer(b, p, fuse)
+	p.exec = chooseExecutor(b)
+
+	chunk := o.BatchSize
+	if chunk == 0 {
+		chunk = p.exec.defaultChunk(p.inPer, p.outPer)
+	}
+	maxBytes := o.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	d := int64(p.exec.depth())
+	perBytes := 4 * (d*int64(p.inPer+p.outPer) + 2*int64(p.mid))
+	if fit := maxBytes / perBytes; fit < int64(chunk) {
+		chunk = int(max(fit, 1))
+	}
+	largest := max(p.inPer, p.mid, p.outPer)
+	if fit := maxBufferElems / largest; fit < chunk {
+		if fit == 0 {
+			return nil, fmt.Errorf("layers: predict: one sample of model %q needs a buffer of %d floats, more than a buffer can hold (%d): %w",
+				m.modelName(), largest, maxBufferElems, ErrShape)
+		}
+		chunk = fit
+	}
+	p.chunk = min(chunk, batch)
+	return p, nil
+}
+
+// chunks returns the number of chunks of a batch.
+func (p *plan) chunks(batch int) int { return (batch + p.chunk - 1) / p.chunk }
+
+// span returns the first sample and the number of samples of chunk k.
+func (p *plan) span(k, batch int) (start, c int) {
+	start = k * p.chunk
+	return start, min(p.chunk, batch-start)
+}

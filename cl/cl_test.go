@@ -4,11 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"go/build/constraint"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,22 +113,51 @@ func TestLibraryMissing(t *testing.T) {
 	}
 }
 
-// TestNoCgo checks that no file of the package imports "C".
+// TestNoCgo checks that no Go file of the module imports "C" or builds
+// only with cgo: with CGO_ENABLED=0 such a file would drop out silently,
+// and the OpenCL paths with it.
 func TestNoCgo(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("listing the package's files: %v", err)
-	}
-	for _, f := range files {
-		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+	n := 0
+	err := filepath.WalkDir("..", func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
+		if e.IsDir() && (e.Name() == "testdata" || (strings.HasPrefix(e.Name(), ".") && path != "..")) {
+			return filepath.SkipDir
+		}
+		if e.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		n++
 		for _, im := range af.Imports {
 			if im.Path.Value == `"C"` {
-				t.Errorf("%s imports \"C\"", f)
+				t.Errorf("%s imports \"C\"", path)
 			}
 		}
+		for _, g := range af.Comments {
+			for _, c := range g.List {
+				expr, err := constraint.Parse(c.Text)
+				if err != nil {
+					continue // not a build constraint
+				}
+				with := func(cgo bool) bool {
+					return expr.Eval(func(tag string) bool {
+						return tag == runtime.GOOS || tag == runtime.GOARCH || tag == "unix" || (tag == "cgo" && cgo)
+					})
+				}
+				if with(true) && !with(false) {
+					t.Errorf("%s builds only with cgo (%s)", path, c.Text)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || n < 20 {
+		t.Fatalf("walking the module: %d files, %v", n, err)
 	}
 }
 

@@ -1,9 +1,9 @@
 # The two set-up commands of the README, and a few helpers.
 .PHONY: bench test deps check
 
-# deps installs what densecl needs from Debian's packages when it is missing:
-# the OpenCL headers and ICD loader (to build), and PoCL (an OpenCL
-# platform for the CPU) when no platform is registered.
+# deps installs what densecl needs at run time from Debian's packages when
+# it is missing: the OpenCL ICD loader, and PoCL (an OpenCL platform for the
+# CPU) when no platform is registered. Building needs no C toolchain.
 deps:
 	@sh scripts/deps.sh
 

@@ -1,7 +1,19 @@
-// Package cl is a cgo binding to the OpenCL 1.2 C API through the system's
-// ICD loader (libOpenCL.so.1): platforms, devices, contexts, command queues,
-// buffers, programs, kernels and events. It is a binding without policy:
-// device selection, caching and lifetimes belong to package device.
+// Package cl is a binding to the OpenCL 1.2 C API through the system's
+// ICD loader: platforms, devices, contexts, command queues, buffers,
+// programs, kernels and events. It is a binding without policy: device
+// selection, caching and lifetimes belong to package device.
+//
+// # Loading
+//
+// The binding uses no cgo: it builds with CGO_ENABLED=0 and needs neither a
+// C compiler nor OpenCL headers. On first use it loads the OpenCL library
+// at run time (github.com/ebitengine/purego): libOpenCL.so.1, then
+// libOpenCL.so, on Linux and the BSDs; the OpenCL framework, then
+// libOpenCL.1.dylib and libOpenCL.dylib, on macOS; OpenCL.dll on Windows
+// (amd64 and arm64 only). The dynamic loader's search path
+// (LD_LIBRARY_PATH) applies. When none loads, every call returns a
+// *LibraryError, which errors.Is matches to PlatformNotFoundKHR: to the
+// caller a missing library is a missing platform.
 //
 // # Errors
 //
@@ -19,10 +31,13 @@
 //
 // Each handle type has an explicit Release; a second Release does nothing.
 // There are no finalizers: the owner releases, children (kernels, buffers,
-// queues) before their context. A blocking transfer uses the Go slice only
-// during the call. A non-blocking one pins the slice (runtime.Pinner)
-// until its Event is waited for or released, so the caller must do one of
-// the two and must not touch the slice before.
+// queues) before their context. C keeps no Go pointer past a call, with
+// two exceptions that are pinned (runtime.Pinner). A blocking transfer
+// uses the Go slice only during the call. A non-blocking one pins the
+// slice until its Event is waited for or released, so the caller must do
+// one of the two and must not touch the slice before. A buffer over host
+// memory (CreateBufferHost, CL_MEM_USE_HOST_PTR) pins it until the
+// buffer's Release.
 //
 // # Concurrency
 //

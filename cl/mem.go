@@ -1,13 +1,7 @@
 package cl
 
-/*
-#define CL_TARGET_OPENCL_VERSION 120
-#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
-#include <CL/cl.h>
-*/
-import "C"
-
 import (
+	"math"
 	"runtime"
 	"unsafe"
 )
@@ -15,32 +9,26 @@ import (
 // MemFlags is a cl_mem_flags bit set.
 type MemFlags uint64
 
-// Memory flags.
-const (
-	MemReadWrite    MemFlags = C.CL_MEM_READ_WRITE
-	MemWriteOnly    MemFlags = C.CL_MEM_WRITE_ONLY
-	MemReadOnly     MemFlags = C.CL_MEM_READ_ONLY
-	MemAllocHostPtr MemFlags = C.CL_MEM_ALLOC_HOST_PTR
-	MemUseHostPtr   MemFlags = C.CL_MEM_USE_HOST_PTR
-)
-
 // MemObject is a buffer.
 type MemObject struct {
-	m    C.cl_mem
+	m    uintptr // cl_mem
 	size int
 	pin  *runtime.Pinner // the host memory of CreateBufferHost
 }
 
 // CreateBuffer allocates size bytes on the context's devices.
 func (c *Context) CreateBuffer(flags MemFlags, size int) (*MemObject, error) {
-	if c.c == nil {
+	if c.c == 0 {
 		return nil, ErrReleased
 	}
 	if size <= 0 {
 		return nil, &Error{Op: "clCreateBuffer", Status: InvalidBufferSize}
 	}
-	var st C.cl_int
-	m := C.clCreateBuffer(c.c, C.cl_mem_flags(flags), C.size_t(size), nil, &st)
+	var st int32
+	m, err := clCreateBuffer.call(c.c, uintptr(flags), uintptr(size), 0, uintptr(unsafe.Pointer(&st)))
+	if err != nil {
+		return nil, err
+	}
 	if err := check("clCreateBuffer", st); err != nil {
 		return nil, err
 	}
@@ -49,23 +37,27 @@ func (c *Context) CreateBuffer(flags MemFlags, size int) (*MemObject, error) {
 
 // CreateBufferHost creates a buffer over the memory of data
 // (CL_MEM_USE_HOST_PTR is added to flags), which the device may use in
-// place of memory of its own. data stays pinned until Release, which must
-// come after every command on the buffer has completed. While commands on
-// the buffer may run, the host must not touch data; the device's writes
-// are in data once a blocking EnqueueMapBuffer has returned.
+// place of memory of its own. data stays pinned (runtime.Pinner) until
+// Release, which must come after every command on the buffer has
+// completed. While commands on the buffer may run, the host must not touch
+// data; the device's writes are in data once a blocking EnqueueMapBuffer
+// has returned.
 func (c *Context) CreateBufferHost(flags MemFlags, data []float32) (*MemObject, error) {
-	if c.c == nil {
+	if c.c == 0 {
 		return nil, ErrReleased
 	}
-	if len(data) == 0 {
+	if len(data) == 0 || len(data) > math.MaxInt/4 {
 		return nil, &Error{Op: "clCreateBuffer", Status: InvalidBufferSize}
 	}
-	p := unsafe.Pointer(&data[0])
+	p := &data[0]
 	pin := new(runtime.Pinner)
 	pin.Pin(p)
-	var st C.cl_int
-	m := C.clCreateBuffer(c.c, C.cl_mem_flags(flags|MemUseHostPtr), C.size_t(4*len(data)), p, &st)
-	if err := check("clCreateBuffer", st); err != nil {
+	var st int32
+	m, err := clCreateBuffer.call(c.c, uintptr(flags|MemUseHostPtr), uintptr(4*len(data)), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&st)))
+	if err == nil {
+		err = check("clCreateBuffer", st)
+	}
+	if err != nil {
 		pin.Unpin()
 		return nil, err
 	}
@@ -77,11 +69,11 @@ func (m *MemObject) Size() int { return m.size }
 
 // Release releases the buffer; repeated calls do nothing.
 func (m *MemObject) Release() error {
-	if m == nil || m.m == nil {
+	if m == nil || m.m == 0 {
 		return nil
 	}
-	err := check("clReleaseMemObject", C.clReleaseMemObject(m.m))
-	m.m = nil
+	err := clReleaseMemObject.status(m.m)
+	m.m = 0
 	if m.pin != nil {
 		m.pin.Unpin()
 		m.pin = nil
@@ -89,68 +81,64 @@ func (m *MemObject) Release() error {
 	return err
 }
 
-func waitList(events []*Event) (*C.cl_event, C.cl_uint, error) {
+// waitList returns the handles of events as a C array: its first element
+// and its length.
+func waitList(events []*Event) (*uintptr, uintptr, error) {
 	if len(events) == 0 {
 		return nil, 0, nil
 	}
-	ids := make([]C.cl_event, len(events))
+	ids := make([]uintptr, len(events))
 	for i, e := range events {
-		if e == nil || e.e == nil {
+		if e == nil || e.e == 0 {
 			return nil, 0, ErrReleased
 		}
 		ids[i] = e.e
 	}
-	return &ids[0], C.cl_uint(len(ids)), nil
+	return &ids[0], uintptr(len(ids)), nil
 }
 
 func (q *CommandQueue) ready(objs ...*MemObject) error {
-	if q == nil || q.q == nil {
+	if q == nil || q.q == 0 {
 		return ErrReleased
 	}
 	for _, m := range objs {
-		if m == nil || m.m == nil {
+		if m == nil || m.m == 0 {
 			return ErrReleased
 		}
 	}
 	return nil
 }
 
+func clBool(b bool) uintptr {
+	if b {
+		return clTrue
+	}
+	return clFalse
+}
+
 // transfer runs a read or a write of n bytes at p, a Go pointer. A
 // non-blocking transfer pins the memory until its event completes.
-func (q *CommandQueue) transfer(op string, write bool, m *MemObject, blocking bool, offset int, p unsafe.Pointer, n int, wait []*Event) (*Event, error) {
+func (q *CommandQueue) transfer(f *proc, m *MemObject, blocking bool, offset int, p unsafe.Pointer, n int, wait []*Event) (*Event, error) {
 	if err := q.ready(m); err != nil {
 		return nil, err
 	}
 	if n == 0 || offset < 0 {
-		return nil, &Error{Op: op, Status: InvalidValue}
+		return nil, &Error{Op: f.name, Status: InvalidValue}
 	}
 	wl, nw, err := waitList(wait)
 	if err != nil {
 		return nil, err
 	}
-	var pin *runtime.Pinner
+	ev := new(Event)
 	if !blocking {
-		pin = new(runtime.Pinner)
-		pin.Pin(p)
+		ev.pin = new(runtime.Pinner)
+		ev.pin.Pin(p)
 	}
-	var ev C.cl_event
-	var st C.cl_int
-	b := C.cl_bool(C.CL_FALSE)
-	if blocking {
-		b = C.CL_TRUE
-	}
-	if write {
-		st = C.clEnqueueWriteBuffer(q.q, m.m, b, C.size_t(offset), C.size_t(n), p, nw, wl, &ev)
-	} else {
-		st = C.clEnqueueReadBuffer(q.q, m.m, b, C.size_t(offset), C.size_t(n), p, nw, wl, &ev)
-	}
-	if err := check(op, st); err != nil {
-		if pin != nil {
-			pin.Unpin()
-		}
+	if err := f.status(q.q, m.m, clBool(blocking), uintptr(offset), uintptr(n), uintptr(p), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
+		ev.unpin()
 		return nil, err
 	}
-	return &Event{e: ev, pin: pin}, nil
+	return ev, nil
 }
 
 // EnqueueWriteBuffer copies data into m at byte offset. A non-blocking
@@ -160,7 +148,7 @@ func (q *CommandQueue) EnqueueWriteBuffer(m *MemObject, blocking bool, offset in
 	if len(data) == 0 {
 		return nil, &Error{Op: "clEnqueueWriteBuffer", Status: InvalidValue}
 	}
-	return q.transfer("clEnqueueWriteBuffer", true, m, blocking, offset, unsafe.Pointer(&data[0]), 4*len(data), wait)
+	return q.transfer(clEnqueueWriteBuffer, m, blocking, offset, unsafe.Pointer(&data[0]), 4*len(data), wait)
 }
 
 // EnqueueReadBuffer copies len(data) floats from m at byte offset. A
@@ -169,7 +157,7 @@ func (q *CommandQueue) EnqueueReadBuffer(m *MemObject, blocking bool, offset int
 	if len(data) == 0 {
 		return nil, &Error{Op: "clEnqueueReadBuffer", Status: InvalidValue}
 	}
-	return q.transfer("clEnqueueReadBuffer", false, m, blocking, offset, unsafe.Pointer(&data[0]), 4*len(data), wait)
+	return q.transfer(clEnqueueReadBuffer, m, blocking, offset, unsafe.Pointer(&data[0]), 4*len(data), wait)
 }
 
 // EnqueueWriteBufferBytes is EnqueueWriteBuffer for bytes.
@@ -177,7 +165,7 @@ func (q *CommandQueue) EnqueueWriteBufferBytes(m *MemObject, blocking bool, offs
 	if len(data) == 0 {
 		return nil, &Error{Op: "clEnqueueWriteBuffer", Status: InvalidValue}
 	}
-	return q.transfer("clEnqueueWriteBuffer", true, m, blocking, offset, unsafe.Pointer(&data[0]), len(data), wait)
+	return q.transfer(clEnqueueWriteBuffer, m, blocking, offset, unsafe.Pointer(&data[0]), len(data), wait)
 }
 
 // EnqueueReadBufferBytes is EnqueueReadBuffer for bytes.
@@ -185,7 +173,7 @@ func (q *CommandQueue) EnqueueReadBufferBytes(m *MemObject, blocking bool, offse
 	if len(data) == 0 {
 		return nil, &Error{Op: "clEnqueueReadBuffer", Status: InvalidValue}
 	}
-	return q.transfer("clEnqueueReadBuffer", false, m, blocking, offset, unsafe.Pointer(&data[0]), len(data), wait)
+	return q.transfer(clEnqueueReadBuffer, m, blocking, offset, unsafe.Pointer(&data[0]), len(data), wait)
 }
 
 // EnqueueCopyBuffer copies size bytes from src at srcOffset to dst at
@@ -201,12 +189,11 @@ func (q *CommandQueue) EnqueueCopyBuffer(src, dst *MemObject, srcOffset, dstOffs
 	if err != nil {
 		return nil, err
 	}
-	var ev C.cl_event
-	st := C.clEnqueueCopyBuffer(q.q, src.m, dst.m, C.size_t(srcOffset), C.size_t(dstOffset), C.size_t(size), nw, wl, &ev)
-	if err := check("clEnqueueCopyBuffer", st); err != nil {
+	ev := new(Event)
+	if err := clEnqueueCopyBuffer.status(q.q, src.m, dst.m, uintptr(srcOffset), uintptr(dstOffset), uintptr(size), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return &Event{e: ev}, nil
+	return ev, nil
 }
 
 // EnqueueFillBuffer sets size bytes of m at offset (both multiples of 4)
@@ -222,23 +209,16 @@ func (q *CommandQueue) EnqueueFillBuffer(m *MemObject, v float32, offset, size i
 	if err != nil {
 		return nil, err
 	}
-	pattern := C.float(v)
-	var ev C.cl_event
-	st := C.clEnqueueFillBuffer(q.q, m.m, unsafe.Pointer(&pattern), 4, C.size_t(offset), C.size_t(size), nw, wl, &ev)
-	if err := check("clEnqueueFillBuffer", st); err != nil {
+	pattern := v
+	ev := new(Event)
+	if err := clEnqueueFillBuffer.status(q.q, m.m, uintptr(unsafe.Pointer(&pattern)), 4, uintptr(offset), uintptr(size), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return &Event{e: ev}, nil
+	return ev, nil
 }
 
 // MapFlags is a cl_map_flags bit set.
 type MapFlags uint64
-
-// Map flags.
-const (
-	MapRead  MapFlags = C.CL_MAP_READ
-	MapWrite MapFlags = C.CL_MAP_WRITE
-)
 
 // EnqueueMapBuffer maps size bytes of m at byte offset into host memory
 // and returns their address, valid until EnqueueUnmapMemObject. A blocking
@@ -256,18 +236,22 @@ func (q *CommandQueue) EnqueueMapBuffer(m *MemObject, blocking bool, flags MapFl
 	if err != nil {
 		return nil, nil, err
 	}
-	b := C.cl_bool(C.CL_FALSE)
-	if blocking {
-		b = C.CL_TRUE
+	ev := new(Event)
+	var st int32
+	p, err := clEnqueueMapBuffer.call(q.q, m.m, clBool(blocking), uintptr(flags), uintptr(offset), uintptr(size), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e)), uintptr(unsafe.Pointer(&st)))
+	if err == nil {
+		err = check("clEnqueueMapBuffer", st)
 	}
-	var ev C.cl_event
-	var st C.cl_int
-	p := C.clEnqueueMapBuffer(q.q, m.m, b, C.cl_map_flags(flags), C.size_t(offset), C.size_t(size), nw, wl, &ev, &st)
-	if err := check("clEnqueueMapBuffer", st); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
-	return p, &Event{e: ev}, nil
+	return cPointer(p), ev, nil
 }
+
+// cPointer returns the address p, returned by C, as a pointer. The memory
+// it points to is not Go's, so the garbage collector neither moves nor
+// frees it.
+func cPointer(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
 
 // EnqueueUnmapMemObject unmaps the region of m that EnqueueMapBuffer
 // mapped at p.
@@ -282,18 +266,18 @@ func (q *CommandQueue) EnqueueUnmapMemObject(m *MemObject, p unsafe.Pointer, wai
 	if err != nil {
 		return nil, err
 	}
-	var ev C.cl_event
-	if err := check("clEnqueueUnmapMemObject", C.clEnqueueUnmapMemObject(q.q, m.m, p, nw, wl, &ev)); err != nil {
+	ev := new(Event)
+	if err := clEnqueueUnmapMemObject.status(q.q, m.m, uintptr(p), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return &Event{e: ev}, nil
+	return ev, nil
 }
 
 // Event is an OpenCL event. The event of a non-blocking transfer pins its
 // host memory: Wait for it or Release it, or the Go runtime reports the
 // pinned memory as leaked.
 type Event struct {
-	e   C.cl_event
+	e   uintptr         // cl_event
 	pin *runtime.Pinner // host memory of a non-blocking transfer
 }
 
@@ -303,7 +287,7 @@ func WaitForEvents(events ...*Event) error {
 	if err != nil || n == 0 {
 		return err
 	}
-	err = check("clWaitForEvents", C.clWaitForEvents(n, wl))
+	err = clWaitForEvents.status(n, uintptr(unsafe.Pointer(wl)))
 	if err == nil {
 		for _, e := range events {
 			e.unpin()
@@ -321,7 +305,7 @@ func (e *Event) unpin() {
 
 // Wait blocks until the event has completed.
 func (e *Event) Wait() error {
-	if e == nil || e.e == nil {
+	if e == nil || e.e == 0 {
 		return ErrReleased
 	}
 	return WaitForEvents(e)
@@ -330,31 +314,23 @@ func (e *Event) Wait() error {
 // ExecStatus is a command's execution status.
 type ExecStatus int32
 
-// Execution statuses; a negative status is the error the command failed with.
-const (
-	Complete  ExecStatus = C.CL_COMPLETE
-	Running   ExecStatus = C.CL_RUNNING
-	Submitted ExecStatus = C.CL_SUBMITTED
-	Queued    ExecStatus = C.CL_QUEUED
-)
-
 // Status returns the command's execution status.
 func (e *Event) Status() (ExecStatus, error) {
-	if e == nil || e.e == nil {
+	if e == nil || e.e == 0 {
 		return 0, ErrReleased
 	}
-	var v C.cl_int
-	err := check("clGetEventInfo", C.clGetEventInfo(e.e, C.CL_EVENT_COMMAND_EXECUTION_STATUS, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v), nil))
+	var v int32
+	err := clGetEventInfo.status(e.e, clEventCommandExecutionStatus, unsafe.Sizeof(v), uintptr(unsafe.Pointer(&v)), 0)
 	return ExecStatus(v), err
 }
 
-func (e *Event) profile(param C.cl_profiling_info) (uint64, error) {
-	if e == nil || e.e == nil {
+func (e *Event) profile(param uintptr) (uint64, error) {
+	if e == nil || e.e == 0 {
 		return 0, ErrReleased
 	}
-	var v C.cl_ulong
-	err := check("clGetEventProfilingInfo", C.clGetEventProfilingInfo(e.e, param, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v), nil))
-	return uint64(v), err
+	var v uint64
+	err := clGetEventProfilingInfo.status(e.e, param, unsafe.Sizeof(v), uintptr(unsafe.Pointer(&v)), 0)
+	return v, err
 }
 
 // Profile returns the command's queued, submit, start and end times in
@@ -362,16 +338,16 @@ func (e *Event) profile(param C.cl_profiling_info) (uint64, error) {
 // profiling and the command must have completed; otherwise the error
 // wraps ProfilingInfoNotAvailable.
 func (e *Event) Profile() (queued, submit, start, end uint64, err error) {
-	if queued, err = e.profile(C.CL_PROFILING_COMMAND_QUEUED); err != nil {
+	if queued, err = e.profile(clProfilingCommandQueued); err != nil {
 		return
 	}
-	if submit, err = e.profile(C.CL_PROFILING_COMMAND_SUBMIT); err != nil {
+	if submit, err = e.profile(clProfilingCommandSubmit); err != nil {
 		return
 	}
-	if start, err = e.profile(C.CL_PROFILING_COMMAND_START); err != nil {
+	if start, err = e.profile(clProfilingCommandStart); err != nil {
 		return
 	}
-	end, err = e.profile(C.CL_PROFILING_COMMAND_END)
+	end, err = e.profile(clProfilingCommandEnd)
 	return
 }
 
@@ -379,18 +355,18 @@ func (e *Event) Profile() (queued, submit, start, end uint64, err error) {
 // non-blocking transfer is waited for first, so that its host memory is
 // no longer in use when it is unpinned.
 func (e *Event) Release() error {
-	if e == nil || e.e == nil {
+	if e == nil || e.e == 0 {
 		return nil
 	}
 	var err error
 	if e.pin != nil {
 		// Even a failed wait means the command no longer runs.
-		err = check("clWaitForEvents", C.clWaitForEvents(1, &e.e))
+		err = clWaitForEvents.status(1, uintptr(unsafe.Pointer(&e.e)))
 		e.unpin()
 	}
-	if rerr := check("clReleaseEvent", C.clReleaseEvent(e.e)); err == nil {
+	if rerr := clReleaseEvent.status(e.e); err == nil {
 		err = rerr
 	}
-	e.e = nil
+	e.e = 0
 	return err
 }

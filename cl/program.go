@@ -1,59 +1,70 @@
 package cl
 
-/*
-#define CL_TARGET_OPENCL_VERSION 120
-#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
-#include <stdlib.h>
-#include <CL/cl.h>
-*/
-import "C"
-
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"unsafe"
 )
 
 // Program is an OpenCL program.
-type Program struct{ p C.cl_program }
+type Program struct{ p uintptr } // cl_program
 
 // CreateProgramWithSource makes a program from OpenCL C source.
 func (c *Context) CreateProgramWithSource(src string) (*Program, error) {
-	if c.c == nil {
+	if c.c == 0 {
 		return nil, ErrReleased
 	}
 	if src == "" {
 		return nil, &Error{Op: "clCreateProgramWithSource", Status: InvalidValue}
 	}
-	cs := C.CString(src)
-	defer C.free(unsafe.Pointer(cs))
-	n := C.size_t(len(src))
-	var st C.cl_int
-	p := C.clCreateProgramWithSource(c.c, 1, &cs, &n, &st)
+	// The array of strings C reads holds a Go pointer, so the source is
+	// pinned for the call; OpenCL copies it.
+	s := unsafe.StringData(src)
+	var pin runtime.Pinner
+	pin.Pin(s)
+	defer pin.Unpin()
+	strs := []*byte{s}
+	lens := []uintptr{uintptr(len(src))}
+	var st int32
+	p, err := clCreateProgramWithSource.call(c.c, 1, uintptr(unsafe.Pointer(&strs[0])), uintptr(unsafe.Pointer(&lens[0])), uintptr(unsafe.Pointer(&st)))
+	if err != nil {
+		return nil, err
+	}
 	if err := check("clCreateProgramWithSource", st); err != nil {
 		return nil, err
 	}
 	return &Program{p}, nil
 }
 
+// cBytes returns s as a NUL-terminated C string in Go memory.
+func cBytes(s string) []byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return b
+}
+
 // Build compiles the program for the devices with the given options. A
 // failure returns a *BuildError with the first failing device's build log.
 func (p *Program) Build(devices []*Device, options string) error {
-	if p.p == nil {
+	if p.p == 0 {
 		return ErrReleased
 	}
-	ids := make([]C.cl_device_id, len(devices))
+	ids := make([]uintptr, len(devices))
 	for i, d := range devices {
 		ids[i] = d.id
 	}
-	var idp *C.cl_device_id
+	var idp *uintptr
 	if len(ids) > 0 {
 		idp = &ids[0]
 	}
-	co := C.CString(options)
-	defer C.free(unsafe.Pointer(co))
-	st := C.clBuildProgram(p.p, C.cl_uint(len(ids)), idp, co, nil, nil)
-	if st == C.CL_SUCCESS {
+	co := cBytes(options)
+	r, err := clBuildProgram.call(p.p, uintptr(len(ids)), uintptr(unsafe.Pointer(idp)), uintptr(unsafe.Pointer(&co[0])), 0, 0)
+	if err != nil {
+		return err
+	}
+	st := int32(r)
+	if st == 0 {
 		return nil
 	}
 	be := &BuildError{Status: Status(st), Options: options}
@@ -74,18 +85,18 @@ func (p *Program) Build(devices []*Device, options string) error {
 
 // BuildLog returns the program's build log for d.
 func (p *Program) BuildLog(d *Device) (string, error) {
-	if p.p == nil {
+	if p.p == 0 {
 		return "", ErrReleased
 	}
-	var size C.size_t
-	if err := check("clGetProgramBuildInfo", C.clGetProgramBuildInfo(p.p, d.id, C.CL_PROGRAM_BUILD_LOG, 0, nil, &size)); err != nil {
+	var size uintptr
+	if err := clGetProgramBuildInfo.status(p.p, d.id, clProgramBuildLog, 0, 0, uintptr(unsafe.Pointer(&size))); err != nil {
 		return "", err
 	}
 	if size == 0 {
 		return "", nil
 	}
 	buf := make([]byte, size)
-	if err := check("clGetProgramBuildInfo", C.clGetProgramBuildInfo(p.p, d.id, C.CL_PROGRAM_BUILD_LOG, size, unsafe.Pointer(&buf[0]), nil)); err != nil {
+	if err := clGetProgramBuildInfo.status(p.p, d.id, clProgramBuildLog, size, uintptr(unsafe.Pointer(&buf[0])), 0); err != nil {
 		return "", err
 	}
 	return cString(buf), nil
@@ -93,11 +104,11 @@ func (p *Program) BuildLog(d *Device) (string, error) {
 
 // Release releases the program; repeated calls do nothing.
 func (p *Program) Release() error {
-	if p == nil || p.p == nil {
+	if p == nil || p.p == 0 {
 		return nil
 	}
-	err := check("clReleaseProgram", C.clReleaseProgram(p.p))
-	p.p = nil
+	err := clReleaseProgram.status(p.p)
+	p.p = 0
 	return err
 }
 
@@ -105,20 +116,22 @@ func (p *Program) Release() error {
 // from several goroutines at once is not safe (clSetKernelArg is not
 // thread-safe on a shared cl_kernel).
 type Kernel struct {
-	k    C.cl_kernel
+	k    uintptr // cl_kernel
 	name string
 }
 
 // CreateKernel returns the program's kernel of that name.
 func (p *Program) CreateKernel(name string) (*Kernel, error) {
-	if p.p == nil {
+	if p.p == 0 {
 		return nil, ErrReleased
 	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
-	var st C.cl_int
-	k := C.clCreateKernel(p.p, cn, &st)
-	if err := check("clCreateKernel", st); err != nil {
+	cn := cBytes(name)
+	var st int32
+	k, err := clCreateKernel.call(p.p, uintptr(unsafe.Pointer(&cn[0])), uintptr(unsafe.Pointer(&st)))
+	if err == nil {
+		err = check("clCreateKernel", st)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w (kernel %q)", err, name)
 	}
 	return &Kernel{k: k, name: name}, nil
@@ -129,11 +142,11 @@ func (k *Kernel) Name() string { return k.name }
 
 // Release releases the kernel; repeated calls do nothing.
 func (k *Kernel) Release() error {
-	if k == nil || k.k == nil {
+	if k == nil || k.k == 0 {
 		return nil
 	}
-	err := check("clReleaseKernel", C.clReleaseKernel(k.k))
-	k.k = nil
+	err := clReleaseKernel.status(k.k)
+	k.k = 0
 	return err
 }
 
@@ -158,36 +171,33 @@ func (e *ArgError) Unwrap() error { return ErrUnsupportedArgumentType }
 // or LocalSpace. Any other type (a Go int included, whose size the kernel
 // cannot know) returns an *ArgError.
 func (k *Kernel) SetArg(index int, v any) error {
-	if k == nil || k.k == nil {
+	if k == nil || k.k == 0 {
 		return ErrReleased
 	}
-	var st C.cl_int
-	i := C.cl_uint(index)
+	var err error
+	i := uintptr(uint32(index))
 	switch x := v.(type) {
 	case int32:
-		c := C.cl_int(x)
-		st = C.clSetKernelArg(k.k, i, 4, unsafe.Pointer(&c))
+		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
 	case uint32:
-		c := C.cl_uint(x)
-		st = C.clSetKernelArg(k.k, i, 4, unsafe.Pointer(&c))
+		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
 	case float32:
-		c := C.cl_float(x)
-		st = C.clSetKernelArg(k.k, i, 4, unsafe.Pointer(&c))
+		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
 	case *MemObject:
-		if x == nil || x.m == nil {
+		if x == nil || x.m == 0 {
 			return fmt.Errorf("cl: kernel %q argument %d: %w", k.name, index, ErrReleased)
 		}
 		m := x.m
-		st = C.clSetKernelArg(k.k, i, C.size_t(unsafe.Sizeof(m)), unsafe.Pointer(&m))
+		err = clSetKernelArg.status(k.k, i, unsafe.Sizeof(m), uintptr(unsafe.Pointer(&m)))
 	case LocalSpace:
 		if x <= 0 || int64(x) > math.MaxInt32 {
 			return &Error{Op: "clSetKernelArg", Status: InvalidArgSize}
 		}
-		st = C.clSetKernelArg(k.k, i, C.size_t(x), nil)
+		err = clSetKernelArg.status(k.k, i, uintptr(x), 0)
 	default:
 		return &ArgError{Index: index, Value: v}
 	}
-	if err := check("clSetKernelArg", st); err != nil {
+	if err != nil {
 		return fmt.Errorf("%w (kernel %q, argument %d)", err, k.name, index)
 	}
 	return nil
@@ -206,11 +216,11 @@ func (k *Kernel) SetArgs(args ...any) error {
 // WorkGroupSize returns CL_KERNEL_WORK_GROUP_SIZE on d: the largest local
 // size this kernel can be launched with.
 func (k *Kernel) WorkGroupSize(d *Device) (int, error) {
-	if k == nil || k.k == nil {
+	if k == nil || k.k == 0 {
 		return 0, ErrReleased
 	}
-	var v C.size_t
-	err := check("clGetKernelWorkGroupInfo", C.clGetKernelWorkGroupInfo(k.k, d.id, C.CL_KERNEL_WORK_GROUP_SIZE, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v), nil))
+	var v uintptr // size_t
+	err := clGetKernelWorkGroupInfo.status(k.k, d.id, clKernelWorkGroupSize, unsafe.Sizeof(v), uintptr(unsafe.Pointer(&v)), 0)
 	return int(v), err
 }
 
@@ -221,37 +231,43 @@ func (q *CommandQueue) EnqueueNDRangeKernel(k *Kernel, global, local []int, wait
 	if err := q.ready(); err != nil {
 		return nil, err
 	}
-	if k == nil || k.k == nil {
+	if k == nil || k.k == 0 {
 		return nil, ErrReleased
 	}
 	if len(global) < 1 || len(global) > 3 || (local != nil && len(local) != len(global)) {
 		return nil, &Error{Op: "clEnqueueNDRangeKernel", Status: InvalidWorkDimension}
 	}
-	var g, l [3]C.size_t
+	// One allocation holds the sizes and the event C writes.
+	s := new(launch)
 	for i, v := range global {
 		if v <= 0 {
 			return nil, &Error{Op: "clEnqueueNDRangeKernel", Status: InvalidGlobalWorkSize}
 		}
-		g[i] = C.size_t(v)
+		s.global[i] = uintptr(v)
 	}
-	var lp *C.size_t
+	var lp *uintptr
 	if local != nil {
 		for i, v := range local {
 			if v <= 0 {
 				return nil, &Error{Op: "clEnqueueNDRangeKernel", Status: InvalidWorkGroupSize}
 			}
-			l[i] = C.size_t(v)
+			s.local[i] = uintptr(v)
 		}
-		lp = &l[0]
+		lp = &s.local[0]
 	}
 	wl, nw, err := waitList(wait)
 	if err != nil {
 		return nil, err
 	}
-	var ev C.cl_event
-	st := C.clEnqueueNDRangeKernel(q.q, k.k, C.cl_uint(len(global)), nil, &g[0], lp, nw, wl, &ev)
-	if err := check("clEnqueueNDRangeKernel", st); err != nil {
+	if err := clEnqueueNDRangeKernel.status(q.q, k.k, uintptr(len(global)), 0, uintptr(unsafe.Pointer(&s.global[0])), uintptr(unsafe.Pointer(lp)), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&s.ev.e))); err != nil {
 		return nil, fmt.Errorf("%w (kernel %q, global %v, local %v)", err, k.name, global, local)
 	}
-	return &Event{e: ev}, nil
+	return &s.ev, nil
+}
+
+// launch is what EnqueueNDRangeKernel hands C: the global and local sizes
+// (size_t[3]) and the event it returns.
+type launch struct {
+	global, local [3]uintptr
+	ev            Event
 }

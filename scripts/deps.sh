@@ -1,11 +1,12 @@
 #!/bin/sh
-# Installs densecl's system dependencies from Debian's packages, only those
-# missing: OpenCL headers and the ICD loader to build, PoCL when no OpenCL
-# platform is registered, clinfo to look at devices.
+# Installs densecl's run-time dependencies from Debian's packages, only
+# those missing: the OpenCL ICD loader (libOpenCL.so.1, which the binding
+# loads at run time), PoCL when no OpenCL platform is registered, and
+# clinfo to look at devices. Building needs none of them: no C compiler,
+# no OpenCL headers.
 set -eu
 need=""
-[ -e /usr/include/CL/cl.h ] || need="$need opencl-headers"
-[ -e /usr/lib/x86_64-linux-gnu/libOpenCL.so ] || ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so ' || need="$need ocl-icd-opencl-dev"
+ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so\.1 ' || need="$need ocl-icd-libopencl1"
 ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || need="$need pocl-opencl-icd"
 command -v clinfo >/dev/null 2>&1 || need="$need clinfo"
 [ -z "$need" ] && exit 0

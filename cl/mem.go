@@ -217,6 +217,25 @@ func (q *CommandQueue) EnqueueFillBuffer(m *MemObject, v float32, offset, size i
 	return ev, nil
 }
 
+// EnqueueMarkerWithWaitList enqueues a marker: a command that completes
+// once the events of wait have, or, with no events, once every command
+// enqueued before it on q has. On an in-order queue every later command
+// waits for it, so it is also a barrier (OpenCL 1.2, section 5.10).
+func (q *CommandQueue) EnqueueMarkerWithWaitList(wait []*Event) (*Event, error) {
+	if err := q.ready(); err != nil {
+		return nil, err
+	}
+	wl, nw, err := waitList(wait)
+	if err != nil {
+		return nil, err
+	}
+	ev := new(Event)
+	if err := clEnqueueMarkerWithWaitList.status(q.q, nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
 // MapFlags is a cl_map_flags bit set.
 type MapFlags uint64
 

@@ -142,15 +142,14 @@ func (e *Event) Release() error {
 	return nil
 }
 
-// streams holds the queues and marker of streaming, made on first use.
+// streams holds the queues of streaming, made on first use.
 type streams struct {
 	mu       sync.Mutex
 	up, down *cl.CommandQueue
-	marker   *cl.MemObject // one float, the target of markers and barriers
 }
 
-// streamQueues returns the upload and download queues and the marker,
-// creating them on first use.
+// streamQueues returns the upload and download queues, creating them on
+// first use.
 func (d *Device) streamQueues() (*streams, error) {
 	s := &d.streams
 	s.mu.Lock()
@@ -167,13 +166,7 @@ func (d *Device) streamQueues() (*streams, error) {
 		up.Release()
 		return nil, fmt.Errorf("device: download queue: %w", err)
 	}
-	marker, err := d.ctx.CreateBuffer(cl.MemReadWrite, 4)
-	if err != nil {
-		up.Release()
-		down.Release()
-		return nil, fmt.Errorf("device: marker buffer: %w", err)
-	}
-	s.up, s.down, s.marker = up, down, marker
+	s.up, s.down = up, down
 	return s, nil
 }
 
@@ -193,10 +186,7 @@ func (s *streams) release() error {
 			first = err
 		}
 	}
-	if err := s.marker.Release(); err != nil && first == nil {
-		first = err
-	}
-	s.up, s.down, s.marker = nil, nil, nil
+	s.up, s.down = nil, nil
 	return first
 }
 
@@ -318,21 +308,16 @@ func (d *Device) ComputeMark() (*Event, error) {
 	return &Event{ev: ev}, nil
 }
 
-// marker enqueues a command on the in-order compute queue that waits for
-// wait: a 4-byte fill of the marker buffer, the portable stand-in for
-// clEnqueueMarkerWithWaitList, which OpenCL 1.2 has but the binding does
-// not yet.
+// marker enqueues a marker on the in-order compute queue that waits for
+// wait (with none, for everything enqueued before it); every later
+// command on the queue waits for it.
 func (d *Device) marker(wait []*cl.Event) (*cl.Event, error) {
 	done, err := d.use()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	q, err := d.streamQueues()
-	if err != nil {
-		return nil, err
-	}
-	ev, err := d.queue.EnqueueFillBuffer(q.marker, 0, 0, 4, wait)
+	ev, err := d.queue.EnqueueMarkerWithWaitList(wait)
 	if err != nil {
 		return nil, fmt.Errorf("device: compute barrier: %w", err)
 	}

@@ -2,29 +2,64 @@ package layers
 
 import (
 	"os"
+	"sync"
 	"testing"
+
+	"github.com/densecl/densecl/device"
 )
 
-// openCLTest returns the OpenCL backend of the tests and a function that
-// closes its device, or nil when the package is built without cgo.
-var openCLTest func(t *testing.T) Backend
+// The OpenCL device of the tests, opened once by openCLTest and closed by
+// TestMain.
+var (
+	testDevOnce sync.Once
+	testDev     *device.Device
+	testDevErr  error
+)
+
+// openCLTest returns the OpenCL backend of the tests on the default device.
+func openCLTest(t *testing.T) Backend {
+	t.Helper()
+	testDevOnce.Do(func() { testDev, testDevErr = device.Open("") })
+	if testDevErr != nil {
+		t.Fatalf("opening the OpenCL device: %v", testDevErr)
+	}
+	return OpenCL(testDev)
+}
 
 // copyingTest returns the OpenCL backend b as one that neither runs on
 // host memory in place nor streams, so that Predict takes its plain copy
-// path; nil without cgo.
-var copyingTest func(b Backend) Backend
+// path.
+func copyingTest(b Backend) Backend { return copying{b.(clBackend)} }
 
 // streamingTest returns the OpenCL backend b as one that streams through
-// pinned staging memory, as Predict does on a GPU (EnvPredict=stream);
-// nil without cgo.
-var streamingTest func(b Backend) Backend
+// pinned staging memory, as Predict does on a GPU (EnvPredict=stream).
+func streamingTest(b Backend) Backend { return streaming{b.(clBackend)} }
 
-var closeTestDevice = func() {}
+// copying is the OpenCL backend with plain copies: no in-place runs on
+// host memory, no streaming.
+type copying struct{ clBackend }
+
+func (copying) WrapsHost() bool { return false }
+
+func (copying) Streams() bool { return false }
+
+func (c copying) Name() string { return c.clBackend.Name() + " (copying)" }
+
+// streaming is the OpenCL backend streaming through pinned staging memory.
+type streaming struct{ clBackend }
+
+func (streaming) WrapsHost() bool { return false }
+
+func (streaming) Streams() bool { return true }
+
+func (s streaming) Name() string { return s.clBackend.Name() + " (streaming)" }
 
 // TestMain closes the shared test device.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	closeTestDevice()
+	if testDev != nil {
+		testDev.Close()
+	}
 	os.Exit(code)
 }
 
@@ -32,11 +67,11 @@ func TestMain(m *testing.M) {
 // fallback, the OpenCL default device, which the suite requires (CI
 // installs PoCL), and the same device through each other way Predict moves
 // data (plain copies, streaming through pinned memory), so that a CPU
-// device runs a GPU's paths too; DENSECL_TEST_NO_OPENCL=1, or a build
-// without cgo, leaves out the OpenCL ones.
+// device runs a GPU's paths too; DENSECL_TEST_NO_OPENCL=1 leaves out the
+// OpenCL ones.
 func testBackends(t *testing.T) []Backend {
 	t.Helper()
-	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" || openCLTest == nil {
+	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" {
 		return []Backend{Fallback()}
 	}
 	b := openCLTest(t)

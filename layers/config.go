@@ -34,7 +34,25 @@ import (
 //
 // The model is returned with initialized weights and no backend; set
 // weights by layer name with SetWeights, then Build.
+//
+// Weights are made once the whole config has been read and the model's
+// size checked against DefaultMaxParams (or MaxParamsEnv): a config that
+// asks for more is an error wrapping ErrTooLarge that gives the bytes.
 func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
+	m, err := fromConfig(config, kerasVersion, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initWeights(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// fromConfig is FromConfig with the weights left unmade (deferInit), for
+// the loaders to check the file's weights against and supply. opts may be
+// nil.
+func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequential, error) {
 	var top kerasObject
 	if err := json.Unmarshal(config, &top); err != nil {
 		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
@@ -59,7 +77,10 @@ func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 	} else if err := json.Unmarshal(top.Config, &seq); err != nil {
 		return nil, fmt.Errorf("layers: model config: %v: %w", err, ErrFormat)
 	}
-	m := &Sequential{name: "sequential"}
+	m := &Sequential{name: "sequential", deferInit: true}
+	if opts != nil {
+		m.maxParams = opts.MaxParams
+	}
 	if seq.Name != "" {
 		m.name = seq.Name
 	}

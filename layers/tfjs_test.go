@@ -288,7 +288,7 @@ func TestTFJSErrors(t *testing.T) {
 		{"short shard", with(func(f fstest.MapFS) {
 			d := f["model/group1-shard1of1.bin"].Data
 			f["model/group1-shard1of1.bin"] = &fstest.MapFile{Data: d[:len(d)-4]}
-		}), ErrFormat, `weight "dense_1/bias", shape (3,), needs bytes`},
+		}), ErrFormat, `layer "dense_1": weight "dense_1/bias", shape (3,), declares 12 bytes at byte 192 of weight group 1, but its shards [group1-shard1of1.bin] hold 200 bytes`},
 		{"long shard", with(func(f fstest.MapFS) {
 			d := f["model/group1-shard1of1.bin"].Data
 			f["model/group1-shard1of1.bin"] = &fstest.MapFile{Data: append(append([]byte{}, d...), 0, 0, 0, 0)}

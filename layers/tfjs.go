@@ -140,7 +140,7 @@ type tfjsPlan struct {
 	fsys   fs.FS
 	dir    string
 	groups []tfjsGroup
-	sizes  []int64 // each group's shards' bytes, by fs.Stat
+	sizes  []int64             // each group's shards' bytes, by fs.Stat
 	byName map[string]tfjsSpec // by name, ":0" trimmed
 }
 

@@ -236,10 +236,13 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}
-	return openFor(c.device, bes, stderr)
+	return openFor(c.device, bes, stderr, "measuring the fallback alone")
 }
 
-func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []string, error) {
+// openFor opens the device sel when OpenCL is among bes. With no OpenCL
+// platform, no device asked for and the fallback among bes, it returns the
+// fallback alone and says so on stderr: "no OpenCL platform; " + doing.
+func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.Device, []string, error) {
 	if !contains(bes, bench.OpenCL) {
 		return nil, bes, nil
 	}
@@ -250,7 +253,7 @@ func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []stri
 	case errors.Is(err, device.ErrNoMatch):
 		return nil, nil, usageErr(err)
 	case errors.Is(err, device.ErrNoPlatform) && sel == "" && contains(bes, bench.Fallback):
-		fmt.Fprintln(stderr, "densebench: no OpenCL platform; measuring the fallback alone ("+oneLine(err.Error())+")")
+		fmt.Fprintln(stderr, "densebench: no OpenCL platform; "+doing+" ("+oneLine(err.Error())+")")
 		return nil, []string{bench.Fallback}, nil
 	}
 	return nil, nil, err

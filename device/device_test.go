@@ -427,3 +427,29 @@ func TestNoPlatform(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+// TestSelectBlank checks that a selector of spaces means the default
+// device, as "" does, not the first device: with an accelerator listed
+// first, a CPU second and a GPU third, the default is the GPU.
+func TestSelectBlank(t *testing.T) {
+	infos := []device.Info{
+		{Index: 0, Name: "fpga", Platform: "p", Type: "accelerator"},
+		{Index: 1, Name: "cpu", Platform: "p", Type: "cpu"},
+		{Index: 2, Name: "gpu", Platform: "p", Type: "gpu"},
+	}
+	t.Setenv(device.EnvDevice, "")
+	for _, sel := range []string{"", " ", "\t", " \n "} {
+		got, err := device.Select(infos, sel)
+		if err != nil || got.Index != 2 {
+			t.Errorf("select %q: %v, %v; want the default, the GPU (index 2)", sel, got.Name, err)
+		}
+	}
+	t.Setenv(device.EnvDevice, " 1 ")
+	if got, err := device.Select(infos, " "); err != nil || got.Index != 1 {
+		t.Errorf("select %q with %s=\" 1 \": %v, %v; want index 1", " ", device.EnvDevice, got.Name, err)
+	}
+	t.Setenv(device.EnvDevice, " ")
+	if got, err := device.Select(infos[:2], ""); err != nil || got.Index != 1 {
+		t.Errorf("select \"\" with %s=\" \": %v, %v; want the default, the CPU", device.EnvDevice, got.Name, err)
+	}
+}

@@ -406,6 +406,10 @@ func activationFromConfig(raw json.RawMessage, keras3 bool) (string, error) {
 			name = s
 		}
 	}
+	if strings.TrimSpace(name) == "" {
+		// Keras and TF.js refuse an empty name; the identity is null or "linear".
+		return "", fmt.Errorf("could not interpret activation function identifier: %s: %w", raw, ErrFormat)
+	}
 	return fromFileActivation(name, keras3), nil
 }
 

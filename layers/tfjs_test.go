@@ -300,6 +300,7 @@ func TestTFJSErrors(t *testing.T) {
 		{"extra weight", converterFiles("2.15.0", keras2Config, append(append([]namedTensor{}, good...), namedTensor{"dense_9/kernel", NewTensor(1)})), ErrFormat, `"dense_9/kernel"`},
 		{"int weights", with(replaceJSON(`"shape": [5,4], "dtype": "float32"`, `"shape": [5,4], "dtype": "int32"`)), ErrFormat, `weight "dense/kernel" has dtype int32`},
 		{"bad units", with(replaceJSON(`"units": 4`, `"units": 0`)), ErrFormat, "units must be a positive integer, got 0"},
+		{"empty activation", with(replaceJSON(`"activation": "softmax"`, `"activation": ""`)), ErrFormat, `could not interpret activation function identifier: ""`},
 		{"bad activation", with(replaceJSON(`"activation": "softmax"`, `"activation": "sparsemax"`)), ErrInvalid, `"sparsemax"`},
 		{"no topology", fstest.MapFS{"model/model.json": {Data: []byte(`{"format": "layers-model"}`)}}, ErrFormat, "no modelTopology"},
 		{"not json", fstest.MapFS{"model/model.json": {Data: []byte(`{`)}}, ErrFormat, "model.json"},

@@ -243,6 +243,7 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 // platform, no device asked for and the fallback among bes, it returns the
 // fallback alone and says so on stderr: "no OpenCL platform; " + doing.
 func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.Device, []string, error) {
+	sel = strings.TrimSpace(sel) // blank means the default, as device.Select takes it
 	if !contains(bes, bench.OpenCL) {
 		return nil, bes, nil
 	}
@@ -346,7 +347,7 @@ func modelText(r bench.ModelResult) string {
 func describeDevice(d *device.Device, sel string) string {
 	info := d.Info()
 	how := "the default: $" + device.EnvDevice + ", else the first GPU, else the first CPU"
-	if sel != "" {
+	if sel = strings.TrimSpace(sel); sel != "" {
 		how = "chosen by -device " + sel
 	}
 	return fmt.Sprintf("%s (%s)", info.String(), how)

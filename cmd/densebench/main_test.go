@@ -498,3 +498,19 @@ func TestPredictNoPlatform(t *testing.T) {
 		t.Errorf("predict with no platform: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestDeviceBlank checks that -device ' ' means the default device, and
+// says so, as no -device does.
+func TestDeviceBlank(t *testing.T) {
+	if !hasPlatform() {
+		t.Skip("no OpenCL platform")
+	}
+	t.Setenv(device.EnvDevice, "")
+	code, out, errOut := runCmd(append(append([]string{}, small...), "-device", " ")...)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "(the default: $"+device.EnvDevice) || strings.Contains(out, "chosen by -device") {
+		t.Errorf("-device ' ' does not say it is the default device:\n%s", out)
+	}
+}

@@ -253,5 +253,5 @@ func (q *CommandQueue) EnqueueNDRangeKernel(k *Kernel, global, local []int, wait
 	if err := check("clEnqueueNDRangeKernel", st); err != nil {
 		return nil, fmt.Errorf("%w (kernel %q, global %v, local %v)", err, k.name, global, local)
 	}
-	return &Event{e: ev}, nil
+	return newEvent(ev, nil), nil
 }

@@ -32,7 +32,7 @@ type File struct {
 
 	// Metadata is parsed once per address and cached; meta bounds the
 	// bytes read for first parses (see budget).
-	meta    *budget
+	meta *budget
 	// data and inflated bound the dataset bytes a File returns over its
 	// life (see Dataset.raw): four times its size plus 4 MiB in all, and
 	// twice what deflate can expand the file to for filtered datasets, so
@@ -40,10 +40,10 @@ type File struct {
 	// read as their fill value, cannot add up past what the file holds.
 	data, inflated *budget
 	mu             sync.Mutex
-	objects map[uint64]cachedObject
-	tables  map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
-	chunks  map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
-	gheaps  map[uint64]*globalHeap
+	objects        map[uint64]cachedObject
+	tables         map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
+	chunks         map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
+	gheaps         map[uint64]*globalHeap
 }
 
 // Open opens the HDF5 file at path. Close it when done.
@@ -78,10 +78,10 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 		meta:     &budget{left: 4*size + 1<<20, why: "metadata read exceeds four times the file size (overlapping or repeated structures)"},
 		data:     &budget{left: 4*size + 4*fillSlack, why: "dataset reads exceed four times the file size (datasets over the same bytes, or unwritten ones)"},
 		inflated: &budget{left: 2*min(size, math.MaxInt64/(2*deflateRatio))*deflateRatio + 4*fillSlack, why: "compressed dataset reads exceed twice what deflate can expand the file to"},
-		objects: map[uint64]cachedObject{},
-		tables:  map[[2]uint64][]link{},
-		chunks:  map[[2]uint64][]chunkEntry{},
-		gheaps:  map[uint64]*globalHeap{},
+		objects:  map[uint64]cachedObject{},
+		tables:   map[[2]uint64][]link{},
+		chunks:   map[[2]uint64][]chunkEntry{},
+		gheaps:   map[uint64]*globalHeap{},
 	}
 	if err := f.readSuperblock(); err != nil {
 		return nil, err

@@ -246,8 +246,9 @@ func TestLoadMaxParams(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MaxParams equal to the model's %d params: %v", params, err)
 	}
-	if used > uint64(2.5*4*float64(params))+1<<20 {
-		t.Errorf("loading %d bytes of weights allocated %d bytes, more than 2.5 times that", 4*params, used)
+	t.Logf("loading %d bytes of weights allocated %d bytes", 4*params, used)
+	if used > uint64(2.25*4*float64(params))+512<<10 {
+		t.Errorf("loading %d bytes of weights allocated %d bytes, more than 2.25 times that (initializing them first would add another time)", 4*params, used)
 	}
 	want, _ := m.Weights("dense")
 	w, _ := got.Weights("dense")

@@ -42,9 +42,12 @@
 //
 // ParseSpec reads a model as a Keras line (Dense(512, activation='relu',
 // input_shape=(32, 32, 3)); Dense(10, activation='softmax')), with errors
-// that give the position of a mistake. ParseShape reads MxNxK. ReadNPY,
-// WriteNPY, ReadBin and WriteBin read and write NumPy .npy float32 arrays
-// (C order) and raw little-endian float32 files.
+// that give the position of a mistake. ParseShape reads MxNxK. ReadNPY
+// (ReadNPYDtype) reads NumPy .npy arrays in C order of any numeric dtype as
+// float32, converted as Keras casts its input; WriteNPY writes float32.
+// ReadBin and WriteBin read and write raw little-endian float32 files. The
+// readers allocate by the bytes a file holds, never by the shape it
+// declares.
 //
 // Storage is row-major float32 throughout, as in the rest of densecl.
 package bench

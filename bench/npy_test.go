@@ -3,12 +3,15 @@ package bench
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/internal/densetest"
 )
 
 // npyBytes builds a .npy file as NumPy writes it: magic, version, header
@@ -75,9 +78,13 @@ func TestNPYReadRejects(t *testing.T) {
 		file []byte
 		want string
 	}{
-		{"float64", npyBytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", 0, f4), "float64"},
-		{"big endian", npyBytes(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 0, f4), `dtype ">f4" is not supported`},
-		{"int32", npyBytes(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 0, f4), `dtype "<i4"`},
+		{"float64 short", npyBytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 0, f4), "shape (2,) of float64 needs 16 bytes of data, the file has 8"},
+		{"complex", npyBytes(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", 0, f4), `dtype "<c8" is complex64`},
+		{"complex128", npyBytes(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", 0, f4), `complex128`},
+		{"object", npyBytes(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", 0, f4), `dtype "|O" is object`},
+		{"strings", npyBytes(1, "{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", 0, f4), `holds strings`},
+		{"float128", npyBytes(1, "{'descr': '<f16', 'fortran_order': False, 'shape': (1,), }", 0, f4), `dtype "<f16" is not supported`},
+		{"datetime", npyBytes(1, "{'descr': '<M8[s]', 'fortran_order': False, 'shape': (1,), }", 0, f4), `dtype "<M8[s]"`},
 		{"fortran", npyBytes(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2), }", 0, f4), "fortran_order=True"},
 		{"short data", npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 0, f4), "needs 12 bytes"},
 		{"long data", npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 0, f4), "more data than shape"},
@@ -85,7 +92,9 @@ func TestNPYReadRejects(t *testing.T) {
 		{"version 4", append([]byte("\x93NUMPY\x04\x00"), 0, 0), "version 4.0"},
 		{"empty", nil, "unexpected EOF"},
 		{"no shape", npyBytes(1, "{'descr': '<f4', 'fortran_order': False}", 0, nil), "no shape"},
-		{"structured", npyBytes(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", 0, f4), "structured"},
+		{"structured", npyBytes(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", 0, f4), "structured arrays (a dtype with fields) are not supported"},
+		{"header quoted whole", npyBytes(1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", 0, f4),
+			`malformed header "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }": fortran_order is not True or False`},
 	} {
 		_, _, err := ReadNPY(bytes.NewReader(c.file))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -187,5 +196,105 @@ func TestParseShape(t *testing.T) {
 	}
 	if _, err := ParseDims("2,,3"); err == nil {
 		t.Errorf("ParseDims(2,,3): no error")
+	}
+}
+
+// npyRaw builds a .npy file with the given dict and raw data.
+func npyRaw(dict string, raw []byte) []byte {
+	b := npyBytes(1, dict, 0, nil)
+	return append(b, raw...)
+}
+
+// TestNPYConvert reads every numeric dtype as NumPy's astype(np.float32)
+// converts it, in both byte orders.
+func TestNPYConvert(t *testing.T) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	f64 := []float64{0.1, -2.5, 1e300, math.Inf(-1), 16777217}
+	var f64le, f64be []byte
+	for _, v := range f64 {
+		f64le = le.AppendUint64(f64le, math.Float64bits(v))
+		f64be = be.AppendUint64(f64be, math.Float64bits(v))
+	}
+	want64 := []float32{0.1, -2.5, float32(math.Inf(1)), float32(math.Inf(-1)), 16777216}
+	// float16: 1, -2, 65504 (max), 2^-24 (smallest subnormal), -0, +Inf, 0.333 (0x3555)
+	f16 := []uint16{0x3c00, 0xc000, 0x7bff, 0x0001, 0x8000, 0x7c00, 0x3555}
+	var f16le []byte
+	for _, h := range f16 {
+		f16le = le.AppendUint16(f16le, h)
+	}
+	want16 := []float32{1, -2, 65504, 1.0 / (1 << 24), float32(math.Copysign(0, -1)), float32(math.Inf(1)), 0.333251953125}
+	for _, c := range []struct {
+		name, descr string
+		raw         []byte
+		want        []float32
+	}{
+		{"float64", "<f8", f64le, want64},
+		{"float64 big-endian", ">f8", f64be, want64},
+		{"float16", "<f2", f16le, want16},
+		{"uint8 image", "|u1", []byte{0, 1, 128, 255}, []float32{0, 1, 128, 255}},
+		{"int8", "|i1", []byte{0x80, 0xff, 0, 127}, []float32{-128, -1, 0, 127}},
+		{"int16", "<i2", le.AppendUint16(le.AppendUint16(nil, 0x8000), 7), []float32{-32768, 7}},
+		{"uint16 big-endian", ">u2", be.AppendUint16(nil, 65535), []float32{65535}},
+		{"int32", "<i4", le.AppendUint32(nil, uint32(0xffffff85)), []float32{-123}},
+		{"uint32", "<u4", le.AppendUint32(nil, 4294967295), []float32{4294967296}},
+		{"int64", "<i8", le.AppendUint64(nil, uint64(1<<62+1)), []float32{1 << 62}},
+		{"uint64", "<u8", le.AppendUint64(nil, math.MaxUint64), []float32{18446744073709551616}},
+		{"bool", "|b1", []byte{0, 1, 2}, []float32{0, 1, 1}},
+		{"float32 big-endian", ">f4", be.AppendUint32(nil, math.Float32bits(-1.5)), []float32{-1.5}},
+	} {
+		dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }", c.descr, len(c.want))
+		shape, got, dtype, err := ReadNPYDtype(bytes.NewReader(npyRaw(dict, c.raw)))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !reflect.DeepEqual(shape, []int{len(c.want)}) || len(got) != len(c.want) {
+			t.Errorf("%s: shape %v, %d values", c.name, shape, len(got))
+			continue
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(c.want[i]) {
+				t.Errorf("%s: value %d is %v, want %v", c.name, i, got[i], c.want[i])
+			}
+		}
+		if wantName := strings.Fields(c.name)[0]; c.name != "uint8 image" && dtype != wantName {
+			t.Errorf("%s: dtype %q", c.name, dtype)
+		}
+	}
+	// NaN payloads of float16 stay NaN.
+	_, got, _, err := ReadNPYDtype(bytes.NewReader(npyRaw("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", le.AppendUint16(nil, 0x7e01))))
+	if err != nil || !math.IsNaN(float64(got[0])) {
+		t.Errorf("float16 NaN: %v %v", got, err)
+	}
+}
+
+// TestNPYBomb reads headers that declare far more data than the file
+// holds: each is refused, allocating about what the file holds.
+func TestNPYBomb(t *testing.T) {
+	for _, c := range []struct{ dict, want string }{
+		// As ../shared/fixtures/untrusted/npy-shape-maxint32.npy: 77 bytes.
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (2147483647,), }", "shape (2147483647,) of float32 needs 8589934588 bytes of data, the file has 4"},
+		{"{'descr': '<f8', 'fortran_order': False, 'shape': (46340, 46340), }", "needs 17179164800 bytes"},
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536), }", "is too large"},
+	} {
+		file := npyRaw(c.dict, []byte{1, 2, 3, 4})
+		var err error
+		before := densetest.HeapAllocated()
+		_, _, err = ReadNPY(bytes.NewReader(file))
+		used := densetest.HeapAllocated() - before
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.dict, err, c.want)
+		}
+		if used > 1<<20 {
+			t.Errorf("%s: refusing it allocated %d bytes", c.dict, used)
+		}
+	}
+	before := densetest.HeapAllocated()
+	_, err := ReadBin(bytes.NewReader(make([]byte, 8)), []int{2147483647})
+	if used := densetest.HeapAllocated() - before; err == nil || used > 1<<20 {
+		t.Errorf(".bin declaring (2147483647,) over 8 bytes: %v, %d bytes allocated", err, used)
+	}
+	if _, err := ReadBin(bytes.NewReader(nil), []int{1 << 40, 1 << 40}); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf(".bin of shape (2^40, 2^40): %v", err)
 	}
 }

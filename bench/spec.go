@@ -852,6 +852,10 @@ func CheckGemmActivation(name string) error {
 
 func checkActivation(v value) error {
 	n := strings.ToLower(strings.TrimSpace(v.s))
+	if n == "" {
+		// Keras refuses an empty name; the identity is None or 'linear'.
+		return &SpecError{v.pos, fmt.Sprintf("could not interpret activation function identifier: %s; for no activation give None or 'linear'", v.text)}
+	}
 	if n == "softmax" || n == "log_softmax" {
 		return nil
 	}

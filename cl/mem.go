@@ -3,6 +3,7 @@ package cl
 import (
 	"math"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -32,6 +33,7 @@ func (c *Context) CreateBuffer(flags MemFlags, size int) (*MemObject, error) {
 	if err := check("clCreateBuffer", st); err != nil {
 		return nil, err
 	}
+	liveMem.Add(1)
 	return &MemObject{m: m, size: size}, nil
 }
 
@@ -61,6 +63,7 @@ func (c *Context) CreateBufferHost(flags MemFlags, data []float32) (*MemObject, 
 		pin.Unpin()
 		return nil, err
 	}
+	liveMem.Add(1)
 	return &MemObject{m: m, size: 4 * len(data), pin: pin}, nil
 }
 
@@ -74,6 +77,7 @@ func (m *MemObject) Release() error {
 	}
 	err := clReleaseMemObject.status(m.m)
 	m.m = 0
+	liveMem.Add(-1)
 	if m.pin != nil {
 		m.pin.Unpin()
 		m.pin = nil
@@ -138,7 +142,7 @@ func (q *CommandQueue) transfer(f *proc, m *MemObject, blocking bool, offset int
 		ev.unpin()
 		return nil, err
 	}
-	return ev, nil
+	return counted(ev), nil
 }
 
 // EnqueueWriteBuffer copies data into m at byte offset. A non-blocking
@@ -193,7 +197,7 @@ func (q *CommandQueue) EnqueueCopyBuffer(src, dst *MemObject, srcOffset, dstOffs
 	if err := clEnqueueCopyBuffer.status(q.q, src.m, dst.m, uintptr(srcOffset), uintptr(dstOffset), uintptr(size), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return counted(ev), nil
 }
 
 // EnqueueFillBuffer sets size bytes of m at offset (both multiples of 4)
@@ -214,7 +218,7 @@ func (q *CommandQueue) EnqueueFillBuffer(m *MemObject, v float32, offset, size i
 	if err := clEnqueueFillBuffer.status(q.q, m.m, uintptr(unsafe.Pointer(&pattern)), 4, uintptr(offset), uintptr(size), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return counted(ev), nil
 }
 
 // EnqueueMarkerWithWaitList enqueues a marker: a command that completes
@@ -233,7 +237,7 @@ func (q *CommandQueue) EnqueueMarkerWithWaitList(wait []*Event) (*Event, error) 
 	if err := clEnqueueMarkerWithWaitList.status(q.q, nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return counted(ev), nil
 }
 
 // MapFlags is a cl_map_flags bit set.
@@ -264,7 +268,7 @@ func (q *CommandQueue) EnqueueMapBuffer(m *MemObject, blocking bool, flags MapFl
 	if err != nil {
 		return nil, nil, err
 	}
-	return cPointer(p), ev, nil
+	return cPointer(p), counted(ev), nil
 }
 
 // cPointer returns the address p, returned by C, as a pointer. The memory
@@ -289,7 +293,25 @@ func (q *CommandQueue) EnqueueUnmapMemObject(m *MemObject, p unsafe.Pointer, wai
 	if err := clEnqueueUnmapMemObject.status(q.q, m.m, uintptr(p), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return counted(ev), nil
+}
+
+// liveMem and liveEvents count the memory objects and events this package
+// created and has not released (see Live).
+var liveMem, liveEvents atomic.Int64
+
+// Live returns how many memory objects and events created through this
+// package are not yet released: what a leak of either changes, and the
+// noise of the allocators does not, for leak tests.
+func Live() (memObjects, events int64) {
+	return liveMem.Load(), liveEvents.Load()
+}
+
+// counted returns ev, an event the OpenCL API just created, counted as
+// live until its Release.
+func counted(ev *Event) *Event {
+	liveEvents.Add(1)
+	return ev
 }
 
 // Event is an OpenCL event. The event of a non-blocking transfer pins its
@@ -387,5 +409,6 @@ func (e *Event) Release() error {
 		err = rerr
 	}
 	e.e = 0
+	liveEvents.Add(-1)
 	return err
 }

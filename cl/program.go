@@ -262,7 +262,7 @@ func (q *CommandQueue) EnqueueNDRangeKernel(k *Kernel, global, local []int, wait
 	if err := clEnqueueNDRangeKernel.status(q.q, k.k, uintptr(len(global)), 0, uintptr(unsafe.Pointer(&s.global[0])), uintptr(unsafe.Pointer(lp)), nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&s.ev.e))); err != nil {
 		return nil, fmt.Errorf("%w (kernel %q, global %v, local %v)", err, k.name, global, local)
 	}
-	return &s.ev, nil
+	return counted(&s.ev), nil
 }
 
 // launch is what EnqueueNDRangeKernel hands C: the global and local sizes

@@ -55,10 +55,17 @@ func unsupportedModel(format string, args ...any) error {
 // The model is returned with initialized weights and no backend; set
 // weights by layer name with SetWeights, then Build. Errors start with
 // "layers: model config: ".
+//
+// Weights are made once the whole config has been read and the model's
+// size checked against DefaultMaxParams (or MaxParamsEnv): a config that
+// asks for more is an error wrapping ErrTooLarge that gives the bytes.
 func FromConfig(config []byte, kerasVersion string) (*Sequential, error) {
-	m, err := fromConfig(config, kerasVersion)
+	m, err := fromConfig(config, kerasVersion, nil)
 	if err != nil {
 		return nil, fmt.Errorf("layers: model config: %w", err)
+	}
+	if err := m.initWeights(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -71,9 +78,11 @@ type modelLayer struct {
 	InboundNodes json.RawMessage `json:"inbound_nodes"`
 }
 
-// fromConfig is FromConfig; its errors say where in the config they are
-// but not that they come from a config.
-func fromConfig(config []byte, kerasVersion string) (*Sequential, error) {
+// fromConfig is FromConfig with the weights left unmade (deferInit), for
+// the loaders to check the file's weights against and supply; its errors
+// say where in the config they are but not that they come from a config.
+// opts may be nil.
+func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequential, error) {
 	var top struct {
 		kerasObject
 		RegisteredName *string `json:"registered_name"`
@@ -120,7 +129,10 @@ func fromConfig(config []byte, kerasVersion string) (*Sequential, error) {
 		}
 		return nil, unsupportedModel("%s, a subclassed or custom model,", what)
 	}
-	m := &Sequential{name: "sequential", functional: functional}
+	m := &Sequential{name: "sequential", functional: functional, deferInit: true}
+	if opts != nil {
+		m.maxParams = opts.MaxParams
+	}
 	if functional {
 		m.name = "model"
 	}
@@ -532,6 +544,10 @@ func activationFromConfig(raw json.RawMessage, keras3 bool) (string, error) {
 		if json.Unmarshal(o.Config, &s) == nil {
 			name = s
 		}
+	}
+	if strings.TrimSpace(name) == "" {
+		// Keras and TF.js refuse an empty name; the identity is null or "linear".
+		return "", fmt.Errorf("could not interpret activation function identifier: %s: %w", raw, ErrFormat)
 	}
 	return fromFileActivation(name, keras3), nil
 }

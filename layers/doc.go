@@ -144,15 +144,30 @@
 // returns a model: an unknown layer class, a missing or short shard, or a
 // weight that is missing or has the wrong shape is an error that names it.
 //
+// # Untrusted files and the size limit
+//
+// A file's declared sizes are checked before anything of that size is
+// allocated: each weight's shape against the config, the bytes a TF.js
+// manifest declares against its shards' sizes, HDF5 datasets and chunks
+// against the file. Weights a file supplies are read, never initialized
+// first, so a load costs a small multiple of the model's real size. A
+// model may hold at most DefaultMaxParams parameters (2^30, 4 GiB of
+// float32); the environment variable DENSECL_MAX_PARAMS (MaxParamsEnv)
+// changes that for the process, LoadOptions.MaxParams (LoadWith) for one
+// load, SetMaxParams for one model. Past it, Add, the first Predict,
+// FromConfig and the loaders return an error wrapping ErrTooLarge that
+// gives the bytes the weights would need.
+//
 // # Errors
 //
 // Nothing in this package panics on user input. Errors are lowercase, start
 // with "layers: " once, say once where they came from ("layers: load m.h5:
 // model config: layer 2 \"conv\" (Conv2D): ..."), and wrap one of
 // ErrShape (data that does not fit the model), ErrInvalid (an argument
-// invalid by itself: units, activation, rate, ...), ErrNotBuilt and
+// invalid by itself: units, activation, rate, ...), ErrNotBuilt,
 // ErrFormat (a file or config that is malformed or outside
-// SupportedModels) for errors.Is; where Keras has a message for the case,
+// SupportedModels) and ErrTooLarge (a model over its parameter limit) for
+// errors.Is; where Keras has a message for the case,
 // the error says it in Keras's words, e.g.
 //
 //	layers: Input 0 of layer "dense_1" is incompatible with the layer: expected axis -1 of input shape to have value 512, but received input with shape (None, 32, 32, 4)

@@ -11,8 +11,9 @@ import (
 )
 
 // Each error wraps the sentinel the docs give for its kind: units are
-// configuration (ErrInvalid) whatever their size; a kernel too big for the
-// input it gets is a shape (ErrShape).
+// configuration (ErrInvalid) whatever their size; a model over the
+// parameter limit is ErrTooLarge; a kernel beyond what a buffer can index,
+// under a limit raised past it, is a shape (ErrShape).
 func TestErrorSentinels(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -24,7 +25,7 @@ func TestErrorSentinels(t *testing.T) {
 		{"units 2^31", Dense{Units: 1 << 31}, ErrInvalid, "units=2147483648"},
 		{"units 0", Dense{Units: 0}, ErrInvalid, "units=0"},
 		{"units -1", Dense{Units: -1, InputShape: []int{3}}, ErrInvalid, "units=-1"},
-		{"kernel too big", Dense{Units: 1 << 20, InputShape: []int{1 << 12}}, ErrShape, "a kernel of shape (4096, 1048576) would exceed"},
+		{"kernel over the limit", Dense{Units: 1 << 20, InputShape: []int{1 << 12}}, ErrTooLarge, "17184063488 bytes (16.0 GiB)"},
 		{"bad rate", Dropout{Rate: 2}, ErrInvalid, "rate=2"},
 		{"bad activation", Dense{Units: 2, Activation: "nope"}, ErrInvalid, `"nope"`},
 		{"bad input shape", Dense{Units: 2, InputShape: []int{0}}, ErrInvalid, "input shape (0,)"},
@@ -36,6 +37,11 @@ func TestErrorSentinels(t *testing.T) {
 		if err != nil && (strings.Count(err.Error(), "layers: ") != 1 || !strings.HasPrefix(err.Error(), "layers: ")) {
 			t.Errorf("%s: %q does not say once where it came from", c.name, err)
 		}
+	}
+	t.Setenv(MaxParamsEnv, strconv.Itoa(1<<40))
+	_, err := NewSequential(Dense{Units: 1 << 20, InputShape: []int{1 << 12}})
+	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "a kernel of shape (4096, 1048576) would exceed") {
+		t.Errorf("kernel too big under a raised limit: %v, want ErrShape", err)
 	}
 }
 

@@ -24,9 +24,21 @@ import (
 // weights-only file, or a weight of the wrong shape is an error that names
 // it, and no model is returned. Errors start "layers: load PATH: " ("layers:
 // tfjs: PATH: " for a model.json) and say the file's name once.
+//
+// Nothing of the model's size is allocated before the file's weights have
+// been checked against the config: a weight the file lacks, one of another
+// shape, or a model larger than DefaultMaxParams (see LoadWith) is refused
+// first, and the weights are never initialized, only read.
 func Load(path string) (*Sequential, error) {
+	return LoadWith(path, nil)
+}
+
+// LoadWith is Load with options; nil means the defaults. With
+// opts.MaxParams set, a file whose model holds more parameters is refused
+// with an error wrapping ErrTooLarge before its weights are read.
+func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
 	if st, err := os.Stat(path); strings.EqualFold(filepath.Ext(path), ".json") || (err == nil && st.IsDir()) {
-		return LoadTFJS(path)
+		return loadTFJS(path, opts)
 	}
 	km, err := kerasfile.Open(path)
 	if err != nil {
@@ -35,19 +47,21 @@ func Load(path string) (*Sequential, error) {
 		msg = strings.TrimPrefix(msg, path+": ")
 		return nil, fmt.Errorf("layers: load %s: %w", path, reworded{msg, errors.Join(err, ErrFormat)})
 	}
-	m, err := fromKerasModel(km)
+	m, err := fromKerasModel(km, opts)
 	if err != nil {
 		return nil, fmt.Errorf("layers: load %s: %w", path, unprefixed(err))
 	}
 	return m, nil
 }
 
-// fromKerasModel builds a model from a Keras file's description.
-func fromKerasModel(km *kerasfile.Model) (*Sequential, error) {
+// fromKerasModel builds a model from a Keras file's description: every
+// weight is checked against the config, and the model's size against the
+// limit, before any is set; none is initialized.
+func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error) {
 	if km.Config == nil {
 		return nil, fmt.Errorf("the file holds weights only (%s), no model config to build from: %w", km.Format, ErrFormat)
 	}
-	m, err := fromConfig(km.Config, km.KerasVersion)
+	m, err := fromConfig(km.Config, km.KerasVersion, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
@@ -70,15 +84,16 @@ func fromKerasModel(km *kerasfile.Model) (*Sequential, error) {
 		return nil, err
 	}
 	seen := map[string]int{} // Keras 3's per-class counters of weight paths
-	for _, li := range m.Layers() {
-		if li.Params == 0 && li.Class != "Dense" {
+	sets := make([][]Tensor, len(m.nodes))
+	for i, n := range m.nodes {
+		if n.kind != kindDense {
 			continue
 		}
-		key := li.Name
+		key := n.name
 		if keras3 {
-			base := snakeCase(li.Class)
-			if n := seen[base]; n > 0 {
-				key = base + "_" + strconv.Itoa(n)
+			base := snakeCase(n.class)
+			if c := seen[base]; c > 0 {
+				key = base + "_" + strconv.Itoa(c)
 			} else {
 				key = base
 			}
@@ -86,22 +101,33 @@ func fromKerasModel(km *kerasfile.Model) (*Sequential, error) {
 		}
 		lw, ok := byName[key]
 		if !ok {
-			return nil, fmt.Errorf("no weights for layer %q (looked for %q in the file): %w", li.Name, key, ErrFormat)
+			return nil, fmt.Errorf("no weights for layer %q (looked for %q in the file): %w", n.name, key, ErrFormat)
 		}
-		want, err := m.Weights(li.Name)
-		if err != nil {
-			return nil, err
+		if n.inDim == 0 {
+			return nil, fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
 		}
-		if len(lw.Weights) != len(want) {
-			return nil, fmt.Errorf("layer %q has %d weights in the file, want %d (kernel and bias): %w", li.Name, len(lw.Weights), len(want), ErrFormat)
+		if want := len(n.weightShapes()); len(lw.Weights) != want {
+			return nil, fmt.Errorf("layer %q has %d weights in the file, want %d (kernel and bias): %w", n.name, len(lw.Weights), want, ErrFormat)
 		}
 		ws := make([]Tensor, len(lw.Weights))
-		for i, w := range lw.Weights {
-			ws[i] = Tensor{Shape: w.Shape, Data: w.Data}
+		for j, w := range lw.Weights {
+			ws[j] = Tensor{Shape: w.Shape, Data: w.Data}
 		}
-		if err := m.SetWeights(li.Name, ws); err != nil {
+		if err := checkWeights(n, ws); err != nil {
 			return nil, err
 		}
+		sets[i] = ws
+	}
+	if err := m.checkParams(m.builtParams(), "model "+strconv.Quote(m.modelName())); err != nil {
+		return nil, err
+	}
+	for i, ws := range sets {
+		if ws != nil {
+			m.nodes[i].adoptWeights(ws)
+		}
+	}
+	if err := m.initWeights(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -373,8 +373,10 @@ func (n *node) params() int {
 	return p
 }
 
-// build sets the input shape, and for Dense creates the weights.
-func (n *node) build(in []int) error {
+// build sets the input shape, and for Dense the kernel's rows; with init
+// it also creates the weights with the initializers (see fill), else they
+// stay nil until a file supplies them or fill runs.
+func (n *node) build(in []int, init bool) error {
 	out, err := n.outputShape(in)
 	if err != nil {
 		return err
@@ -385,19 +387,31 @@ func (n *node) build(in []int) error {
 			return fmt.Errorf("layers: dense %q: a kernel of shape %s would exceed %d elements: %w",
 				n.name, formatShape([]int{k, n.units}), maxBufferElems, ErrShape)
 		}
-		kernel, err := n.kinit.fill([]int{k, n.units}, "glorot_uniform")
-		if err != nil {
-			return fmt.Errorf("layers: dense %q: kernel_initializer: %w", n.name, err)
-		}
-		var bias []float32
-		if n.useBias {
-			if bias, err = n.binit.fill([]int{n.units}, "zeros"); err != nil {
-				return fmt.Errorf("layers: dense %q: bias_initializer: %w", n.name, err)
+		n.inDim, n.kernel, n.bias = k, nil, nil
+		if init {
+			if err := n.fill(); err != nil {
+				n.inDim = 0
+				return err
 			}
 		}
-		n.inDim, n.kernel, n.bias = k, kernel, bias
 	}
 	n.in, n.out = in, out
+	return nil
+}
+
+// fill creates a built Dense node's weights with its initializers.
+func (n *node) fill() error {
+	kernel, err := n.kinit.fill([]int{n.inDim, n.units}, "glorot_uniform")
+	if err != nil {
+		return fmt.Errorf("layers: dense %q: kernel_initializer: %w", n.name, err)
+	}
+	var bias []float32
+	if n.useBias {
+		if bias, err = n.binit.fill([]int{n.units}, "zeros"); err != nil {
+			return fmt.Errorf("layers: dense %q: bias_initializer: %w", n.name, err)
+		}
+	}
+	n.kernel, n.bias = kernel, bias
 	return nil
 }
 

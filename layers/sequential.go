@@ -30,6 +30,11 @@ type Sequential struct {
 	// functional: the model was loaded from a Functional model's config
 	// (a single chain); its summary lists its InputLayer, as Keras's does.
 	functional bool
+	// maxParams is the model's own parameter limit (0: the default, see
+	// DefaultMaxParams); deferInit leaves the weights of layers built now
+	// unmade, for a loader to supply (see initWeights).
+	maxParams int
+	deferInit bool
 
 	poolMu sync.Mutex
 	pool   []*workspace
@@ -144,7 +149,12 @@ func (m *Sequential) Add(l Layer) error {
 		return incompatibleShape(n.name, want, in)
 	}
 	if in != nil {
-		if err := n.build(in); err != nil {
+		if n.kind == kindDense && n.inDim == 0 && !m.deferInit && len(in) >= 2 && in[len(in)-1] > 0 {
+			if err := m.checkParams(m.builtParams()+denseParams(n, in[len(in)-1]), "dense "+strconv.Quote(n.name)); err != nil {
+				return err
+			}
+		}
+		if err := n.build(in, !m.deferInit); err != nil {
 			return err
 		}
 		if err := m.upload(n); err != nil {
@@ -214,6 +224,11 @@ func withName(l Layer, name string) Layer {
 // buildShapes builds every layer from the input shape in (batch excluded).
 // On error nothing is changed.
 func (m *Sequential) buildShapes(in []int) error {
+	if !m.deferInit {
+		if err := m.checkParams(m.plannedParams(withBatch(in)), "model "+strconv.Quote(m.modelName())); err != nil {
+			return err
+		}
+	}
 	// Work on copies so that a failure leaves the nodes as they were.
 	copies := make([]*node, len(m.nodes))
 	cur := withBatch(in)
@@ -222,7 +237,7 @@ func (m *Sequential) buildShapes(in []int) error {
 		if c.declared != nil && !compatible(withBatch(c.declared), cur) {
 			return incompatibleShape(c.name, withBatch(c.declared), cur)
 		}
-		if err := c.build(cur); err != nil {
+		if err := c.build(cur, !m.deferInit); err != nil {
 			return err
 		}
 		copies[i] = &c
@@ -506,6 +521,23 @@ func (m *Sequential) setWeights(n *node, w []Tensor) error {
 
 // checkWeights validates w against n's weight shapes.
 func checkWeights(n *node, w []Tensor) error {
+	if err := checkWeightShapes(n, w); err != nil {
+		return err
+	}
+	shapes := n.weightShapes()
+	names := n.weightNames()
+	for i, s := range shapes {
+		if len(w[i].Data) != numElems(s) {
+			return fmt.Errorf("layers: layer %q weight %s has shape %s (%d values), but the value given has %d values: %w",
+				n.name, names[i], formatShape(s), numElems(s), len(w[i].Data), ErrShape)
+		}
+	}
+	return nil
+}
+
+// checkWeightShapes validates the shapes of w, not their data, against
+// n's weight shapes.
+func checkWeightShapes(n *node, w []Tensor) error {
 	shapes := n.weightShapes()
 	names := n.weightNames()
 	if len(w) != len(shapes) {
@@ -515,10 +547,6 @@ func checkWeights(n *node, w []Tensor) error {
 		if !slices.Equal(w[i].Shape, s) {
 			return fmt.Errorf("layers: layer %q weight %s has shape %s, but the value given has shape %s: %w",
 				n.name, names[i], formatShape(s), formatShape(w[i].Shape), ErrShape)
-		}
-		if len(w[i].Data) != numElems(s) {
-			return fmt.Errorf("layers: layer %q weight %s has shape %s (%d values), but the value given has %d values: %w",
-				n.name, names[i], formatShape(s), numElems(s), len(w[i].Data), ErrShape)
 		}
 	}
 	return nil

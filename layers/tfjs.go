@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -43,11 +44,19 @@ type tfjsWeight struct {
 // LoadTFJS loads a model saved in the TF.js Layers format: path is the
 // model.json file, or the directory that holds it. See ReadTFJS.
 func LoadTFJS(path string) (*Sequential, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return ReadTFJS(os.DirFS(path), "model.json")
-	}
-	return ReadTFJS(os.DirFS(filepath.Dir(path)), filepath.Base(path))
+	return loadTFJS(path, nil)
 }
+
+func loadTFJS(path string, opts *LoadOptions) (*Sequential, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return readTFJS(os.DirFS(path), "model.json", opts)
+	}
+	return readTFJS(os.DirFS(filepath.Dir(path)), filepath.Base(path), opts)
+}
+
+// maxModelJSON bounds the size of a model.json read into memory (64 MiB);
+// tensorflowjs_converter's are a few kilobytes, the weights lie in shards.
+const maxModelJSON = 64 << 20
 
 // ReadTFJS loads a model in the TF.js Layers format from fsys: modelJSON
 // is the path of model.json, and the weight shards named in its
@@ -58,11 +67,26 @@ func LoadTFJS(path string) (*Sequential, error) {
 // FromConfig, and sets each layer's weights from the manifest entries named
 // "<layer>/kernel" and "<layer>/bias" (little-endian float32).
 //
+// Everything is checked before the weights are read, from the manifest and
+// the shards' sizes: each weight's shape against its layer, the bytes the
+// manifest declares against the bytes its shards hold, and the model's
+// size against DefaultMaxParams (or MaxParamsEnv). The weights are never
+// initialized, only read.
+//
 // It returns an error wrapping ErrFormat that names the culprit for an
-// unknown layer class, a missing or short shard, a weight that is missing,
-// not float32 or matches no layer, and one wrapping ErrShape for a weight
-// whose shape does not match its layer. No model is returned then.
+// unknown layer class, a missing or short shard (with the bytes declared
+// and present), a weight that is missing, not float32 or matches no layer,
+// one wrapping ErrShape for a weight whose shape does not match its layer,
+// and one wrapping ErrTooLarge for a model over the limit. No model is
+// returned then.
 func ReadTFJS(fsys fs.FS, modelJSON string) (*Sequential, error) {
+	return readTFJS(fsys, modelJSON, nil)
+}
+
+func readTFJS(fsys fs.FS, modelJSON string, opts *LoadOptions) (*Sequential, error) {
+	if st, err := fs.Stat(fsys, modelJSON); err == nil && st.Size() > maxModelJSON {
+		return nil, fmt.Errorf("layers: tfjs: %s is %s, more than the %s a model.json may take: %w", modelJSON, formatBytes(st.Size()), formatBytes(maxModelJSON), ErrFormat)
+	}
 	raw, err := fs.ReadFile(fsys, modelJSON)
 	if err != nil {
 		return nil, fmt.Errorf("layers: tfjs: %w", err)
@@ -88,41 +112,68 @@ func ReadTFJS(fsys fs.FS, modelJSON string) (*Sequential, error) {
 	if len(topo.ModelConfig) > 0 && string(topo.ModelConfig) != "null" {
 		config = topo.ModelConfig
 	}
-	m, err := fromConfig(config, topo.KerasVersion)
+	m, err := fromConfig(config, topo.KerasVersion, opts)
 	if err != nil {
 		return nil, fmt.Errorf("layers: tfjs: %s: model config: %w", modelJSON, err)
 	}
-	weights, err := readWeights(fsys, path.Dir(modelJSON), mj.WeightsManifest)
+	plan, err := planWeights(fsys, path.Dir(modelJSON), mj.WeightsManifest)
 	if err != nil {
 		return nil, err
 	}
 	err = m.inputFromKernel(func(layer string) ([]int, bool) {
-		t, ok := weights[layer+"/kernel"]
-		return t.Shape, ok
+		sp, ok := plan.byName[layer+"/kernel"]
+		return sp.shape, ok
 	})
 	if err != nil {
 		return nil, fmt.Errorf("layers: tfjs: %s: %w", modelJSON, err)
 	}
-	if err := m.assignWeights(weights, modelJSON); err != nil {
+	if err := m.assignWeights(plan, modelJSON); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// readWeights reads every weight the manifest lists, by name.
-func readWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (map[string]Tensor, error) {
-	out := map[string]Tensor{}
+// tfjsSpec is one manifest weight: its shape, and where its bytes lie.
+type tfjsSpec struct {
+	name  string // as in the manifest
+	shape []int
+	group int // index in the manifest
+	off   int // byte offset in the group's concatenated shards
+}
+
+// tfjsPlan is the manifest, checked against the shards' sizes, before any
+// weight is read.
+type tfjsPlan struct {
+	fsys   fs.FS
+	dir    string
+	groups []tfjsGroup
+	sizes  []int64             // each group's shards' bytes, by fs.Stat
+	byName map[string]tfjsSpec // by name, ":0" trimmed
+}
+
+// layerOf returns the layer a weight name belongs to ("d" for "d/kernel").
+func layerOf(weight string) string {
+	if i := strings.LastIndexByte(weight, '/'); i > 0 {
+		return weight[:i]
+	}
+	return weight
+}
+
+// planWeights checks every weight the manifest lists, by name, against the
+// sizes of its group's shards (fs.Stat; nothing is read).
+func planWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (*tfjsPlan, error) {
+	plan := &tfjsPlan{fsys: fsys, dir: dir, groups: manifest, byName: map[string]tfjsSpec{}}
 	for g, group := range manifest {
-		var data []byte
+		var present int64
 		for _, p := range group.Paths {
-			name := path.Join(dir, strings.TrimPrefix(p, "./"))
-			b, err := fs.ReadFile(fsys, name)
+			st, err := fs.Stat(fsys, path.Join(dir, strings.TrimPrefix(p, "./")))
 			if err != nil {
 				return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", p, ErrFormat, err)
 			}
-			data = append(data, b...)
+			present += st.Size()
 		}
-		off := 0
+		plan.sizes = append(plan.sizes, present)
+		var off int64
 		for _, w := range group.Weights {
 			if q := bytes.TrimSpace(w.Quantization); len(q) > 0 && string(q) != "null" {
 				return nil, fmt.Errorf("layers: tfjs: %w", unsupportedModel("weight %q, quantized (%s),", w.Name, q))
@@ -137,36 +188,58 @@ func readWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (map[string]Tenso
 				}
 				n *= d
 			}
-			if off+4*n > len(data) {
-				return nil, fmt.Errorf("layers: tfjs: weight %q, shape %s, needs bytes %d to %d of weight group %d, but its shards %v hold %d bytes: %w",
-					w.Name, formatShape(w.Shape), off, off+4*n, g+1, group.Paths, len(data), ErrFormat)
+			if off+4*int64(n) > present {
+				return nil, fmt.Errorf("layers: tfjs: layer %q: weight %q, shape %s, declares %s at byte %d of weight group %d, but its shards %v hold %d bytes: %w",
+					layerOf(strings.TrimSuffix(w.Name, ":0")), w.Name, formatShape(w.Shape), formatBytes(4*int64(n)), off, g+1, group.Paths, present, ErrFormat)
 			}
-			t := Tensor{Shape: append([]int{}, w.Shape...), Data: make([]float32, n)}
-			for i := range t.Data {
-				t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*i:]))
-			}
-			off += 4 * n
 			name := strings.TrimSuffix(w.Name, ":0")
-			if _, dup := out[name]; dup {
+			if _, dup := plan.byName[name]; dup {
 				return nil, fmt.Errorf("layers: tfjs: weight %q appears twice in the manifest: %w", w.Name, ErrFormat)
 			}
-			out[name] = t
+			plan.byName[name] = tfjsSpec{name: w.Name, shape: append([]int{}, w.Shape...), group: g, off: int(off)}
+			off += 4 * int64(n)
 		}
-		if off != len(data) {
+		if off != present {
 			return nil, fmt.Errorf("layers: tfjs: weight group %d: its shards %v hold %d bytes, but its weights take %d: %w",
-				g+1, group.Paths, len(data), off, ErrFormat)
+				g+1, group.Paths, present, off, ErrFormat)
 		}
 	}
-	return out, nil
+	return plan, nil
 }
 
-// assignWeights sets every layer's weights from byName, checking all of
-// them before it changes any.
-func (m *Sequential) assignWeights(byName map[string]Tensor, file string) error {
+// readGroup reads weight group g's shards, whose total size planWeights
+// checked, into one buffer.
+func (p *tfjsPlan) readGroup(g int) ([]byte, error) {
+	paths := p.groups[g].Paths
+	if len(paths) == 1 {
+		b, err := fs.ReadFile(p.fsys, path.Join(p.dir, strings.TrimPrefix(paths[0], "./")))
+		if err != nil {
+			return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", paths[0], ErrFormat, err)
+		}
+		return b, nil
+	}
+	data := make([]byte, 0, p.sizes[g])
+	for _, sp := range paths {
+		b, err := fs.ReadFile(p.fsys, path.Join(p.dir, strings.TrimPrefix(sp, "./")))
+		if err != nil {
+			return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", sp, ErrFormat, err)
+		}
+		if int64(len(data)+len(b)) > p.sizes[g] {
+			return nil, fmt.Errorf("layers: tfjs: weight shard %q grew while it was read: %w", sp, ErrFormat)
+		}
+		data = append(data, b...)
+	}
+	return data, nil
+}
+
+// assignWeights matches every layer's weights in plan by name and shape,
+// checks the model's size, then reads them from the shards and sets them;
+// it changes nothing on error.
+func (m *Sequential) assignWeights(plan *tfjsPlan, file string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	used := map[string]bool{}
-	sets := make([][]Tensor, len(m.nodes))
+	sets := make([][]tfjsSpec, len(m.nodes))
 	for i, n := range m.nodes {
 		names := n.weightNames()
 		if len(names) == 0 {
@@ -175,22 +248,25 @@ func (m *Sequential) assignWeights(byName map[string]Tensor, file string) error 
 		if n.inDim == 0 {
 			return fmt.Errorf("layers: tfjs: %s: layer %q cannot take weights: the model config gives no input shape: %w", file, n.name, ErrFormat)
 		}
+		specs := make([]tfjsSpec, len(names))
 		ws := make([]Tensor, len(names))
 		for j, wn := range names {
-			t, ok := byName[wn]
+			sp, ok := plan.byName[wn]
 			if !ok {
 				return fmt.Errorf("layers: tfjs: %s: no weight named %q for layer %q in the weights manifest: %w", file, wn, n.name, ErrFormat)
 			}
-			ws[j] = t
+			specs[j] = sp
+			// Shapes only: the data is checked by its size in planWeights.
+			ws[j] = Tensor{Shape: sp.shape}
 			used[wn] = true
 		}
-		if err := checkWeights(n, ws); err != nil {
+		if err := checkWeightShapes(n, ws); err != nil {
 			return fmt.Errorf("layers: tfjs: %s: %w", file, unprefixed(err))
 		}
-		sets[i] = ws
+		sets[i] = specs
 	}
 	var extra []string
-	for _, name := range sortedKeys(byName) {
+	for _, name := range sortedKeys(plan.byName) {
 		if !used[name] {
 			extra = append(extra, name)
 		}
@@ -198,14 +274,44 @@ func (m *Sequential) assignWeights(byName map[string]Tensor, file string) error 
 	if len(extra) > 0 {
 		return fmt.Errorf("layers: tfjs: %s: weights %q in the manifest match no layer of the model: %w", file, extra, ErrFormat)
 	}
-	for i, ws := range sets {
-		if ws != nil {
-			if err := m.setWeights(m.nodes[i], ws); err != nil {
-				return err
+	if err := m.checkParams(m.builtParams(), "model "+strconv.Quote(m.modelName())); err != nil {
+		return fmt.Errorf("layers: tfjs: %s: %w", file, err)
+	}
+	// Read group by group; a group's buffer is dropped once decoded.
+	decoded := make([][]Tensor, len(m.nodes))
+	for g := range plan.groups {
+		var data []byte
+		for i, specs := range sets {
+			for j, sp := range specs {
+				if sp.group != g {
+					continue
+				}
+				if data == nil {
+					var err error
+					if data, err = plan.readGroup(g); err != nil {
+						return err
+					}
+				}
+				if decoded[i] == nil {
+					decoded[i] = make([]Tensor, len(specs))
+				}
+				t := Tensor{Shape: sp.shape, Data: make([]float32, numElems(sp.shape))}
+				if sp.off+4*len(t.Data) > len(data) {
+					return fmt.Errorf("layers: tfjs: weight %q: weight group %d changed size while it was read: %w", sp.name, g+1, ErrFormat)
+				}
+				for k := range t.Data {
+					t.Data[k] = math.Float32frombits(binary.LittleEndian.Uint32(data[sp.off+4*k:]))
+				}
+				decoded[i][j] = t
 			}
 		}
 	}
-	return nil
+	for i, ws := range decoded {
+		if ws != nil {
+			m.nodes[i].adoptWeights(ws)
+		}
+	}
+	return m.initWeights()
 }
 
 // SaveTFJS writes the model to dir in the TF.js Layers format, as

@@ -293,7 +293,7 @@ func TestTFJSErrors(t *testing.T) {
 		{"short shard", with(func(f fstest.MapFS) {
 			d := f["model/group1-shard1of1.bin"].Data
 			f["model/group1-shard1of1.bin"] = &fstest.MapFile{Data: d[:len(d)-4]}
-		}), ErrFormat, `weight "dense_1/bias", shape (3,), needs bytes`},
+		}), ErrFormat, `layer "dense_1": weight "dense_1/bias", shape (3,), declares 12 bytes at byte 192 of weight group 1, but its shards [group1-shard1of1.bin] hold 200 bytes`},
 		{"long shard", with(func(f fstest.MapFS) {
 			d := f["model/group1-shard1of1.bin"].Data
 			f["model/group1-shard1of1.bin"] = &fstest.MapFile{Data: append(append([]byte{}, d...), 0, 0, 0, 0)}
@@ -305,6 +305,7 @@ func TestTFJSErrors(t *testing.T) {
 		{"extra weight", converterFiles("2.15.0", keras2Config, append(append([]namedTensor{}, good...), namedTensor{"dense_9/kernel", NewTensor(1)})), ErrFormat, `"dense_9/kernel"`},
 		{"int weights", with(replaceJSON(`"shape": [5,4], "dtype": "float32"`, `"shape": [5,4], "dtype": "int32"`)), ErrFormat, `weight "dense/kernel" of dtype int32 is not supported; ` + SupportedModels},
 		{"bad units", with(replaceJSON(`"units": 4`, `"units": 0`)), ErrFormat, "units must be a positive integer, got 0"},
+		{"empty activation", with(replaceJSON(`"activation": "softmax"`, `"activation": ""`)), ErrFormat, `could not interpret activation function identifier: ""`},
 		{"bad activation", with(replaceJSON(`"activation": "softmax"`, `"activation": "sparsemax"`)), ErrInvalid, `"sparsemax"`},
 		{"no topology", fstest.MapFS{"model/model.json": {Data: []byte(`{"format": "layers-model"}`)}}, ErrFormat, "no modelTopology"},
 		{"not json", fstest.MapFS{"model/model.json": {Data: []byte(`{`)}}, ErrFormat, "model.json"},

@@ -337,7 +337,7 @@ func cmdModel(args []string, stdout, stderr io.Writer) error {
 func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	path := fs.String("model", "", "a saved model: Keras .keras or .h5, or a TF.js model.json (or its folder) (required)")
-	input := fs.String("input", "", "input: x.npy (float32, C order) or x.bin (raw little-endian float32, with -shape) (required)")
+	input := fs.String("input", "", "input: x.npy (C order; float32, or float64, float16, bool or an integer type, converted to float32) or x.bin (raw little-endian float32, with -shape) (required)")
 	shapeFlag := fs.String("shape", "", "the input's shape, batch first, as 2,32,32,3: required for .bin, checked for .npy")
 	output := fs.String("o", "", "output: y.npy or y.bin (raw little-endian float32) (required)")
 	backend := fs.String("backend", "opencl", "opencl or fallback (opencl falls back to the fallback when no OpenCL platform exists)")
@@ -374,14 +374,17 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inShape, data, err := bench.ReadTensorFile(*input, shape)
+	inShape, data, dtype, err := bench.ReadTensorFileDtype(*input, shape)
 	if err != nil {
 		return usagef("predict: %v", err)
+	}
+	if dtype != "float32" {
+		fmt.Fprintf(stderr, "densebench: predict: %s holds %s; converted to float32, as Keras casts a model's input\n", *input, dtype)
 	}
 	if bes[0] == bench.OpenCL {
 		bes = []string{bench.OpenCL, bench.Fallback}
 	}
-	d, _, err := openFor(*sel, bes, stderr)
+	d, _, err := openFor(*sel, bes, stderr, "predicting on the fallback (pure Go)")
 	if err != nil {
 		return err
 	}
@@ -473,7 +476,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Shapes = ss
 	}
-	d, _, err := openFor(c.device, []string{bench.OpenCL}, stderr)
+	d, _, err := openFor(c.device, []string{bench.OpenCL}, stderr, "")
 	if err != nil {
 		return err
 	}

@@ -247,7 +247,7 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}
-	d, bes, err := openFor(c.device, bes, stderr)
+	d, bes, err := openFor(c.device, bes, stderr, "measuring the fallback alone")
 	if err != nil || d == nil || c.precision == "" {
 		return d, bes, err
 	}
@@ -262,7 +262,11 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 	return d, bes, nil
 }
 
-func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []string, error) {
+// openFor opens the device sel when OpenCL is among bes. With no OpenCL
+// platform, no device asked for and the fallback among bes, it returns the
+// fallback alone and says so on stderr: "no OpenCL platform; " + doing.
+func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.Device, []string, error) {
+	sel = strings.TrimSpace(sel) // blank means the default, as device.Select takes it
 	if !contains(bes, bench.OpenCL) {
 		return nil, bes, nil
 	}
@@ -273,7 +277,7 @@ func openFor(sel string, bes []string, stderr io.Writer) (*device.Device, []stri
 	case errors.Is(err, device.ErrNoMatch):
 		return nil, nil, usageErr(err)
 	case errors.Is(err, device.ErrNoPlatform) && sel == "" && contains(bes, bench.Fallback):
-		fmt.Fprintln(stderr, "densebench: no OpenCL platform; measuring the fallback alone ("+oneLine(err.Error())+")")
+		fmt.Fprintln(stderr, "densebench: no OpenCL platform; "+doing+" ("+oneLine(err.Error())+")")
 		return nil, []string{bench.Fallback}, nil
 	}
 	return nil, nil, err
@@ -366,7 +370,7 @@ func modelText(r bench.ModelResult) string {
 func describeDevice(d *device.Device, sel string) string {
 	info := d.Info()
 	how := "the default: $" + device.EnvDevice + ", else the first GPU, else the first CPU"
-	if sel != "" {
+	if sel = strings.TrimSpace(sel); sel != "" {
 		how = "chosen by -device " + sel
 	}
 	s := fmt.Sprintf("%s (%s)", info.String(), how)

@@ -430,3 +430,91 @@ func TestOneLine(t *testing.T) {
 		t.Errorf("oneLine:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPredictConverts feeds predict a uint8 and a float64 .npy: each is
+// converted to float32 with one note on stderr, and predicts as the
+// float32 input does; a complex .npy is refused.
+func TestPredictConverts(t *testing.T) {
+	dir := t.TempDir()
+	model, predict := writeModel(t, dir)
+	x := []float32{1, 2, 255, 0, 0, 7, 3, 128}
+	want := predict(x)
+	header := func(descr string) []byte {
+		dict := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (4, 2), }"
+		h := dict + strings.Repeat(" ", 64-(10+len(dict)+1)%64) + "\n"
+		return append([]byte("\x93NUMPY\x01\x00"+string([]byte{byte(len(h)), byte(len(h) >> 8)})), h...)
+	}
+	u8 := header("|u1")
+	f8 := header("<f8")
+	for _, v := range x {
+		u8 = append(u8, byte(v))
+		f8 = binary.LittleEndian.AppendUint64(f8, math.Float64bits(float64(v)))
+	}
+	c8 := append(header("<c8"), make([]byte, 64)...)
+	for name, b := range map[string][]byte{"u8.npy": u8, "f8.npy": f8, "c8.npy": c8} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ in, dtype string }{{"u8.npy", "uint8"}, {"f8.npy", "float64"}} {
+		code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, c.in), "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", c.in, code, errOut)
+		}
+		if n := strings.Count(errOut, "converted to float32"); n != 1 || !strings.Contains(errOut, "holds "+c.dtype) {
+			t.Errorf("%s: stderr %q, want one note that it holds %s, converted to float32", c.in, errOut, c.dtype)
+		}
+		_, got, err := bench.ReadTensorFile(filepath.Join(dir, "y.npy"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := bench.RelErr(got, want); !(e < 1e-5) {
+			t.Errorf("%s: got %v, want %v", c.in, got, want)
+		}
+	}
+	code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "c8.npy"), "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback")
+	if code != exitUsage || !strings.Contains(errOut, "complex64") {
+		t.Errorf("complex input: exit %d, %q", code, errOut)
+	}
+	// float32 input says nothing.
+	if err := bench.WriteTensorFile(filepath.Join(dir, "x.npy"), []int{4, 2}, x); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "x.npy"), "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback"); code != exitOK || errOut != "" {
+		t.Errorf("float32 input: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestPredictNoPlatform checks predict's wording when no OpenCL platform
+// exists (OCL_ICD_VENDORS naming an empty folder, or a machine without one): it predicts on the
+// fallback, it does not measure.
+func TestPredictNoPlatform(t *testing.T) {
+	if hasPlatform() {
+		t.Skip("an OpenCL platform exists; run with OCL_ICD_VENDORS=/an/empty/dir to test this")
+	}
+	dir := t.TempDir()
+	model, _ := writeModel(t, dir)
+	if err := bench.WriteTensorFile(filepath.Join(dir, "x.npy"), []int{4, 2}, make([]float32, 8)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "x.npy"), "-o", filepath.Join(dir, "y.npy"))
+	if code != exitOK || !strings.Contains(errOut, "predicting on the fallback") || strings.Contains(errOut, "measuring") {
+		t.Errorf("predict with no platform: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDeviceBlank checks that -device ' ' means the default device, and
+// says so, as no -device does.
+func TestDeviceBlank(t *testing.T) {
+	if !hasPlatform() {
+		t.Skip("no OpenCL platform")
+	}
+	t.Setenv(device.EnvDevice, "")
+	code, out, errOut := runCmd(append(append([]string{}, small...), "-device", " ")...)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "(the default: $"+device.EnvDevice) || strings.Contains(out, "chosen by -device") {
+		t.Errorf("-device ' ' does not say it is the default device:\n%s", out)
+	}
+}

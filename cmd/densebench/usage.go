@@ -130,9 +130,13 @@ Reshape((a, b)), Input(shape=(...)).
                           [-backend opencl|fallback] [-device SEL]
 
 Runs a saved TF.js Layers model on an input file and writes the output.
-.npy files are float32 ('<f4'), C order, header 1.0/2.0/3.0; .bin files are
-raw little-endian float32 and need -shape on input (batch first). The
-output's shape is printed.
+.npy files are C order, header 1.0/2.0/3.0: float32 ('<f4'), or float64,
+float16, bool or an integer type (uint8 images...), converted to float32 as
+Keras casts its input, with a note on stderr; complex, object and
+structured arrays are refused. .bin files are raw little-endian float32 and
+need -shape on input (batch first). The output is float32; its shape is
+printed. A model past DENSECL_MAX_PARAMS parameters (default 2^30) is
+refused before it is loaded.
 `,
 	"summary": `Usage: densebench summary -spec "..." | -model model.keras|model.h5|model.json [-keras3 [-width N]]
 

@@ -101,13 +101,18 @@ func (d *Dataset) raw() ([]byte, error) {
 	}
 	f := d.f
 	limit := uint64(f.size) + fillSlack
+	bud := f.data
 	for _, flt := range d.filters {
 		if flt.id == filterDeflate {
 			limit = uint64(f.size)*deflateRatio + fillSlack
+			bud = f.inflated
 		}
 	}
 	if total > limit {
 		return nil, d.err(ErrFormat, "%d bytes of data declared, more than a file of %d bytes can hold", total, f.size)
+	}
+	if err := bud.spend(total, "dataset", d.addr); err != nil {
+		return nil, withPath(err, d.path)
 	}
 	switch d.layout.class {
 	case layoutCompact:

@@ -32,12 +32,18 @@ type File struct {
 
 	// Metadata is parsed once per address and cached; meta bounds the
 	// bytes read for first parses (see budget).
-	meta    *budget
-	mu      sync.Mutex
-	objects map[uint64]cachedObject
-	tables  map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
-	chunks  map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
-	gheaps  map[uint64]*globalHeap
+	meta *budget
+	// data and inflated bound the dataset bytes a File returns over its
+	// life (see Dataset.raw): four times its size plus 4 MiB in all, and
+	// twice what deflate can expand the file to for filtered datasets, so
+	// that many datasets over the same bytes, or many never written and
+	// read as their fill value, cannot add up past what the file holds.
+	data, inflated *budget
+	mu             sync.Mutex
+	objects        map[uint64]cachedObject
+	tables         map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
+	chunks         map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
+	gheaps         map[uint64]*globalHeap
 }
 
 // Open opens the HDF5 file at path. Close it when done.
@@ -69,11 +75,13 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 	}
 	f := &File{
 		r: r, size: size,
-		meta:    &budget{left: 4*size + 1<<20},
-		objects: map[uint64]cachedObject{},
-		tables:  map[[2]uint64][]link{},
-		chunks:  map[[2]uint64][]chunkEntry{},
-		gheaps:  map[uint64]*globalHeap{},
+		meta:     &budget{left: 4*size + 1<<20, why: "metadata read exceeds four times the file size (overlapping or repeated structures)"},
+		data:     &budget{left: 4*size + 4*fillSlack, why: "dataset reads exceed four times the file size (datasets over the same bytes, or unwritten ones)"},
+		inflated: &budget{left: 2*min(size, math.MaxInt64/(2*deflateRatio))*deflateRatio + 4*fillSlack, why: "compressed dataset reads exceed twice what deflate can expand the file to"},
+		objects:  map[uint64]cachedObject{},
+		tables:   map[[2]uint64][]link{},
+		chunks:   map[[2]uint64][]chunkEntry{},
+		gheaps:   map[uint64]*globalHeap{},
 	}
 	if err := f.readSuperblock(); err != nil {
 		return nil, err
@@ -260,6 +268,7 @@ func (f *File) fits(addr, n uint64) bool {
 type budget struct {
 	mu   sync.Mutex
 	left int64
+	why  string // the error's detail once spent
 }
 
 func (f *File) newBudget() *budget { return f.meta }
@@ -269,7 +278,7 @@ func (b *budget) spend(n uint64, what string, addr uint64) error {
 	defer b.mu.Unlock()
 	if n > uint64(b.left) {
 		b.left = 0
-		return formatErr(what, addr, "metadata read exceeds four times the file size (overlapping or repeated structures)")
+		return formatErr(what, addr, "%s", b.why)
 	}
 	b.left -= int64(n)
 	return nil

@@ -3,11 +3,13 @@ package hdf5
 import (
 	"bytes"
 	"testing"
+
+	"github.com/densecl/densecl/internal/densetest"
 )
 
 // FuzzHDF5 opens arbitrary bytes, walks every group and reads every
-// attribute and dataset: errors are expected, panics, hangs and huge
-// allocations are bugs.
+// attribute and dataset: errors are expected, panics, hangs and
+// allocations beyond densetest.FuzzAllocLimit are bugs.
 func FuzzHDF5(f *testing.F) {
 	// Small seeds: the fuzzer mutates and minimises big inputs slowly.
 	// The larger fixtures get random mutations in TestMutations.
@@ -19,10 +21,12 @@ func FuzzHDF5(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return
-		}
-		_ = exercise(file)
+		densetest.LimitAllocs(t, densetest.FuzzAllocLimit, func() {
+			file, err := NewReader(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				return
+			}
+			_ = exercise(file)
+		})
 	})
 }

@@ -704,3 +704,38 @@ func TestHardLinkCycle(t *testing.T) {
 		t.Errorf("path through the cycle: %v", err)
 	}
 }
+
+// TestDataBudget reads one dataset again and again: the bytes a File
+// returns over its life are bounded by what it holds (four times its size
+// plus 4 MiB), so that datasets sharing the same bytes, or never written,
+// cannot add up to more.
+func TestDataBudget(t *testing.T) {
+	b := fixture(t, "seed_chunked_sb3.h5")
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *Dataset
+	g, err := f.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Walk(func(_ string, o Object) error {
+		if ds, ok := o.(*Dataset); ok && d == nil {
+			if _, err := ds.Float64s(); err == nil {
+				d = ds
+			}
+		}
+		return nil
+	})
+	if d == nil {
+		t.Fatal("no readable dataset in the fixture")
+	}
+	if _, err := d.Float64s(); err != nil {
+		t.Fatalf("a second read: %v", err)
+	}
+	f.data.left, f.inflated.left = 1, 1 // as if the file had been read through
+	if _, err := d.Float64s(); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "exceed") {
+		t.Errorf("a read past the budget: %v", err)
+	}
+}

@@ -6,10 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/internal/densetest"
 )
 
 // FuzzKeras reads arbitrary bytes as a .keras zip and as an HDF5 Keras
-// file: errors are expected, panics and hangs are bugs.
+// file: errors are expected; panics, hangs and allocations beyond
+// densetest.FuzzAllocLimit are bugs.
 func FuzzKeras(f *testing.F) {
 	// Small seeds: the fuzzer mutates and minimises big inputs slowly.
 	// TestMutations and TestTruncated cover the bigger fixtures.
@@ -23,28 +26,32 @@ func FuzzKeras(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, read := range []func([]byte) (*Model, error){
-			func(b []byte) (*Model, error) { return ReadKeras(bytes.NewReader(b), int64(len(b))) },
-			func(b []byte) (*Model, error) { return ReadH5(bytes.NewReader(b), int64(len(b))) },
-		} {
-			m, err := read(b)
-			if err != nil {
-				if !strings.HasPrefix(err.Error(), "kerasfile: ") {
-					t.Fatalf("error without the package prefix: %q", err)
-				}
-				continue
+		densetest.LimitAllocs(t, densetest.FuzzAllocLimit, func() { fuzzKeras(t, b) })
+	})
+}
+
+func fuzzKeras(t *testing.T, b []byte) {
+	for _, read := range []func([]byte) (*Model, error){
+		func(b []byte) (*Model, error) { return ReadKeras(bytes.NewReader(b), int64(len(b))) },
+		func(b []byte) (*Model, error) { return ReadH5(bytes.NewReader(b), int64(len(b))) },
+	} {
+		m, err := read(b)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "kerasfile: ") {
+				t.Fatalf("error without the package prefix: %q", err)
 			}
-			for _, l := range m.Layers {
-				for _, w := range l.Weights {
-					n := 1
-					for _, d := range w.Shape {
-						n *= d
-					}
-					if n != len(w.Data) {
-						t.Fatalf("layer %q weight %q: shape %v but %d values", l.Layer, w.Name, w.Shape, len(w.Data))
-					}
+			continue
+		}
+		for _, l := range m.Layers {
+			for _, w := range l.Weights {
+				n := 1
+				for _, d := range w.Shape {
+					n *= d
+				}
+				if n != len(w.Data) {
+					t.Fatalf("layer %q weight %q: shape %v but %d values", l.Layer, w.Name, w.Shape, len(w.Data))
 				}
 			}
 		}
-	})
+	}
 }

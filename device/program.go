@@ -23,18 +23,54 @@ type Program struct {
 // Program returns the program built from src with the build options,
 // building it on first use and returning the same Program afterwards. A
 // failed build returns an error wrapping *cl.BuildError with the log.
+// Programs of different keys build concurrently (OpenCL allows it, and
+// drivers that compile slowly gain from it); concurrent requests of one
+// key wait for its single build.
 func (d *Device) Program(src, options string) (*Program, error) {
 	done, err := d.use()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	d.progMu.Lock()
-	defer d.progMu.Unlock()
 	key := progKey{src, options}
+	d.progMu.Lock()
 	if p, ok := d.progs[key]; ok {
+		d.progMu.Unlock()
 		return p, nil
 	}
+	if b, ok := d.building[key]; ok {
+		d.progMu.Unlock()
+		<-b.done
+		return b.p, b.err
+	}
+	if d.building == nil {
+		d.building = map[progKey]*progBuild{}
+	}
+	b := &progBuild{done: make(chan struct{})}
+	d.building[key] = b
+	d.progMu.Unlock()
+
+	b.p, b.err = d.build(src, options)
+	d.progMu.Lock()
+	delete(d.building, key)
+	if b.err == nil {
+		d.progs[key] = b.p
+		d.builds++
+	}
+	d.progMu.Unlock()
+	close(b.done)
+	return b.p, b.err
+}
+
+// progBuild is a build in progress; done closes when p or err is set.
+type progBuild struct {
+	done chan struct{}
+	p    *Program
+	err  error
+}
+
+// build creates and builds a program (not cached).
+func (d *Device) build(src, options string) (*Program, error) {
 	cp, err := d.ctx.CreateProgramWithSource(src)
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
@@ -44,10 +80,7 @@ func (d *Device) Program(src, options string) (*Program, error) {
 		cp.Release()
 		return nil, fmt.Errorf("device: build: %w", err)
 	}
-	p := &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start)}
-	d.progs[key] = p
-	d.builds++
-	return p, nil
+	return &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start)}, nil
 }
 
 // Builds returns how many programs this Device has built.

@@ -168,8 +168,8 @@ type TuneConfirm struct {
 	Accepted bool   `json:"accepted"`
 	// Reason says why it was rejected ("" when accepted).
 	Reason string `json:"reason,omitempty"`
-	// Ratio, Q1 and Q3 are those of the shape with the smallest median
-	// (the shape that decides).
+	// Ratio, Q1 and Q3 are those of the shape that decides: the one that
+	// rejected the candidate, else the one with the smallest median.
 	Ratio  float64     `json:"ratio"`
 	Q1     float64     `json:"q1"`
 	Q3     float64     `json:"q3"`
@@ -389,12 +389,26 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 	if len(shapes) == 0 {
 		return cr, errors.New("no shapes")
 	}
+	def := d.DefaultGemmParams(c)
+	cr.Default = def.String()
+	// The baseline is verified first; a stored set that computes wrongly
+	// gives way to the default.
+	note := ""
+	if _, err := tuneVerifyClass(d, c, base.Params, false); err != nil {
+		if base.Params == def {
+			return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
+		}
+		note = fmt.Sprintf(" (the %s parameters %s failed verification: %v)", base.Source, base.Params, err)
+		base = device.GemmChoice{Class: c, Params: def, Source: device.SourceDefault}
+		cr.Baseline, cr.BaselineSource = def.String(), base.Source
+		if _, err := tuneVerifyClass(d, c, def, false); err != nil {
+			return cr, fmt.Errorf("default %s: %w", def, err)
+		}
+	}
 	cands := opts.Candidates
 	if cands == nil {
 		cands = gemmCandidates(d, c)
 	}
-	def := d.DefaultGemmParams(c)
-	cr.Default = def.String()
 	// The default competes like any candidate when it is not the baseline.
 	cands = slices.DeleteFunc(slices.Clone(cands), func(p kernels.GemmParams) bool { return p == base.Params || p == def })
 	if def != base.Params {
@@ -406,10 +420,6 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 		return cr, err
 	}
 	defer cb.release()
-	// The baseline: verified, built and calibrated first.
-	if _, err := tuneVerifyClass(d, c, base.Params, false); err != nil {
-		return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
-	}
 	if err := cb.calibrate(base.Params, opts.minRun()); err != nil {
 		return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
 	}
@@ -514,6 +524,7 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 	default:
 		cr.Verdict = fmt.Sprintf("nothing saved: no candidate screened faster than the %s parameters on every shape", base.Source)
 	}
+	cr.Verdict += note
 	cr.Elapsed = time.Since(start)
 	return cr, nil
 }
@@ -633,6 +644,7 @@ func tuneConfirm(tm pairTimer, base, cand kernels.GemmParams, shapes []Shape, re
 		if !ok {
 			conf.Accepted = false
 			conf.Reason = fmt.Sprintf("%s: %s", s, why)
+			conf.Ratio, conf.Q1, conf.Q3 = st.Median, st.Q1, st.Q3
 			break
 		}
 	}

@@ -147,6 +147,9 @@ func TestTuneConfirmWins(t *testing.T) {
 		if c.Accepted || !strings.HasPrefix(c.Reason, fakeShps[1].String()) {
 			t.Fatalf("seed %d: a loss on one shape: %+v", seed, c)
 		}
+		if c.Ratio >= 1 || c.Q3 < c.Ratio {
+			t.Errorf("seed %d: the losing shape's ratio %.3f (quartiles %.3f-%.3f) is not the one reported", seed, c.Ratio, c.Q1, c.Q3)
+		}
 		if len(c.Shapes) != 2 {
 			t.Errorf("seed %d: went on timing after the losing shape: %d shapes", seed, len(c.Shapes))
 		}

@@ -18,7 +18,8 @@ import (
 //
 //  1. the user's cache: os.UserCacheDir()/densecl/gemm-tuned.json, written
 //     by the tuner (densebench tune, bench.Tune) for this platform, device
-//     and driver version; DENSECL_TUNED=off skips it;
+//     and driver version; DENSECL_TUNED=off skips it (and
+//     DENSECL_TUNED=default this level and the next two);
 //  2. the repository's database (gemmdb/*.json, embedded): the record of
 //     this device name;
 //  3. the database's vendor record: the record with no device name for
@@ -31,7 +32,8 @@ import (
 
 // EnvTuned is the environment variable that, set to "off", makes Open
 // ignore the user's cache of tuned parameters (the database still
-// applies).
+// applies), and set to "default", the database too: every class then has
+// the family's defaults, as for measuring what tuning brings.
 const EnvTuned = "DENSECL_TUNED"
 
 // ParamSource says where a class's GEMM parameters come from.
@@ -251,7 +253,11 @@ type tunedLevel struct {
 func LookupGemm(info Info) GemmLookup {
 	var levels []tunedLevel
 	var skipped []string
-	if os.Getenv(EnvTuned) != "off" {
+	env := os.Getenv(EnvTuned)
+	if env == "default" {
+		return lookupLevels(info, nil)
+	}
+	if env != "off" {
 		if path, err := TunedPath(); err != nil {
 			skipped = append(skipped, err.Error())
 		} else {

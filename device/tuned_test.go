@@ -123,6 +123,11 @@ func TestLookupOrder(t *testing.T) {
 	if got := sources(LookupGemm(fakeGPU)); !reflect.DeepEqual(got, want) {
 		t.Errorf("%s=off: sources %v, want %v", EnvTuned, got, want)
 	}
+	t.Setenv(EnvTuned, "default")
+	want = []ParamSource{SourceDefault, SourceDefault, SourceDefault, SourceDefault}
+	if got := sources(LookupGemm(fakeGPU)); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s=default: sources %v, want %v", EnvTuned, got, want)
+	}
 }
 
 // TestLookupStale: parameters that no longer validate, or no longer fit

@@ -143,8 +143,9 @@ or the defaults), alternating. A candidate replaces the baseline only if, on
 every shape of the class, the lower quartile of its pair ratios is above 1
 and the median at least 1 + min-gain; else nothing is saved for the class.
 Winners go to the user's cache, where device.Open finds them
-(DENSECL_TUNED=off ignores it, =default the database too); -save-db writes the run's record for
-the repository's database (device/gemmdb/README.md).
+(DENSECL_TUNED=off ignores it, =default the database too); -save-db
+writes the run's record for the repository's database
+(device/gemmdb/README.md).
 
 With -json, one {"kind":"tune",...} object: device, vendor, driver, classes
 (per class: class, shapes, default, baseline, baseline_source,

@@ -141,7 +141,8 @@ timed briefly; the best few are verified again and timed in pairs against
 the class's current parameters (the baseline: the cache's, the database's
 or the defaults), alternating. A candidate replaces the baseline only if, on
 every shape of the class, the lower quartile of its pair ratios is above 1
-and the median at least 1 + min-gain; else nothing is saved for the class.
+and the median at least 1 + min-gain, in two rounds of fresh pairs; else
+nothing is saved for the class.
 Winners go to the user's cache, where device.Open finds them
 (DENSECL_TUNED=off ignores it, =default the database too); -save-db
 writes the run's record for the repository's database

@@ -269,8 +269,10 @@ func TuneShapes(info device.Info, c kernels.GemmClass) []Shape {
 // the top of this file for the search and the acceptance rule). Unless
 // opts.DryRun, each class's winner is stored with device.SaveTuned, where
 // device.Open finds it, and d uses it from now on; classes with no winner
-// keep their parameters, and nothing is stored for them. It fails when
-// the options are invalid or a class's baseline cannot run.
+// keep their parameters, and nothing is stored for them. While it runs,
+// Tune switches d's parameters from candidate to candidate: d must not be
+// used for other work meanwhile. It fails when the options are invalid or
+// a class's baseline cannot run.
 func Tune(d *device.Device, opts TuneOptions) (TuneResult, error) {
 	start := time.Now()
 	info := d.Info()
@@ -492,6 +494,11 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 		return cmpDesc(cr.Candidates[a].Score, cr.Candidates[b].Score)
 	})
 	ranked = ranked[:min(len(ranked), opts.finalists())]
+	var fin []kernels.GemmParams
+	for _, i := range ranked {
+		fin = append(fin, cr.Candidates[i].params)
+	}
+	prepareVerify(d, c, fin, opts.parallel())
 	timer := classTimer{cb}
 	best := -1
 	for _, i := range ranked {
@@ -544,24 +551,47 @@ func cmpDesc(a, b float64) int {
 	return 0
 }
 
-// prepareAll builds the programs of the candidates, at most par at once,
-// and returns each one's error.
+// prepareAll builds the programs of the candidates for the timed layout
+// (bias and relu, no transposes), at most par at once, and returns each
+// one's error.
 func prepareAll(d *device.Device, ps []kernels.GemmParams, par int) []error {
-	errs := make([]error, len(ps))
 	g := kernels.Gemm{Bias: true, Act: kernels.Act(kernels.ReLU)}
+	errs := make([]error, len(ps))
+	parallelDo(len(ps), par, func(i int) { errs[i] = d.PrepareGemm(ps[i], g) })
+	return errs
+}
+
+// prepareVerify builds, at most par at once, the programs the full
+// verification of class c (tuneVerifyCases) needs for each of ps. Errors
+// are left for the verification to meet.
+func prepareVerify(d *device.Device, c kernels.GemmClass, ps []kernels.GemmParams, par int) {
+	var gs []kernels.Gemm
+	for _, v := range tuneVerifyCases(d.ClassThresholds(), c, true) {
+		g := kernels.Gemm{TransA: v.tA, TransB: v.tB, Bias: v.bias}
+		if v.bias {
+			g.Act = kernels.Act(kernels.ReLU)
+		}
+		if !slices.Contains(gs, g) {
+			gs = append(gs, g)
+		}
+	}
+	parallelDo(len(ps)*len(gs), par, func(i int) { _ = d.PrepareGemm(ps[i/len(gs)], gs[i%len(gs)]) })
+}
+
+// parallelDo runs f(0..n-1), at most par at once.
+func parallelDo(n, par int, f func(i int)) {
 	sem := make(chan struct{}, max(par, 1))
 	var wg sync.WaitGroup
-	for i, p := range ps {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = d.PrepareGemm(p, g)
+			f(i)
 		}()
 	}
 	wg.Wait()
-	return errs
 }
 
 // screenTimes returns each shape's time per product with p: the faster of

@@ -296,9 +296,15 @@ func TestOpenTuned(t *testing.T) {
 		t.Skipf("no device: %v", err)
 	}
 	info := d.Info()
+	// Any other set the device takes.
+	var p kernels.GemmParams
+	for _, q := range []kernels.GemmParams{kernels.CPUGemm, kernels.GPUGemm, {MWI: 2, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 8}} {
+		if q != d.DefaultGemmParams(kernels.ClassSkinnyK) && d.SetGemmParamsFor(kernels.ClassSkinnyK, q) == nil {
+			p = q
+			break
+		}
+	}
 	d.Close()
-	p := d.DefaultGemmParams(kernels.ClassSkinnyK)
-	p.KWG++ // any other valid set
 	if _, err := SaveTuned(info, map[kernels.GemmClass]TunedClass{kernels.ClassSkinnyK: {Params: p}}); err != nil {
 		t.Fatal(err)
 	}

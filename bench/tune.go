@@ -258,9 +258,9 @@ func TuneShapes(info device.Info, c kernels.GemmClass) []Shape {
 		return []Shape{{16384, 512, 3}, {8192, 256, 16}}
 	case kernels.ClassSmallM:
 		if !gpu {
-			return []Shape{{64, 512, 784}, {16, 1024, 512}}
+			return []Shape{{64, 512, 784}, {16, 1024, 512}, {8, 512, 784}}
 		}
-		return []Shape{{64, 512, 784}, {16, 1024, 1024}}
+		return []Shape{{64, 512, 784}, {16, 1024, 1024}, {8, 512, 784}}
 	}
 	return nil
 }

@@ -111,6 +111,9 @@ func TestLookupOrder(t *testing.T) {
 	if got := sources(l); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after a second save: sources %v, want %v", got, want)
 	}
+	if rec, ok, err := LoadTuned(fakeGPU); err != nil || !ok || len(rec.Classes) != 2 || rec.Classes[kernels.ClassSmallM].Params != gpuParams(2, 32) {
+		t.Errorf("LoadTuned: %+v, %v, %v", rec, ok, err)
+	}
 	// Another driver version does not read this device's cache.
 	newer := fakeGPU
 	newer.DriverVersion = "1.2.4"

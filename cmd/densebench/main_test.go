@@ -397,6 +397,20 @@ func TestDevices(t *testing.T) {
 	if strings.Count(out, `"default":true`) != 1 {
 		t.Errorf("devices -json: want exactly one default:\n%s", out)
 	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var dev struct {
+			Gemm map[string]struct{ Params, Source string } `json:"gemm"`
+		}
+		if err := json.Unmarshal([]byte(line), &dev); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"large", "skinny_n", "skinny_k", "small_m"} {
+			g, ok := dev.Gemm[c]
+			if !ok || g.Params == "" || !slices.Contains([]string{"cache", "database", "vendor", "default"}, g.Source) {
+				t.Errorf("devices -json: class %s: %+v (%v)", c, g, ok)
+			}
+		}
+	}
 }
 
 func TestTuneDryRun(t *testing.T) {

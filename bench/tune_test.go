@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,19 +244,24 @@ func TestTuneShapesClasses(t *testing.T) {
 // opened afterwards; a candidate the device refuses fails without
 // stopping the search.
 func TestTune(t *testing.T) {
-	_ = openDevice(t) // the platform settles its own cache folder first
+	sel := cpuLikeSelector(t) // also lets the platform settle its own cache folder first
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv(device.EnvTuned, "")
-	probe := openDevice(t)
-	if probe.Info().IsGPU() {
-		t.Skip("the candidates below are CPU-shaped")
+	open := func() *device.Device {
+		d, err := device.Open(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
 	}
+	probe := open()
 	slow := kernels.GemmParams{MWI: 1, NWI: 1, MDIM: 1, NDIM: 1, KWG: 1, VW: 1}
 	refused := kernels.GemmParams{MWI: 4, NWI: 8, MDIM: 64, NDIM: 128, KWG: 2, VW: 8}
 	if _, err := device.SaveTuned(probe.Info(), map[kernels.GemmClass]device.TunedClass{kernels.ClassLarge: {Params: slow}}); err != nil {
 		t.Fatal(err)
 	}
-	d := openDevice(t)
+	d := open()
 	if got := d.GemmParamsFor(kernels.ClassLarge); got != slow {
 		t.Fatalf("the cached baseline is not in use: %v", got)
 	}
@@ -302,7 +308,7 @@ func TestTune(t *testing.T) {
 	if !ok || rec.Classes[kernels.ClassLarge].Params != def || rec.Classes[kernels.ClassLarge].GFLOPS <= 0 || rec.Device != d.Info().Name {
 		t.Errorf("record %+v", rec)
 	}
-	d2 := openDevice(t)
+	d2 := open()
 	if ch := d2.Tuned().Classes[kernels.ClassLarge]; ch.Source != device.SourceCache || ch.Params != def {
 		t.Errorf("a device opened after tuning: %+v", ch)
 	}
@@ -329,4 +335,31 @@ func TestTune(t *testing.T) {
 		Shapes: map[kernels.GemmClass][]Shape{kernels.ClassSkinnyK: {{M: 64, N: 10, K: 48}}}}); err == nil {
 		t.Errorf("a shape of another class accepted")
 	}
+}
+
+// cpuLikeSelector returns the selector of a device shaped like a CPU (not
+// a GPU, local memory in global memory) for a test of the CPU-only GEMM
+// shapes: "" when the default device is one, else the first such device's
+// index. It skips the test where there is none or no platform at all.
+func cpuLikeSelector(t *testing.T) string {
+	t.Helper()
+	infos, err := device.List()
+	if err != nil {
+		t.Skipf("no OpenCL platform: %v", err)
+	}
+	cpuLike := func(i device.Info) bool { return !i.IsGPU() && i.LocalMemGlobal }
+	def, err := device.Select(infos, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cpuLike(def) {
+		return ""
+	}
+	for _, i := range infos {
+		if cpuLike(i) {
+			return strconv.Itoa(i.Index)
+		}
+	}
+	t.Skipf("the default device, %s, is a GPU and no CPU-like OpenCL device is installed: the tuner's CPU-shaped candidates are tested on a CPU device such as PoCL", def)
+	return ""
 }

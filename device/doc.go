@@ -19,23 +19,22 @@
 // place, with no Upload or Download, and SyncHost makes their writes
 // visible in it.
 //
-// # GEMM parameters
-//
-// Each GEMM runs with the parameters of its shape class
-// (kernels.GemmClass). Open looks them up class by class: the user's cache
-// written by densebench tune (DENSECL_TUNED=off skips it; =default skips
-// it and the database), the repository's
-// database of tuned records (gemmdb/, embedded) for the device name, then
-// for its vendor, then the family's defaults. LookupGemm and Device.Tuned
-// say which source each class's parameters come from.
-//
 // # Concurrency
 //
 // A Device is safe for concurrent use by many goroutines. Operations are
 // enqueued on one in-order queue, so they run in the order they were
 // issued; Download and Finish wait for what was enqueued before them.
-// Programs are built once per (source, options) and shared; different
-// programs build concurrently.
+// Programs are built once per (source, options) and shared.
+//
+// # GEMM parameters
+//
+// Each GEMM runs with the parameters of its shape class
+// (kernels.GemmClass). Open looks them up class by class: the user's cache
+// written by densebench tune (DENSECL_TUNED=off skips it; =default skips
+// it and the database), the repository's database of tuned records
+// (gemmdb/, embedded) for the device name, then for its vendor, then the
+// family's defaults. LookupGemm and Device.Tuned say which source each
+// class's parameters come from.
 //
 // # Errors
 //

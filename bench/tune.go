@@ -4,453 +4,750 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/densecl/densecl/device"
-	"github.com/densecl/densecl/fallback"
-	"github.com/densecl/densecl/internal/densetest"
 	"github.com/densecl/densecl/kernels"
 )
 
-// TuneOptions says how the GEMM tuner searches. The zero value searches
-// the family's candidates for the device on TuneShapes for up to two
-// minutes and saves the winner.
+// The GEMM tuner. Shapes are grouped into the device's classes
+// (kernels.GemmClass) and each class is tuned on its own shapes, against
+// the parameters the class has now (the baseline: the user's cache, the
+// database's or the defaults, see device.LookupGemm):
+//
+//  1. Screen: every candidate is built (many at once where the driver
+//     allows), verified against the fallback on awkward shapes of the
+//     class, then timed briefly on the class's shapes next to the
+//     baseline (timed again every few candidates). Its score is the
+//     smallest over the shapes of baseline time / candidate time.
+//  2. Confirm: the few best screened candidates that scored above 1 are
+//     verified again (transposes, beta, no bias) and timed in pairs
+//     against the baseline, candidate and baseline alternating (and
+//     which goes first alternating too), at least 7 pairs per shape.
+//  3. Accept: a candidate replaces the baseline only if, on every shape
+//     of the class, the lower quartile of its pair ratios is above 1 and
+//     the median is at least 1 + MinGain (tuneAccept), and it does so
+//     again in a second round of fresh pairs (tuneRounds). Among those
+//     accepted, the highest smallest-median wins.
+//
+// So a candidate that only looked faster in screening (a lucky run on a
+// busy machine) is not saved, and neither is one that wins some shapes and
+// loses another: the tuner can keep the baseline, never install something
+// slower than it by more than the noise its own runs showed.
+
+// TuneOptions says how the GEMM tuner searches. The zero value tunes
+// every class with the family's candidates for up to two minutes each,
+// and saves the winners in the user's cache.
 type TuneOptions struct {
-	// Budget bounds the search (verification and timing, builds included);
-	// zero means 2 minutes. Candidates not reached in time are skipped.
+	// Budget bounds each class's search, builds included; zero means 2
+	// minutes. The screening stops at three quarters of it, leaving the
+	// rest for confirmation; candidates not reached are counted as
+	// skipped.
 	Budget time.Duration
-	// Shapes are the products timed; nil means TuneShapes.
-	Shapes []Shape
-	// Candidates, when not nil, replace the family's candidates for the
-	// device (TuneCandidates).
+	// Classes are the classes tuned; nil means every class.
+	Classes []kernels.GemmClass
+	// Shapes replace TuneShapes for the classes they hold. Each shape
+	// must be of its class on the device.
+	Shapes map[kernels.GemmClass][]Shape
+	// Candidates, when not nil, replace the family's candidates
+	// (gemmCandidates) for every class.
 	Candidates []kernels.GemmParams
-	// Reps is how many timed runs per shape (the fastest counts); zero
+	// Pairs is the number of paired runs per shape in confirmation; zero
+	// means 9, and fewer than 7 is an error.
+	Pairs int
+	// Finalists is how many screened candidates are confirmed; zero
 	// means 3.
-	Reps int
-	// DryRun measures without saving the winner.
+	Finalists int
+	// MinGain is the least median gain accepted on every shape: a
+	// candidate's median pair ratio must reach 1 + MinGain. Zero means
+	// 0.02 (2%).
+	MinGain float64
+	// MinRun is the least duration of one timed run (the product
+	// repeated back to back); zero means 10 ms.
+	MinRun time.Duration
+	// Parallel is how many programs build at once; zero means GOMAXPROCS,
+	// at most 16.
+	Parallel int
+	// DryRun measures without saving and leaves the device's parameters
+	// as they were.
 	DryRun bool
-	// Progress, when not nil, is told of each candidate.
-	Progress func(TuneCandidate)
+	// Progress, when not nil, is told of each screened and confirmed
+	// candidate.
+	Progress func(TuneEvent)
 }
 
-// TuneShapes are the products the tuner times by default: square ones and
-// the Dense shapes of an MNIST MLP and of the seed model's classifier.
-var TuneShapes = []Shape{{M: 512, N: 512, K: 512}, {M: 1024, N: 1024, K: 1024}, {M: 256, N: 512, K: 784}, {M: 4096, N: 10, K: 512}}
+// tuneMinPairs is the fewest pairs per shape the acceptance rule takes.
+const tuneMinPairs = 7
 
-// TuneCandidate is one parameter set the tuner tried.
+func (o TuneOptions) budget() time.Duration {
+	if o.Budget <= 0 {
+		return 2 * time.Minute
+	}
+	return o.Budget
+}
+
+func (o TuneOptions) pairs() int {
+	if o.Pairs == 0 {
+		return 9
+	}
+	return o.Pairs
+}
+
+func (o TuneOptions) finalists() int {
+	if o.Finalists <= 0 {
+		return 3
+	}
+	return o.Finalists
+}
+
+func (o TuneOptions) minGain() float64 {
+	if o.MinGain <= 0 {
+		return 0.02
+	}
+	return o.MinGain
+}
+
+func (o TuneOptions) minRun() time.Duration {
+	if o.MinRun <= 0 {
+		return 10 * time.Millisecond
+	}
+	return o.MinRun
+}
+
+func (o TuneOptions) parallel() int {
+	if o.Parallel > 0 {
+		return o.Parallel
+	}
+	return min(max(runtime.GOMAXPROCS(0), 1), 16)
+}
+
+// TuneEvent is what Progress is told: a candidate screened or confirmed.
+type TuneEvent struct {
+	Class     kernels.GemmClass
+	Screened  *TuneCandidate // set after screening a candidate
+	Confirmed *TuneConfirm   // set after confirming a finalist
+}
+
+// TuneCandidate is one candidate's screening.
 type TuneCandidate struct {
-	Params kernels.GemmParams `json:"params"`
-	// GFLOPS is the geometric mean over the shapes of the best run's rate;
-	// zero when the candidate failed or was not timed.
-	GFLOPS float64 `json:"gflops"`
-	// PerShape holds each shape's GFLOPS, in the order of the shapes.
-	PerShape []float64 `json:"per_shape,omitempty"`
-	// RelErr is the largest relative norm error against the fallback on
-	// the verification shapes.
+	Params string `json:"params"`
+	// Score is the smallest over the class's shapes of baseline time /
+	// candidate time in screening (above 1: faster on every shape); zero
+	// when the candidate failed.
+	Score float64 `json:"score"`
+	// GFLOPS holds each shape's rate in screening.
+	GFLOPS []float64 `json:"gflops,omitempty"`
+	// RelErr is the largest relative norm error against the fallback.
 	RelErr float64 `json:"rel_err"`
-	// Err says why the candidate was rejected ("" when it was not).
+	// Err says why the candidate failed (build, verification, a device
+	// limit); "" when it did not.
 	Err string `json:"err,omitempty"`
+
+	params kernels.GemmParams
+}
+
+// PairStats summarises the paired runs of one shape: the ratios baseline
+// time / candidate time (above 1: the candidate is faster), their median
+// and quartiles.
+type PairStats struct {
+	Shape  string  `json:"shape"`
+	Pairs  int     `json:"pairs"`
+	Median float64 `json:"median"`
+	Q1     float64 `json:"q1"`
+	Q3     float64 `json:"q3"`
+	// BaselineGFLOPS and GFLOPS are the medians of each side's runs.
+	BaselineGFLOPS float64 `json:"baseline_gflops"`
+	GFLOPS         float64 `json:"gflops"`
+	// Round is the paired test's round (1, then 2: tuneRounds).
+	Round int `json:"round"`
+
+	baseSec, candSec float64 // median seconds per run
+}
+
+// TuneConfirm is one finalist's paired test against the baseline.
+type TuneConfirm struct {
+	Params   string `json:"params"`
+	Accepted bool   `json:"accepted"`
+	// Reason says why it was rejected ("" when accepted).
+	Reason string `json:"reason,omitempty"`
+	// Ratio, Q1 and Q3 are those of the shape that decides: the one that
+	// rejected the candidate, else the one with the smallest median.
+	Ratio  float64     `json:"ratio"`
+	Q1     float64     `json:"q1"`
+	Q3     float64     `json:"q3"`
+	Shapes []PairStats `json:"shapes"`
+
+	params kernels.GemmParams
+}
+
+// TuneClassResult is the outcome of tuning one class.
+type TuneClassResult struct {
+	Class  kernels.GemmClass `json:"class"`
+	Shapes []string          `json:"shapes"`
+	// Default is the family's default for the class; Baseline what the
+	// class had before tuning (and from where): what a candidate had to
+	// beat.
+	Default        string             `json:"default"`
+	Baseline       string             `json:"baseline"`
+	BaselineSource device.ParamSource `json:"baseline_source"`
+	BaselineGFLOPS []float64          `json:"baseline_gflops"`
+	// Winner is the accepted candidate ("" when none), with its ratio
+	// and spread (TuneConfirm); when none won, the ratio of the best
+	// finalist, if any, is reported.
+	Winner  string  `json:"winner"`
+	Ratio   float64 `json:"ratio"`
+	RatioQ1 float64 `json:"ratio_q1"`
+	RatioQ3 float64 `json:"ratio_q3"`
+	// Tried counts the candidates screened (built, verified and timed),
+	// Failed those that failed to build or verify, Skipped those the
+	// budget did not reach.
+	Tried   int `json:"tried"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+	// Saved names the parameters stored for the class, "" when nothing
+	// was; Verdict says why in words.
+	Saved      string          `json:"saved"`
+	Verdict    string          `json:"verdict"`
+	Finalists  []TuneConfirm   `json:"finalists"`
+	Candidates []TuneCandidate `json:"candidates"`
+	Elapsed    time.Duration   `json:"elapsed_ns"`
+
+	winner  *kernels.GemmParams
+	confirm *TuneConfirm
 }
 
 // TuneResult is the outcome of Tune.
 type TuneResult struct {
-	Device     string          `json:"device"`
-	Shapes     []Shape         `json:"shapes"`
-	Default    TuneCandidate   `json:"default"`
-	Best       TuneCandidate   `json:"best"`
-	Candidates []TuneCandidate `json:"candidates"`
-	// Saved is the file the winner was stored in ("" on a dry run).
-	Saved   string        `json:"saved,omitempty"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Device   string            `json:"device"`
+	Vendor   string            `json:"vendor"`
+	Driver   string            `json:"driver"`
+	Classes  []TuneClassResult `json:"classes"`
+	SavedTo  string            `json:"saved_to"` // the cache file written ("" when nothing was saved)
+	Elapsed  time.Duration     `json:"elapsed_ns"`
+	baseline device.GemmLookup
+	info     device.Info
 }
 
-// tuneTol is the largest relative norm error a candidate may show against
-// the fallback on the verification shapes.
-const tuneTol = 1e-5
+// TuneShapes returns the products a class is tuned on for the device
+// info describes: Dense-shaped ones, sized to a GPU or kept small for a
+// CPU device, each of the class under the default thresholds.
+func TuneShapes(info device.Info, c kernels.GemmClass) []Shape {
+	gpu := info.IsGPU() || !info.LocalMemGlobal
+	switch c {
+	case kernels.ClassLarge:
+		if !gpu {
+			return []Shape{{512, 512, 512}, {256, 512, 784}}
+		}
+		s := []Shape{{1024, 1024, 1024}, {2048, 2048, 2048}, {256, 512, 784}}
+		if info.ComputeUnits*info.ClockMHz >= 100_000 { // a large GPU: 4096³ still takes milliseconds
+			s = append(s, Shape{4096, 4096, 4096})
+		}
+		return s
+	case kernels.ClassSkinnyN:
+		if !gpu {
+			return []Shape{{4096, 10, 512}, {1024, 64, 256}}
+		}
+		return []Shape{{16384, 10, 512}, {4096, 64, 1024}}
+	case kernels.ClassSkinnyK:
+		if !gpu {
+			return []Shape{{4096, 512, 3}, {2048, 256, 16}}
+		}
+		return []Shape{{16384, 512, 3}, {8192, 256, 16}}
+	case kernels.ClassSmallM:
+		if !gpu {
+			return []Shape{{64, 512, 784}, {16, 1024, 512}, {8, 512, 784}}
+		}
+		return []Shape{{64, 512, 784}, {16, 1024, 1024}, {8, 512, 784}}
+	}
+	return nil
+}
 
-// Tune searches the GEMM family's parameters for d: each candidate is
-// first verified against fallback.Gemm on awkward shapes (primes, N = 1
-// and 10, K = 3, transposes, bias and relu, padded leading dimensions),
-// then timed on the shapes (the fastest of opts.Reps runs each); the
-// default and the three best are timed once more at the end, and the best
-// by geometric mean of GFLOPS wins (the default when nothing beats it,
-// measured in the same run). Unless
-// opts.DryRun, the winner is stored with device.SaveTuned, where
-// device.Open finds it, and d uses it from now on. On return d uses the
-// winner, or the parameters it had before when none beat them.
+// Tune searches the GEMM family's parameters for d, class by class (see
+// the top of this file for the search and the acceptance rule). Unless
+// opts.DryRun, each class's winner is stored with device.SaveTuned, where
+// device.Open finds it, and d uses it from now on; classes with no winner
+// keep their parameters, and nothing is stored for them. While it runs,
+// Tune switches d's parameters from candidate to candidate: d must not be
+// used for other work meanwhile. It fails when the options are invalid or
+// a class's baseline cannot run.
 func Tune(d *device.Device, opts TuneOptions) (TuneResult, error) {
 	start := time.Now()
-	budget := opts.Budget
-	if budget <= 0 {
-		budget = 2 * time.Minute
-	}
-	shapes := opts.Shapes
-	if shapes == nil {
-		shapes = TuneShapes
-	}
-	reps := opts.Reps
-	if reps <= 0 {
-		reps = 3
-	}
 	info := d.Info()
-	res := TuneResult{Device: info.Name, Shapes: shapes}
-	before := d.GemmParams()
-	def := defaultGemmParams(info)
-	cands := opts.Candidates
-	if cands == nil {
-		cands = TuneCandidates(info)
+	res := TuneResult{Device: info.Name, Vendor: info.Vendor, Driver: info.DriverVersion, info: info}
+	if opts.Pairs != 0 && opts.Pairs < tuneMinPairs {
+		return res, fmt.Errorf("bench: tune: at least %d pairs per shape are needed, got %d", tuneMinPairs, opts.Pairs)
 	}
-	// The default first: the yardstick, measured in the same run.
-	cands = append([]kernels.GemmParams{def}, slices.DeleteFunc(slices.Clone(cands), func(p kernels.GemmParams) bool { return p == def })...)
-
-	tb, err := newTuneBench(d, shapes)
+	classes := opts.Classes
+	if classes == nil {
+		classes = kernels.GemmClasses
+	}
+	res.baseline = d.Tuned()
+	before := make([]kernels.GemmParams, kernels.NumGemmClasses)
+	for _, c := range kernels.GemmClasses {
+		before[c] = d.GemmParamsFor(c)
+	}
+	restore := func() {
+		for _, c := range kernels.GemmClasses {
+			_ = d.SetGemmParamsFor(c, before[c])
+		}
+	}
+	for _, c := range classes {
+		if c < 0 || int(c) >= kernels.NumGemmClasses {
+			restore()
+			return res, fmt.Errorf("bench: tune: class %d out of range", int(c))
+		}
+		cr, err := tuneClass(d, c, res.baseline.Classes[c], opts)
+		restore()
+		if err != nil {
+			return res, fmt.Errorf("bench: tune: class %s: %w", c, err)
+		}
+		res.Classes = append(res.Classes, cr)
+	}
+	save := map[kernels.GemmClass]device.TunedClass{}
+	for i := range res.Classes {
+		cr := &res.Classes[i]
+		if cr.winner == nil {
+			continue
+		}
+		save[cr.Class] = cr.tuned()
+		if !opts.DryRun {
+			cr.Saved = cr.Winner
+			if err := d.SetGemmParamsFor(cr.Class, *cr.winner); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Elapsed = time.Since(start)
+	if opts.DryRun || len(save) == 0 {
+		return res, nil
+	}
+	path, err := device.SaveTuned(info, save)
 	if err != nil {
 		return res, err
 	}
-	defer tb.release()
-
-	// Warm up (threads, clocks, caches) so that the first candidate timed
-	// is not at a disadvantage.
-	if err := d.SetGemmParams(def); err == nil {
-		tb.time(1)
-	}
-	for i, p := range cands {
-		if i > 0 && time.Since(start) > budget {
-			break
-		}
-		c := TuneCandidate{Params: p}
-		if err := d.SetGemmParams(p); err != nil {
-			c.Err = err.Error()
-		} else if c.RelErr, err = tuneVerify(d); err != nil {
-			c.Err = err.Error()
-		} else if c.PerShape, c.GFLOPS, err = tb.time(reps); err != nil {
-			c.Err = err.Error()
-		}
-		res.Candidates = append(res.Candidates, c)
-		if opts.Progress != nil {
-			opts.Progress(c)
-		}
-	}
-	// A final round under the same conditions: the default and the three
-	// best so far, timed again in turn; each keeps its better score.
-	final := []int{0}
-	for _, i := range tuneRanking(res.Candidates) {
-		if len(final) == 4 {
-			break
-		}
-		if i != 0 {
-			final = append(final, i)
-		}
-	}
-	for _, i := range final {
-		c := &res.Candidates[i]
-		if c.Err != "" || d.SetGemmParams(c.Params) != nil {
-			continue
-		}
-		if per, gf, err := tb.time(reps); err == nil && gf > c.GFLOPS {
-			c.PerShape, c.GFLOPS = per, gf
-		}
-	}
-	best := -1
-	if r := tuneRanking(res.Candidates); len(r) > 0 {
-		best = r[0]
-	}
-	res.Default = res.Candidates[0]
-	res.Elapsed = time.Since(start)
-	if best < 0 {
-		d.SetGemmParams(before)
-		return res, fmt.Errorf("bench: tune: no candidate passed verification on %s (default: %s)", info.Name, res.Default.Err)
-	}
-	res.Best = res.Candidates[best]
-	if err := d.SetGemmParams(res.Best.Params); err != nil {
-		return res, err
-	}
-	if !opts.DryRun {
-		path, err := device.SaveTuned(info, device.TunedGemm{
-			Params: res.Best.Params, GFLOPS: res.Best.GFLOPS, DefaultGFLOPS: res.Default.GFLOPS,
-		})
-		if err != nil {
-			return res, err
-		}
-		res.Saved = path
-	}
+	res.SavedTo = path
 	return res, nil
 }
 
-// tuneRanking returns the indices of the candidates that passed, best
-// first.
-func tuneRanking(cs []TuneCandidate) []int {
-	var idx []int
-	for i, c := range cs {
-		if c.Err == "" {
-			idx = append(idx, i)
-		}
+// tuned returns the record of a class's winner.
+func (cr *TuneClassResult) tuned() device.TunedClass {
+	tc := device.TunedClass{Params: *cr.winner, Ratio: cr.Ratio, RatioQ1: cr.RatioQ1, Shapes: cr.Shapes}
+	var lb, lw float64
+	for _, s := range cr.confirm.Shapes {
+		lb += math.Log(s.BaselineGFLOPS)
+		lw += math.Log(s.GFLOPS)
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
+	if n := float64(len(cr.confirm.Shapes)); n > 0 {
+		tc.BaselineGFLOPS, tc.GFLOPS = round(math.Exp(lb/n), 2), round(math.Exp(lw/n), 2)
+	}
+	return tc
+}
+
+// Record returns the database record of this run (device.TunedRecord):
+// each class's winner, and for a class without one whose baseline came
+// from the database, the baseline, so that re-tuning a device keeps its
+// record whole. ok is false when the record would be empty.
+func (r TuneResult) Record() (rec device.TunedRecord, ok bool) {
+	rec = device.RecordFor(r.info)
+	for i := range r.Classes {
+		cr := &r.Classes[i]
 		switch {
-		case cs[a].GFLOPS > cs[b].GFLOPS:
-			return -1
-		case cs[a].GFLOPS < cs[b].GFLOPS:
-			return 1
+		case cr.winner != nil:
+			rec.Classes[cr.Class] = cr.tuned()
+		case cr.BaselineSource == device.SourceDatabase:
+			tc := device.TunedClass{Params: r.baseline.Classes[cr.Class].Params, Shapes: cr.Shapes}
+			var l float64
+			for _, g := range cr.BaselineGFLOPS {
+				l += math.Log(g)
+			}
+			if n := float64(len(cr.BaselineGFLOPS)); n > 0 {
+				tc.GFLOPS = round(math.Exp(l/n), 2)
+			}
+			rec.Classes[cr.Class] = tc
 		}
-		return 0
-	})
-	return idx
-}
-
-// defaultGemmParams returns the parameters a device of this kind uses
-// untuned.
-func defaultGemmParams(info device.Info) kernels.GemmParams {
-	if info.IsGPU() || !info.LocalMemGlobal {
-		return kernels.GPUGemm
 	}
-	return kernels.CPUGemm
+	if r.baseline.ThresholdsSource == device.SourceDatabase {
+		t := r.baseline.Thresholds
+		rec.Thresholds = &t
+	}
+	return rec, len(rec.Classes) > 0
 }
 
-// TuneCandidates returns the points of the GEMM family worth trying on the
-// device info describes, most promising first. For CPUs (local memory
-// emulated): register tiles that fit 16 vector registers of the preferred
-// width (or 32 where the width is 16, AVX-512), K blocks that keep a B
-// panel in L1 or L2, blocks of C per work-item, with and without packing
-// A. For GPUs: work-group and register tiles with local memory.
-func TuneCandidates(info device.Info) []kernels.GemmParams {
-	if info.IsGPU() || !info.LocalMemGlobal {
-		var out []kernels.GemmParams
-		for _, t := range [][2]int{{4, 4}, {8, 8}, {2, 2}, {4, 8}} {
-			for _, wg := range [][2]int{{16, 16}, {8, 8}, {16, 8}} {
-				for _, kwg := range []int{16, 32, 8} {
-					p := kernels.GemmParams{MWI: t[0], NWI: t[1], MDIM: wg[0], NDIM: wg[1], KWG: kwg, VW: 1, Local: true}
-					if p.MDIM*p.NDIM <= info.MaxWorkGroup && int64(4*kwg*(p.RowsPerGroup()+p.ColsPerGroup()+2)) <= info.LocalMem {
-						out = append(out, p)
-					}
+// tuneClass tunes class c of d; base is the class's current choice.
+func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, opts TuneOptions) (TuneClassResult, error) {
+	start := time.Now()
+	info := d.Info()
+	cr := TuneClassResult{Class: c, Baseline: base.Params.String(), BaselineSource: base.Source,
+		Finalists: []TuneConfirm{}, Candidates: []TuneCandidate{}}
+	shapes := opts.Shapes[c]
+	if shapes == nil {
+		shapes = TuneShapes(info, c)
+	}
+	th := d.ClassThresholds()
+	for _, s := range shapes {
+		if got := th.ClassOf(s.M, s.N, s.K); got != c {
+			return cr, fmt.Errorf("shape %s is of class %s on this device, not %s", s, got, c)
+		}
+		cr.Shapes = append(cr.Shapes, s.String())
+	}
+	if len(shapes) == 0 {
+		return cr, errors.New("no shapes")
+	}
+	def := d.DefaultGemmParams(c)
+	cr.Default = def.String()
+	// The baseline is verified first; a stored set that computes wrongly
+	// gives way to the default.
+	note := ""
+	if _, err := tuneVerifyClass(d, c, base.Params, false); err != nil {
+		if base.Params == def {
+			return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
+		}
+		note = fmt.Sprintf(" (the %s parameters %s failed verification: %v)", base.Source, base.Params, err)
+		base = device.GemmChoice{Class: c, Params: def, Source: device.SourceDefault}
+		cr.Baseline, cr.BaselineSource = def.String(), base.Source
+		if _, err := tuneVerifyClass(d, c, def, false); err != nil {
+			return cr, fmt.Errorf("default %s: %w", def, err)
+		}
+	}
+	cands := opts.Candidates
+	if cands == nil {
+		cands = gemmCandidates(d, c)
+	}
+	// The default competes like any candidate when it is not the baseline.
+	cands = slices.DeleteFunc(slices.Clone(cands), func(p kernels.GemmParams) bool { return p == base.Params || p == def })
+	if def != base.Params {
+		cands = append([]kernels.GemmParams{def}, cands...)
+	}
+
+	cb, err := newClassBench(d, c, shapes)
+	if err != nil {
+		return cr, err
+	}
+	defer cb.release()
+	if err := cb.calibrate(base.Params, opts.minRun()); err != nil {
+		return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
+	}
+
+	budget := opts.budget()
+	screenEnd := start.Add(budget * 3 / 4)
+	baseTimes, err := screenTimes(cb, base.Params)
+	if err != nil {
+		return cr, fmt.Errorf("baseline %s: %w", base.Params, err)
+	}
+	cr.BaselineGFLOPS = cb.gflops(baseTimes)
+	batch := 2 * opts.parallel()
+	sinceBase := 0
+	for i := 0; i < len(cands); i += batch {
+		if time.Now().After(screenEnd) {
+			cr.Skipped = len(cands) - i
+			break
+		}
+		group := cands[i:min(i+batch, len(cands))]
+		builds := prepareAll(d, group, opts.parallel())
+		for j, p := range group {
+			tc := TuneCandidate{Params: p.String(), params: p}
+			if builds[j] != nil {
+				tc.Err = builds[j].Error()
+			} else if tc.RelErr, err = tuneVerifyClass(d, c, p, false); err != nil {
+				tc.Err = err.Error()
+			} else if ts, err := screenTimes(cb, p); err != nil {
+				tc.Err = err.Error()
+			} else {
+				tc.GFLOPS = cb.gflops(ts)
+				tc.Score = math.Inf(1)
+				for k := range ts {
+					tc.Score = min(tc.Score, baseTimes[k].Seconds()/ts[k].Seconds())
 				}
+				tc.Score = round(tc.Score, 4)
+				sinceBase++
+			}
+			if tc.Err != "" {
+				cr.Failed++
+			} else {
+				cr.Tried++
+			}
+			cr.Candidates = append(cr.Candidates, tc)
+			if opts.Progress != nil {
+				opts.Progress(TuneEvent{Class: c, Screened: &cr.Candidates[len(cr.Candidates)-1]})
+			}
+			// Time the baseline again now and then: the machine drifts.
+			if sinceBase >= 8 {
+				if ts, err := screenTimes(cb, base.Params); err == nil {
+					baseTimes = ts
+				}
+				sinceBase = 0
 			}
 		}
-		return out
 	}
-	vw := 8
-	if info.FloatVector >= 16 {
-		vw = 16
-	}
-	tiles := [][2]int{{6, 2 * vw}, {4, 3 * vw}, {8, vw}, {4, 2 * vw}, {5, 2 * vw}, {3, 4 * vw}}
-	if vw == 16 {
-		tiles = [][2]int{{14, 32}, {8, 48}, {6, 64}, {12, 32}, {28, 16}, {6, 32}}
-	}
-	base := kernels.CPUGemm
-	var out []kernels.GemmParams
-	add := func(p kernels.GemmParams) {
-		if p.Validate() == nil && !slices.Contains(out, p) {
-			out = append(out, p)
+
+	// Confirm the best screened candidates that beat the baseline.
+	var ranked []int
+	for i, tc := range cr.Candidates {
+		if tc.Err == "" && tc.Score > 1 {
+			ranked = append(ranked, i)
 		}
 	}
-	// Tiles with the default blocks, then blocks around the default tile.
-	for _, t := range tiles {
-		p := base
-		p.MWI, p.NWI, p.VW = t[0], t[1], vw
-		p.MC = roundTo(base.MC, t[0])
-		p.NC = roundTo(base.NC, t[1])
-		add(p)
+	slices.SortStableFunc(ranked, func(a, b int) int {
+		return cmpDesc(cr.Candidates[a].Score, cr.Candidates[b].Score)
+	})
+	ranked = ranked[:min(len(ranked), opts.finalists())]
+	var fin []kernels.GemmParams
+	for _, i := range ranked {
+		fin = append(fin, cr.Candidates[i].params)
 	}
-	for _, kc := range []int{128, 256, 512, 1024, 0} {
-		p := base
-		p.KC = kc
-		add(p)
+	prepareVerify(d, c, fin, opts.parallel())
+	timer := classTimer{cb}
+	best := -1
+	for _, i := range ranked {
+		p := cr.Candidates[i].params
+		conf := TuneConfirm{Params: p.String(), params: p, Shapes: []PairStats{}}
+		if _, err := tuneVerifyClass(d, c, p, true); err != nil {
+			conf.Reason = "verification: " + err.Error()
+		} else if conf, err = tuneConfirm(timer, base.Params, p, shapes, cb.reps, opts.pairs(), opts.minGain()); err != nil {
+			return cr, err
+		}
+		cr.Finalists = append(cr.Finalists, conf)
+		if opts.Progress != nil {
+			opts.Progress(TuneEvent{Class: c, Confirmed: &cr.Finalists[len(cr.Finalists)-1]})
+		}
+		if conf.Accepted && (best < 0 || conf.Ratio > cr.Finalists[best].Ratio) {
+			best = len(cr.Finalists) - 1
+		}
 	}
-	for _, b := range [][2]int{{48, 256}, {192, 256}, {96, 512}, {48, 1024}, {96, 128}} {
-		p := base
-		p.MC, p.NC = roundTo(b[0], p.MWI), roundTo(b[1], p.NWI)
-		add(p)
+	switch {
+	case best >= 0:
+		f := &cr.Finalists[best]
+		cr.winner, cr.confirm = &f.params, f
+		cr.Winner, cr.Ratio, cr.RatioQ1, cr.RatioQ3 = f.Params, f.Ratio, f.Q1, f.Q3
+		cr.Verdict = fmt.Sprintf("%s beat the %s parameters on every shape: median pair ratio %.3f (quartiles %.3f-%.3f) on the closest shape",
+			f.Params, base.Source, f.Ratio, f.Q1, f.Q3)
+	case len(cr.Finalists) > 0:
+		f := cr.Finalists[0]
+		for _, g := range cr.Finalists {
+			if g.Ratio > f.Ratio {
+				f = g
+			}
+		}
+		cr.Ratio, cr.RatioQ1, cr.RatioQ3 = f.Ratio, f.Q1, f.Q3
+		cr.Verdict = fmt.Sprintf("nothing saved: no finalist beat the %s parameters on every shape (best %s: %s)", base.Source, f.Params, f.Reason)
+	default:
+		cr.Verdict = fmt.Sprintf("nothing saved: no candidate screened faster than the %s parameters on every shape", base.Source)
 	}
-	for _, f := range []func(*kernels.GemmParams){
-		func(p *kernels.GemmParams) { p.PackA = false },
-		func(p *kernels.GemmParams) { p.KWG = 8 },
-		func(p *kernels.GemmParams) { p.KWG = 2 },
-	} {
-		p := base
-		f(&p)
-		add(p)
-	}
-	return out
+	cr.Verdict += note
+	cr.Elapsed = time.Since(start)
+	return cr, nil
 }
 
-// roundTo returns n rounded to the nearest positive multiple of m.
-func roundTo(n, m int) int { return max(1, (n+m/2)/m) * m }
-
-// tuneVerifyShapes are the awkward products every candidate must get
-// right: M, N, K, transposes, bias (with relu) and padding.
-var tuneVerifyShapes = []struct {
-	m, n, k      int
-	tA, tB, bias bool
-	pad          int
-	alpha, beta  float32
-}{
-	{m: 67, n: 37, k: 300, tB: true, bias: true, pad: 3, alpha: 1},
-	{m: 13, n: 10, k: 3, tA: true, alpha: 1},
-	{m: 131, n: 1, k: 61, alpha: 1, bias: true},
-	{m: 29, n: 97, k: 517, tA: true, tB: true, pad: 1, alpha: 0.5, beta: -1},
+func cmpDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
 }
 
-// tuneVerify runs the verification shapes on d and returns the largest
-// relative norm error against fallback.Gemm, or an error when one exceeds
-// tuneTol, holds NaN, or writes outside C.
-func tuneVerify(d *device.Device) (float64, error) {
-	rng := rand.New(rand.NewPCG(17, 23))
-	worst := 0.0
-	for _, s := range tuneVerifyShapes {
-		g := kernels.Gemm{M: s.m, N: s.n, K: s.k, TransA: s.tA, TransB: s.tB, Alpha: s.alpha, Beta: s.beta, Bias: s.bias}
-		if s.bias {
+// prepareAll builds the programs of the candidates for the timed layout
+// (bias and relu, no transposes), at most par at once, and returns each
+// one's error.
+func prepareAll(d *device.Device, ps []kernels.GemmParams, par int) []error {
+	g := kernels.Gemm{Bias: true, Act: kernels.Act(kernels.ReLU)}
+	errs := make([]error, len(ps))
+	parallelDo(len(ps), par, func(i int) { errs[i] = d.PrepareGemm(ps[i], g) })
+	return errs
+}
+
+// prepareVerify builds, at most par at once, the programs the full
+// verification of class c (tuneVerifyCases) needs for each of ps. Errors
+// are left for the verification to meet.
+func prepareVerify(d *device.Device, c kernels.GemmClass, ps []kernels.GemmParams, par int) {
+	var gs []kernels.Gemm
+	for _, v := range tuneVerifyCases(d.ClassThresholds(), c, true) {
+		g := kernels.Gemm{TransA: v.tA, TransB: v.tB, Bias: v.bias}
+		if v.bias {
 			g.Act = kernels.Act(kernels.ReLU)
 		}
-		ar, ac, br, bc := s.m, s.k, s.k, s.n
-		if s.tA {
-			ar, ac = ac, ar
-		}
-		if s.tB {
-			br, bc = bc, br
-		}
-		g.LDA, g.LDB, g.LDC = ac+s.pad, bc+s.pad, s.n+s.pad
-		g.OffA, g.OffB, g.OffC = s.pad, 2*s.pad, s.pad
-		a := tuneRandom(rng, g.OffA+(ar-1)*g.LDA+ac)
-		b := tuneRandom(rng, g.OffB+(br-1)*g.LDB+bc)
-		bias := tuneRandom(rng, s.n)
-		c := tuneRandom(rng, g.OffC+(s.m-1)*g.LDC+s.n+1)
-		if g.Beta == 0 {
-			for i := range c {
-				c[i] = float32(math.NaN())
-			}
-		}
-		want := slices.Clone(c)
-		if err := fallback.Gemm(g, a, b, want, bias); err != nil {
-			return 0, err
-		}
-		got, err := tuneRunHost(d, g, a, b, c, bias)
-		if err != nil {
-			return 0, err
-		}
-		w64 := make([]float64, len(want))
-		for i, v := range want {
-			w64[i] = float64(v)
-		}
-		e, err := densetest.RelErr(g, got, w64, c)
-		if err != nil {
-			return e, fmt.Errorf("%dx%dx%d: %v", s.m, s.n, s.k, err)
-		}
-		worst = max(worst, e)
-		if e > tuneTol {
-			return e, fmt.Errorf("%dx%dx%d tA=%v tB=%v: relative error %.3g > %g", s.m, s.n, s.k, s.tA, s.tB, e, tuneTol)
+		if !slices.Contains(gs, g) {
+			gs = append(gs, g)
 		}
 	}
-	return worst, nil
+	parallelDo(len(ps)*len(gs), par, func(i int) { _ = d.PrepareGemm(ps[i/len(gs)], gs[i%len(gs)]) })
 }
 
-func tuneRandom(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 2*rng.Float32() - 1
+// parallelDo runs f(0..n-1), at most par at once.
+func parallelDo(n, par int, f func(i int)) {
+	sem := make(chan struct{}, max(par, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
 	}
-	return s
+	wg.Wait()
 }
 
-// tuneRunHost runs g on d from host slices and returns C.
-func tuneRunHost(d *device.Device, g kernels.Gemm, a, b, c, bias []float32) (out []float32, err error) {
-	var bufs [4]*device.Buffer
-	defer func() {
-		for _, buf := range bufs {
-			if e := buf.Release(); e != nil && err == nil {
-				err = e
-			}
-		}
-	}()
-	for i, s := range [][]float32{a, b, c, bias} {
-		buf, err := d.Alloc(len(s))
-		if err != nil {
+// screenTimes returns each shape's time per product with p: the faster of
+// two runs after one to warm up.
+func screenTimes(cb *classBench, p kernels.GemmParams) ([]time.Duration, error) {
+	out := make([]time.Duration, len(cb.shapes))
+	for i := range cb.shapes {
+		if _, err := cb.run(p, i); err != nil {
 			return nil, err
 		}
-		bufs[i] = buf
-		if err := d.Upload(buf, 0, s); err != nil {
-			return nil, err
-		}
-	}
-	if err := d.Gemm(g, bufs[0], bufs[1], bufs[2], bufs[3]); err != nil {
-		return nil, err
-	}
-	out = make([]float32, len(c))
-	return out, d.Download(out, bufs[2], 0)
-}
-
-// tuneBench holds the device buffers of the timed shapes.
-type tuneBench struct {
-	d      *device.Device
-	shapes []Shape
-	bufs   [][4]*device.Buffer
-}
-
-func newTuneBench(d *device.Device, shapes []Shape) (*tuneBench, error) {
-	tb := &tuneBench{d: d, shapes: shapes}
-	rng := rand.New(rand.NewPCG(29, 31))
-	for _, s := range shapes {
-		var set [4]*device.Buffer
-		tb.bufs = append(tb.bufs, set)
-		for i, n := range []int{s.M * s.K, s.K * s.N, s.M * s.N, s.N} {
-			buf, err := d.Alloc(n)
+		best := time.Duration(math.MaxInt64)
+		for range 2 {
+			t, err := cb.run(p, i)
 			if err != nil {
-				tb.release()
 				return nil, err
 			}
-			tb.bufs[len(tb.bufs)-1][i] = buf
-			if err := d.Upload(buf, 0, tuneRandom(rng, n)); err != nil {
-				tb.release()
-				return nil, err
-			}
+			best = min(best, t)
 		}
+		out[i] = best / time.Duration(cb.reps[i])
 	}
-	return tb, nil
+	return out, nil
 }
 
-func (tb *tuneBench) release() {
-	for _, set := range tb.bufs {
-		for _, b := range set {
-			b.Release()
-		}
-	}
+// pairTimer times one run of a shape with some parameters; the paired
+// test needs nothing else, so that its tests can fake it.
+type pairTimer interface {
+	run(p kernels.GemmParams, shape int) (time.Duration, error)
 }
 
-// time runs each shape (bias + relu, as a Dense layer does) once to build
-// and warm up, then reps times, and returns each shape's GFLOPS from its
-// fastest run (the least disturbed on a shared machine) and their
-// geometric mean.
-func (tb *tuneBench) time(reps int) ([]float64, float64, error) {
-	d := tb.d
-	var per []float64
-	logSum := 0.0
-	for i, s := range tb.shapes {
-		b := tb.bufs[i]
-		g := kernels.Gemm{M: s.M, N: s.N, K: s.K, Alpha: 1, Bias: true, Act: kernels.Act(kernels.ReLU)}
-		run := func() error {
-			if err := d.Gemm(g, b[0], b[1], b[2], b[3]); err != nil {
-				return err
+type classTimer struct{ cb *classBench }
+
+func (t classTimer) run(p kernels.GemmParams, shape int) (time.Duration, error) {
+	return t.cb.run(p, shape)
+}
+
+// tuneRounds is how many independent paired tests a candidate must pass
+// on every shape: a second round makes a tie that passed the first by luck
+// (about 5% of ties per shape under large noise) pass both in about 0.3%.
+const tuneRounds = 2
+
+// tuneConfirm runs the paired test of cand against base on each shape
+// (reps products per run, as the timer runs them) and judges it with
+// tuneAccept: pairs runs of each, alternating, the first of each pair
+// alternating too, after one warm-up run each; then again, tuneRounds
+// times in all, each round judged on its own pairs. It stops at the first
+// round and shape that rejects the candidate. An error is returned only
+// when a run fails.
+func tuneConfirm(tm pairTimer, base, cand kernels.GemmParams, shapes []Shape, reps []int, pairs int, minGain float64) (TuneConfirm, error) {
+	conf := TuneConfirm{Params: cand.String(), params: cand, Shapes: []PairStats{}, Ratio: math.Inf(1), Accepted: true}
+	for rd := 1; rd <= tuneRounds; rd++ {
+		for i, s := range shapes {
+			st, ok, why, err := tunePairs(tm, base, cand, i, pairs, minGain)
+			if err != nil {
+				return conf, err
 			}
-			return d.Finish()
-		}
-		if err := run(); err != nil {
-			return nil, 0, err
-		}
-		fastest := time.Duration(math.MaxInt64)
-		for r := 0; r < reps; r++ {
-			t0 := time.Now()
-			if err := run(); err != nil {
-				return nil, 0, err
+			st.Shape, st.Round = s.String(), rd
+			r := 1.0
+			if reps != nil {
+				r = float64(reps[i])
 			}
-			fastest = min(fastest, time.Since(t0))
+			st.BaselineGFLOPS = round2(s.Flops() * r / st.baseSec / 1e9)
+			st.GFLOPS = round2(s.Flops() * r / st.candSec / 1e9)
+			conf.Shapes = append(conf.Shapes, st)
+			if st.Median < conf.Ratio {
+				conf.Ratio, conf.Q1, conf.Q3 = st.Median, st.Q1, st.Q3
+			}
+			if !ok {
+				conf.Accepted = false
+				conf.Reason = fmt.Sprintf("%s: %s", s, why)
+				if rd > 1 {
+					conf.Reason = fmt.Sprintf("%s, round %d: %s", s, rd, why)
+				}
+				conf.Ratio, conf.Q1, conf.Q3 = st.Median, st.Q1, st.Q3
+				return conf, nil
+			}
 		}
-		gf := 2 * float64(s.M) * float64(s.N) * float64(s.K) / fastest.Seconds() / 1e9
-		per = append(per, gf)
-		logSum += math.Log(gf)
 	}
-	if len(per) == 0 {
-		return nil, 0, errors.New("bench: tune: no shapes")
+	return conf, nil
+}
+
+func round2(x float64) float64 { return round(x, 2) }
+
+// tunePairs times pairs pairs of runs of shape i, base and cand
+// alternating, and judges them with tuneAccept.
+func tunePairs(tm pairTimer, base, cand kernels.GemmParams, i, pairs int, minGain float64) (PairStats, bool, string, error) {
+	if _, err := tm.run(base, i); err != nil {
+		return PairStats{}, false, "", err
 	}
-	return per, math.Exp(logSum / float64(len(per))), nil
+	if _, err := tm.run(cand, i); err != nil {
+		return PairStats{}, false, "", err
+	}
+	ratios := make([]float64, pairs)
+	tb := make([]float64, pairs)
+	tc := make([]float64, pairs)
+	for j := range pairs {
+		first, second := base, cand
+		if j%2 == 1 {
+			first, second = cand, base
+		}
+		t1, err := tm.run(first, i)
+		if err != nil {
+			return PairStats{}, false, "", err
+		}
+		t2, err := tm.run(second, i)
+		if err != nil {
+			return PairStats{}, false, "", err
+		}
+		if j%2 == 1 {
+			t1, t2 = t2, t1
+		}
+		tb[j], tc[j] = t1.Seconds(), t2.Seconds()
+		ratios[j] = tb[j] / tc[j]
+	}
+	st, ok, why := tuneAccept(ratios, minGain)
+	st.baseSec, st.candSec = quantile(tb, 0.5), quantile(tc, 0.5)
+	return st, ok, why, nil
+}
+
+// tuneAccept is the acceptance rule of one shape: given the pair ratios
+// (baseline time / candidate time, one per pair), the candidate wins the
+// shape only if there are at least tuneMinPairs pairs, the lower quartile
+// is above 1 (three quarters of the pairs say faster) and the median is at
+// least 1 + minGain. It returns the ratios' median and quartiles, the
+// verdict, and the reason when rejected.
+func tuneAccept(ratios []float64, minGain float64) (PairStats, bool, string) {
+	st := PairStats{Pairs: len(ratios)}
+	if len(ratios) < tuneMinPairs {
+		return st, false, fmt.Sprintf("%d pairs, the rule needs %d", len(ratios), tuneMinPairs)
+	}
+	for _, r := range ratios {
+		if math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
+			return st, false, fmt.Sprintf("pair ratio %v", r)
+		}
+	}
+	st.Median = round(quantile(ratios, 0.5), 4)
+	st.Q1 = round(quantile(ratios, 0.25), 4)
+	st.Q3 = round(quantile(ratios, 0.75), 4)
+	switch {
+	case quantile(ratios, 0.25) <= 1:
+		return st, false, fmt.Sprintf("lower quartile of the pair ratios %.3f is not above 1 (median %.3f): within the noise", st.Q1, st.Median)
+	case quantile(ratios, 0.5) < 1+minGain:
+		return st, false, fmt.Sprintf("median pair ratio %.3f is under 1 + %.3g", st.Median, minGain)
+	}
+	return st, true, ""
+}
+
+// quantile returns the q-quantile of xs by linear interpolation between
+// order statistics (position q·(n-1), as numpy's default).
+func quantile(xs []float64, q float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(s)-1)
+	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
 }

@@ -202,9 +202,10 @@ type Device struct {
 
 	launch sync.Mutex // serialises setting kernel arguments and enqueueing
 
-	progMu sync.Mutex
-	progs  map[progKey]*Program
-	builds int
+	progMu   sync.Mutex
+	progs    map[progKey]*Program
+	building map[progKey]*progBuild // builds in progress, by key
+	builds   int
 
 	opsMu   sync.Mutex
 	gemm    [kernels.NumGemmClasses]kernels.GemmParams // per shape class; zero until first use: then the device type's default

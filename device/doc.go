@@ -59,6 +59,16 @@
 // so they run in the order they were issued; Download and Finish wait for what was enqueued before them.
 // Programs are built once per (source, options) and shared.
 //
+// # GEMM parameters
+//
+// Each GEMM runs with the parameters of its shape class
+// (kernels.GemmClass). Open looks them up class by class: the user's cache
+// written by densebench tune (DENSECL_TUNED=off skips it; =default skips
+// it and the database), the repository's database of tuned records
+// (gemmdb/, embedded) for the device name, then for its vendor, then the
+// family's defaults. LookupGemm and Device.Tuned say which source each
+// class's parameters come from.
+//
 // # Errors
 //
 // Bad arguments return errors that name the argument with the expected and

@@ -47,19 +47,55 @@ type Program struct {
 // Program returns the program built from src with the build options,
 // building it on first use and returning the same Program afterwards. A
 // failed build returns an error wrapping *cl.BuildError with the log.
-// Nothing is printed unless EnvBuildLog asks for the logs.
+// Nothing is printed unless EnvBuildLog asks for the logs. Programs of
+// different keys build concurrently (OpenCL allows it, and drivers that
+// compile slowly gain from it); concurrent requests of one key wait for
+// its single build.
 func (d *Device) Program(src, options string) (*Program, error) {
 	done, err := d.use()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	d.progMu.Lock()
-	defer d.progMu.Unlock()
 	key := progKey{src, options}
+	d.progMu.Lock()
 	if p, ok := d.progs[key]; ok {
+		d.progMu.Unlock()
 		return p, nil
 	}
+	if b, ok := d.building[key]; ok {
+		d.progMu.Unlock()
+		<-b.done
+		return b.p, b.err
+	}
+	if d.building == nil {
+		d.building = map[progKey]*progBuild{}
+	}
+	b := &progBuild{done: make(chan struct{})}
+	d.building[key] = b
+	d.progMu.Unlock()
+
+	b.p, b.err = d.build(src, options)
+	d.progMu.Lock()
+	delete(d.building, key)
+	if b.err == nil {
+		d.progs[key] = b.p
+		d.builds++
+	}
+	d.progMu.Unlock()
+	close(b.done)
+	return b.p, b.err
+}
+
+// progBuild is a build in progress; done closes when p or err is set.
+type progBuild struct {
+	done chan struct{}
+	p    *Program
+	err  error
+}
+
+// build creates and builds a program (not cached).
+func (d *Device) build(src, options string) (*Program, error) {
 	cp, err := d.ctx.CreateProgramWithSource(src)
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
@@ -82,8 +118,6 @@ func (d *Device) Program(src, options string) (*Program, error) {
 		fmt.Fprintf(buildLogOut, "densecl: built %s on %s in %v with options %q; log:\n%s\n",
 			programName(src), d, p.BuildTime.Round(time.Millisecond), options, orNone(p.Log))
 	}
-	d.progs[key] = p
-	d.builds++
 	return p, nil
 }
 

@@ -143,25 +143,21 @@ type deviceJSON struct {
 	LocalMemBytes  int64  `json:"local_mem_bytes"`
 	MaxWorkGroup   int    `json:"max_work_group"`
 	FloatVector    int    `json:"float_vector"`
-	// Tuned says whether densebench tune stored GEMM parameters for the
-	// device; GemmParams are the ones Open will use.
-	Tuned      bool   `json:"tuned"`
-	GemmParams string `json:"gemm_params"`
+	// Tuned says whether any class's GEMM parameters come from tuning (the
+	// user's cache or the database) rather than the defaults; GemmParams
+	// are the large class's; Gemm holds every class's and their source.
+	Tuned      bool                      `json:"tuned"`
+	GemmParams string                    `json:"gemm_params"`
+	Gemm       map[string]deviceGemmJSON `json:"gemm"`
 }
 
-// tuning describes the GEMM parameters a device will use: tuned ones from
-// the cache, or the default for its type.
-func tuning(i device.Info) (bool, string) {
-	t, ok, err := device.LoadTuned(i)
-	switch {
-	case err != nil:
-		return false, "default (the tuned-parameters file: " + err.Error() + ")"
-	case ok:
-		return true, t.Params.String()
-	case i.IsGPU() || !i.LocalMemGlobal:
-		return false, kernels.GPUGemm.String()
-	}
-	return false, kernels.CPUGemm.String()
+// deviceGemmJSON is one class's parameters in densebench devices -json.
+type deviceGemmJSON struct {
+	Params string `json:"params"`
+	// Source is "cache", "database", "vendor" or "default"; From the file.
+	Source string  `json:"source"`
+	From   string  `json:"from,omitempty"`
+	GFLOPS float64 `json:"gflops,omitempty"`
 }
 
 func cmdDevices(args []string, stdout, stderr io.Writer) error {
@@ -179,13 +175,20 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 	enc.SetEscapeHTML(false)
 	for _, i := range infos {
 		isDef := i.Index == def.Index && def.Name != ""
-		tuned, params := tuning(i)
+		look := device.LookupGemm(i)
+		tuned := false
+		gemm := map[string]deviceGemmJSON{}
+		for _, ch := range look.Classes {
+			tuned = tuned || ch.Source != device.SourceDefault
+			gemm[ch.Class.String()] = deviceGemmJSON{Params: ch.Params.String(), Source: string(ch.Source), From: ch.From, GFLOPS: ch.GFLOPS}
+		}
+		params := look.Classes[kernels.ClassLarge].Params.String()
 		if *asJSON {
 			if err := enc.Encode(deviceJSON{Kind: "device", Index: i.Index, Default: isDef, Platform: i.Platform, Name: i.Name,
 				Vendor: i.Vendor, Type: i.Type, Version: i.Version, DriverVersion: i.DriverVersion,
 				ComputeUnits: i.ComputeUnits, ClockMHz: i.ClockMHz, GlobalMemBytes: i.GlobalMem, MaxAllocBytes: i.MaxAlloc,
 				LocalMemBytes: i.LocalMem, MaxWorkGroup: i.MaxWorkGroup, FloatVector: i.FloatVector,
-				Tuned: tuned, GemmParams: params}); err != nil {
+				Tuned: tuned, GemmParams: params, Gemm: gemm}); err != nil {
 				return err
 			}
 			continue
@@ -205,11 +208,19 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 			i.ComputeUnits, i.ClockMHz, i.MaxWorkGroup, i.MaxWorkItems, i.FloatVector)
 		fmt.Fprintf(stdout, "    memory     %s global, %s per buffer, %s local\n",
 			bench.FormatBytes(i.GlobalMem), bench.FormatBytes(i.MaxAlloc), local)
-		state := "not tuned (densebench tune), default"
-		if tuned {
-			state = "tuned"
+		for _, ch := range look.Classes {
+			src := string(ch.Source)
+			if ch.From != "" {
+				src += " " + ch.From
+			}
+			fmt.Fprintf(stdout, "    gemm %-9s %-36s (%s)\n", ch.Class, ch.Params, src)
 		}
-		fmt.Fprintf(stdout, "    gemm       %s: %s\n", state, params)
+		if look.ThresholdsSource != device.SourceDefault {
+			fmt.Fprintf(stdout, "    classes    thresholds %+v (%s)\n", look.Thresholds, look.ThresholdsSource)
+		}
+		for _, sk := range look.Skipped {
+			fmt.Fprintf(stdout, "    skipped    %s\n", sk)
+		}
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "\n* the default: $%s if set, else the first GPU, else the first CPU; pick another with -device INDEX|gpu|cpu|NAME\n", device.EnvDevice)
@@ -458,38 +469,86 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.deviceFlag(fs)
 	asJSON := fs.Bool("json", false, "write the result as one JSON object ({\"kind\":\"tune\",...}) on stdout, and nothing else")
-	budget := fs.Duration("budget", 0, "bound on the search, builds included (default 2m)")
-	shapes := fs.String("shapes", "", "shapes MxNxK to time, comma-separated (default: the tuner's: 512³, 1024³, 256x512x784, 4096x10x512)")
-	reps := fs.Int("reps", 0, "timed runs per shape and candidate; the fastest counts (default 3)")
-	dry := fs.Bool("dry-run", false, "measure, but do not save the winner")
+	budget := fs.Duration("budget", 0, "bound on each class's search, builds included (default 2m)")
+	classes := fs.String("class", "", "classes to tune, comma-separated: large, skinny_n, skinny_k, small_m (default: all, or those of -shapes)")
+	shapes := fs.String("shapes", "", "shapes MxNxK to time, comma-separated, each tuning its class (default: the tuner's shapes of each class)")
+	pairs := fs.Int("pairs", 0, "paired runs per shape in confirmation, at least 7 (default 9)")
+	minGain := fs.Float64("min-gain", 0, "least median gain a candidate must show on every shape (default 0.02)")
+	parallel := fs.Int("parallel", 0, "programs built at once (default GOMAXPROCS, at most 16)")
+	dry := fs.Bool("dry-run", false, "measure, but do not save the winners in the user's cache")
+	saveDB := fs.String("save-db", "", "also write the run's database record (device/gemmdb/NAME.json) to this file")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	if *budget < 0 || *reps < 0 {
-		return usagef("tune: -budget and -reps must not be negative")
+	if *budget < 0 || *pairs < 0 || *minGain < 0 || *parallel < 0 {
+		return usagef("tune: -budget, -pairs, -min-gain and -parallel must not be negative")
 	}
-	opts := bench.TuneOptions{Budget: *budget, Reps: *reps, DryRun: *dry}
+	if *pairs != 0 && *pairs < 7 {
+		return usagef("tune: -pairs must be at least 7 (the acceptance rule's quartiles need them), got %d", *pairs)
+	}
+	opts := bench.TuneOptions{Budget: *budget, Pairs: *pairs, MinGain: *minGain, Parallel: *parallel, DryRun: *dry}
+	if *classes != "" {
+		for _, f := range strings.Split(*classes, ",") {
+			cl, err := kernels.ParseGemmClass(strings.TrimSpace(f))
+			if err != nil {
+				return usageErr(err)
+			}
+			opts.Classes = append(opts.Classes, cl)
+		}
+	}
+	var ss []bench.Shape
 	if *shapes != "" {
-		ss, err := bench.ParseShapes(*shapes)
-		if err != nil {
+		var err error
+		if ss, err = bench.ParseShapes(*shapes); err != nil {
 			return usageErr(err)
 		}
-		opts.Shapes = ss
 	}
 	d, _, err := openFor(c.device, []string{bench.OpenCL}, stderr, "")
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if len(ss) > 0 {
+		opts.Shapes = map[kernels.GemmClass][]bench.Shape{}
+		var from []kernels.GemmClass
+		for _, s := range ss {
+			cl := d.GemmClassOf(s.M, s.N, s.K)
+			if opts.Classes != nil && !slices.Contains(opts.Classes, cl) {
+				return usagef("tune: shape %s is of class %s on this device, not one of -class %s", s, cl, *classes)
+			}
+			if !slices.Contains(from, cl) {
+				from = append(from, cl)
+			}
+			opts.Shapes[cl] = append(opts.Shapes[cl], s)
+		}
+		if opts.Classes == nil {
+			opts.Classes = from
+		}
+	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n\n", describeDevice(d, c.device))
-		opts.Progress = func(tc bench.TuneCandidate) {
-			fmt.Fprintln(stdout, tuneLine(tc))
+		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n", describeDevice(d, c.device))
+		fmt.Fprintln(stdout, "a candidate replaces a class's parameters only if it beats them on every shape of the class, paired run against paired run")
+		opts.Progress = func(ev bench.TuneEvent) {
+			switch {
+			case ev.Screened != nil:
+				fmt.Fprintf(stdout, "  %-9s screen  %s\n", ev.Class, screenLine(*ev.Screened))
+			case ev.Confirmed != nil:
+				fmt.Fprintf(stdout, "  %-9s confirm %s\n", ev.Class, confirmLine(*ev.Confirmed))
+			}
 		}
 	}
 	res, err := bench.Tune(d, opts)
 	if err != nil {
 		return fmt.Errorf("tune: %w", err)
+	}
+	dbFile := ""
+	if *saveDB != "" {
+		if rec, ok := res.Record(); ok {
+			if err := device.WriteRecord(*saveDB, rec); err != nil {
+				return fmt.Errorf("tune: %w", err)
+			}
+			dbFile = *saveDB
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -497,25 +556,48 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(struct {
 			Kind string `json:"kind"`
 			bench.TuneResult
-		}{"tune", res})
+			SavedDB string `json:"saved_db"`
+		}{"tune", res, dbFile})
 	}
-	fmt.Fprintf(stdout, "\ndefault %s\nbest    %s\n", tuneLine(res.Default), tuneLine(res.Best))
-	if res.Default.GFLOPS > 0 {
-		fmt.Fprintf(stdout, "speedup %.2fx over the default in the same run (%s)\n", res.Best.GFLOPS/res.Default.GFLOPS, res.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintln(stdout)
+	for _, cr := range res.Classes {
+		fmt.Fprintf(stdout, "%-9s %s\n", cr.Class, strings.Join(cr.Shapes, ", "))
+		fmt.Fprintf(stdout, "  baseline  %s (%s; the default is %s)\n", cr.Baseline, cr.BaselineSource, cr.Default)
+		fmt.Fprintf(stdout, "  searched  %d candidates screened, %d failed, %d not reached, %d confirmed (%s)\n",
+			cr.Tried, cr.Failed, cr.Skipped, len(cr.Finalists), cr.Elapsed.Round(100*time.Millisecond))
+		fmt.Fprintf(stdout, "  verdict   %s\n", cr.Verdict)
 	}
-	if res.Saved != "" {
-		fmt.Fprintf(stdout, "saved   %s (device.Open uses it from now on)\n", res.Saved)
-	} else {
-		fmt.Fprintln(stdout, "not saved (-dry-run)")
+	switch {
+	case res.SavedTo != "":
+		fmt.Fprintf(stdout, "\nsaved   %s (device.Open uses it from now on)\n", res.SavedTo)
+	case *dry:
+		fmt.Fprintln(stdout, "\nnot saved (-dry-run)")
+	default:
+		fmt.Fprintln(stdout, "\nnothing saved: no class has a winner")
+	}
+	if *saveDB != "" {
+		if dbFile != "" {
+			fmt.Fprintf(stdout, "database record written to %s\n", dbFile)
+		} else {
+			fmt.Fprintf(stdout, "no database record written to %s: no class has a winner\n", *saveDB)
+		}
 	}
 	return nil
 }
 
-func tuneLine(tc bench.TuneCandidate) string {
+func screenLine(tc bench.TuneCandidate) string {
 	if tc.Err != "" {
-		return fmt.Sprintf("%-36s rejected: %s", tc.Params, tc.Err)
+		return fmt.Sprintf("%-36s failed: %s", tc.Params, tc.Err)
 	}
-	return fmt.Sprintf("%-36s %8.2f GFLOPS (geometric mean)  rel err %.1e", tc.Params, tc.GFLOPS, tc.RelErr)
+	return fmt.Sprintf("%-36s score %.3f (slowest shape vs the baseline)  GFLOPS %v  rel err %.1e", tc.Params, tc.Score, tc.GFLOPS, tc.RelErr)
+}
+
+func confirmLine(c bench.TuneConfirm) string {
+	verdict := "accepted"
+	if !c.Accepted {
+		verdict = "rejected: " + c.Reason
+	}
+	return fmt.Sprintf("%-36s median pair ratio %.3f, quartiles %.3f-%.3f: %s", c.Params, c.Ratio, c.Q1, c.Q3, verdict)
 }
 
 // finish ends a measuring command: the table of rows (unless -json), the

@@ -13,7 +13,7 @@
 //	densebench model -spec "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')" | -model model.keras|model.h5|model.json [-batch N] [-precision fp32|tf32]
 //	densebench predict -model model.keras|model.h5|model.json -input x.npy|x.bin [-shape 2,32,32,3] -o y.npy|y.bin
 //	densebench summary -spec ... | -model ...
-//	densebench tune [-device SEL] [-budget 2m] [-dry-run] [-json]
+//	densebench tune [-device SEL] [-budget 2m] [-class large,...] [-shapes ...] [-pairs 9] [-dry-run] [-save-db FILE] [-json]
 //
 // With -json every result is one JSON object per line on stdout, and
 // nothing else goes there; densebench -h prints the schema. The

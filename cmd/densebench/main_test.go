@@ -344,6 +344,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"predict", "-model", model, "-input", bin, "-shape", "4,2", "-o", filepath.Join(dir, "y.npy"), "-backend", "both"}, exitUsage, "opencl or fallback"},
 		{[]string{"tune", "-shapes", "12x3"}, exitUsage, `shape "12x3"`},
 		{[]string{"tune", "-budget", "-1s"}, exitUsage, "must not be negative"},
+		{[]string{"tune", "-pairs", "5"}, exitUsage, "at least 7"},
+		{[]string{"tune", "-class", "large,huge"}, exitUsage, `unknown gemm class "huge"`},
 	}
 	if hasPlatform() {
 		cases = append(cases, struct {
@@ -399,27 +401,59 @@ func TestDevices(t *testing.T) {
 	if strings.Count(out, `"default":true`) != 1 {
 		t.Errorf("devices -json: want exactly one default:\n%s", out)
 	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var dev struct {
+			Gemm map[string]struct{ Params, Source string } `json:"gemm"`
+		}
+		if err := json.Unmarshal([]byte(line), &dev); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"large", "skinny_n", "skinny_k", "small_m"} {
+			g, ok := dev.Gemm[c]
+			if !ok || g.Params == "" || !slices.Contains([]string{"cache", "database", "vendor", "default"}, g.Source) {
+				t.Errorf("devices -json: class %s: %+v (%v)", c, g, ok)
+			}
+		}
+	}
 }
 
 func TestTuneDryRun(t *testing.T) {
 	if !hasPlatform() {
 		t.Skip("no OpenCL platform")
 	}
-	// A budget of 1ns times the default parameters alone.
-	code, out, errOut := runCmd("tune", "-dry-run", "-budget", "1ns", "-shapes", "16x16x16", "-reps", "1", "-json")
+	// A budget of 1ns times the baseline alone: nothing can win.
+	code, out, errOut := runCmd("tune", "-dry-run", "-budget", "1ns", "-shapes", "16x16x16", "-json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var res struct {
-		Kind string `json:"kind"`
-		bench.TuneResult
+		Kind    string           `json:"kind"`
+		Classes []map[string]any `json:"classes"`
+		SavedTo *string          `json:"saved_to"`
+		SavedDB *string          `json:"saved_db"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Kind != "tune" || res.Saved != "" || len(res.Candidates) != 1 {
-		t.Errorf("tune -json: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Kind != "tune" || len(res.Classes) != 1 ||
+		res.SavedTo == nil || *res.SavedTo != "" || res.SavedDB == nil || *res.SavedDB != "" {
+		t.Fatalf("tune -json: %v\n%s", err, out)
 	}
-	code, out, _ = runCmd("tune", "-dry-run", "-budget", "1ns", "-shapes", "16x16x16", "-reps", "1")
-	if code != exitOK || !strings.Contains(out, "best ") || !strings.Contains(out, "not saved (-dry-run)") {
+	c := res.Classes[0]
+	for _, key := range []string{"class", "shapes", "default", "baseline", "baseline_source", "winner", "ratio", "ratio_q1", "ratio_q3",
+		"tried", "failed", "skipped", "saved", "verdict", "finalists", "candidates"} {
+		if _, ok := c[key]; !ok {
+			t.Errorf("tune -json: class lacks %q: %v", key, c)
+		}
+	}
+	if c["class"] != "skinny_n" || c["winner"] != "" || c["saved"] != "" || !strings.Contains(c["verdict"].(string), "nothing saved") {
+		t.Errorf("tune -json: %v", c)
+	}
+	db := filepath.Join(t.TempDir(), "rec.json")
+	code, out, _ = runCmd("tune", "-dry-run", "-budget", "1ns", "-shapes", "16x16x16", "-save-db", db)
+	if code != exitOK || !strings.Contains(out, "verdict") || !strings.Contains(out, "not saved (-dry-run)") ||
+		!strings.Contains(out, "no database record written") {
 		t.Errorf("tune text: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("-save-db wrote a record with no winner")
 	}
 }
 

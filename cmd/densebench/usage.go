@@ -77,8 +77,8 @@ Usage:
                    | -model model.keras|model.h5|model.json  [-batch N] [-backend ...] [-reps N]
   densebench predict -model model.keras|model.h5|model.json -input x.npy|x.bin [-shape 2,32,32,3] -o y.npy|y.bin
   densebench summary -spec ... | -model ...   the Keras summary and the per-layer explanation
-  densebench tune [-device SEL] [-budget 2m] [-shapes ...] [-reps N] [-dry-run] [-json]
-                                              tune the GEMM kernel for a device and save the winner
+  densebench tune [-device SEL] [-budget 2m] [-class ...] [-shapes ...] [-dry-run] [-save-db FILE] [-json]
+                                              tune the GEMM per shape class; save only sure wins
   densebench help COMMAND                     a command's flags
 
 Flags of the main job: -device SEL, -json, -plot out.png|out.svg, -reps N, -backend,
@@ -99,7 +99,10 @@ var subUsage = map[string]string{
 
 Lists every OpenCL platform and device with its key figures; * marks the
 default (the one -device "" opens: $DENSECL_DEVICE, else the first GPU, else
-the first CPU). With -json, one {"kind":"device",...} object per device.
+the first CPU), and each GEMM shape class's parameters with their source:
+cache (densebench tune), database (the repository's record of the device),
+vendor (its vendor's record) or default. With -json, one {"kind":"device",...}
+object per device.
 `,
 	"gemm": `Usage: densebench gemm -shapes MxNxK[,MxNxK...] [-act relu] [-bias] [-backend opencl|fallback|both]
                        [-reps N] [-device SEL] [-precision fp32|tf32] [-json] [-plot out.png|out.svg]
@@ -143,13 +146,28 @@ refused before it is loaded.
 Prints the model's Keras summary (tf.keras 2.15's text, or Keras 3's table
 with -keras3) and, per layer, what it computes.
 `,
-	"tune": `Usage: densebench tune [-device SEL] [-budget 2m] [-shapes MxNxK,...] [-reps N] [-dry-run] [-json]
+	"tune": `Usage: densebench tune [-device SEL] [-budget 2m] [-class large,skinny_n,skinny_k,small_m] [-shapes MxNxK,...]
+                       [-pairs 9] [-min-gain 0.02] [-parallel N] [-dry-run] [-save-db FILE] [-json]
 
-Searches the GEMM kernel family's parameters for a device (bench.Tune):
-each candidate is verified against the fallback, then timed; the best, if
-it beats the default measured in the same run, is saved where
-device.Open finds it. With -json, one {"kind":"tune",...} object: device,
-shapes, default, best, candidates (params, gflops, per_shape, rel_err,
-err), saved, elapsed_ns.
+Tunes the GEMM kernel family's parameters for a device (bench.Tune), class
+by class (large; skinny_n: N <= 64; skinny_k: K <= 16; small_m: M <= 64),
+each on its own shapes (-shapes puts each shape in its class). Every
+candidate is built (several at once), verified against the fallback, and
+timed briefly; the best few are verified again and timed in pairs against
+the class's current parameters (the baseline: the cache's, the database's
+or the defaults), alternating. A candidate replaces the baseline only if, on
+every shape of the class, the lower quartile of its pair ratios is above 1
+and the median at least 1 + min-gain, in two rounds of fresh pairs; else
+nothing is saved for the class.
+Winners go to the user's cache, where device.Open finds them
+(DENSECL_TUNED=off ignores it, =default the database too); -save-db
+writes the run's record for the repository's database
+(device/gemmdb/README.md).
+
+With -json, one {"kind":"tune",...} object: device, vendor, driver, classes
+(per class: class, shapes, default, baseline, baseline_source,
+baseline_gflops, winner, ratio, ratio_q1, ratio_q3, tried, failed, skipped,
+saved, verdict, finalists with their per-shape pair statistics, candidates
+with their screening score), saved_to, saved_db, elapsed_ns.
 `,
 }

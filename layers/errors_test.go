@@ -2,6 +2,7 @@ package layers
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,6 +114,56 @@ func TestNoInputShape(t *testing.T) {
 		}
 		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v\nwant it to say %s", c.name, err, c.want)
+		}
+	}
+}
+
+// A missing, empty or foreign file is refused with its path said once, and
+// a missing one is not a format error.
+func TestLoadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.keras")
+	npy := filepath.Join(dir, "x.npy")
+	emptyJSON := filepath.Join(dir, "model.json")
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{empty, nil}, {npy, []byte("\x93NUMPY\x01\x00v\x00{'descr': '<f4'}")}, {emptyJSON, nil}} {
+		if err := os.WriteFile(f.name, f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emptyDir := filepath.Join(dir, "nomodel")
+	if err := os.Mkdir(emptyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nope.keras")
+	missingJSON := filepath.Join(dir, "nope", "model.json")
+	for _, c := range []struct {
+		path     string
+		want     string
+		notExist bool
+	}{
+		{missing, "layers: load " + missing + ": no such file or directory", true},
+		{missingJSON, "layers: tfjs: " + missingJSON + ": no such file or directory", true},
+		{emptyDir, "layers: tfjs: " + emptyDir + ": the directory holds no model.json", true},
+		{empty, "layers: load " + empty + ": the file is empty; want a Keras 3 .keras (zip), a legacy .h5 (HDF5), or a TF.js model.json or the directory holding it", false},
+		{emptyJSON, "layers: tfjs: " + emptyJSON + ": the file is empty; want", false},
+		{npy, "layers: load " + npy + ": not a saved model: want a Keras 3 .keras (zip), a legacy .h5 (HDF5), or a TF.js model.json", false},
+	} {
+		_, err := Load(c.path)
+		if err == nil {
+			t.Fatalf("Load(%s): no error", c.path)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, c.want) || strings.Count(msg, c.path) != 1 || strings.Contains(msg, "open") {
+			t.Errorf("Load(%s) = %q, want it to start %q and name the path once", c.path, msg, c.want)
+		}
+		if got := errors.Is(err, fs.ErrNotExist); got != c.notExist {
+			t.Errorf("Load(%s): errors.Is(err, fs.ErrNotExist) = %v, want %v", c.path, got, c.notExist)
+		}
+		if got := errors.Is(err, ErrFormat); got == c.notExist {
+			t.Errorf("Load(%s): errors.Is(err, ErrFormat) = %v, want %v", c.path, got, !c.notExist)
 		}
 	}
 }

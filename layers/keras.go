@@ -3,6 +3,7 @@ package layers
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,11 +41,17 @@ func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
 	if st, err := os.Stat(path); strings.EqualFold(filepath.Ext(path), ".json") || (err == nil && st.IsDir()) {
 		return loadTFJS(path, opts)
 	}
+	if err := checkModelFile(path); err != nil {
+		return nil, fmt.Errorf("layers: load %s: %w", path, err)
+	}
 	km, err := kerasfile.Open(path)
 	if err != nil {
 		// The reader's message names the file too: say it once.
 		msg := strings.TrimPrefix(err.Error(), "kerasfile: ")
 		msg = strings.TrimPrefix(msg, path+": ")
+		if errors.Is(err, kerasfile.ErrNotKeras) && !strings.Contains(msg, "HDF5 file with") {
+			msg = "not a saved model: " + acceptedFormats
+		}
 		return nil, fmt.Errorf("layers: load %s: %w", path, reworded{msg, errors.Join(err, ErrFormat)})
 	}
 	m, err := fromKerasModel(km, opts)
@@ -52,6 +59,28 @@ func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
 		return nil, fmt.Errorf("layers: load %s: %w", path, unprefixed(err))
 	}
 	return m, nil
+}
+
+// acceptedFormats lists the files Load reads, for the errors of a file
+// that is none of them.
+const acceptedFormats = "want a Keras 3 .keras (zip), a legacy .h5 (HDF5), or a TF.js model.json or the directory holding it"
+
+// checkModelFile refuses a path that cannot be opened, with the bare cause
+// (wrapping fs.ErrNotExist for a missing file, not ErrFormat: the path is
+// said by the caller), and an empty file, wrapping ErrFormat.
+func checkModelFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if st.Mode().IsRegular() && st.Size() == 0 {
+		return fmt.Errorf("the file is empty; %s: %w", acceptedFormats, ErrFormat)
+	}
+	return nil
 }
 
 // fromKerasModel builds a model from a Keras file's description: every

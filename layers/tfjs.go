@@ -49,7 +49,13 @@ func LoadTFJS(path string) (*Sequential, error) {
 
 func loadTFJS(path string, opts *LoadOptions) (*Sequential, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, "model.json")); err != nil {
+			return nil, fmt.Errorf("layers: tfjs: %s: %w", path, reworded{"the directory holds no model.json", err})
+		}
 		return readTFJS(os.DirFS(path), "model.json", opts)
+	}
+	if err := checkModelFile(path); err != nil {
+		return nil, fmt.Errorf("layers: tfjs: %s: %w", path, err)
 	}
 	return readTFJS(os.DirFS(filepath.Dir(path)), filepath.Base(path), opts)
 }

@@ -145,8 +145,10 @@ func describe(p cl.Platform, d *cl.Device) (Info, error) {
 // Select returns the device of infos that selector names, as Open does.
 func Select(infos []Info, selector string) (Info, error) {
 	sel := strings.TrimSpace(selector)
+	fromEnv := false
 	if sel == "" {
 		sel = strings.TrimSpace(os.Getenv(EnvDevice))
+		fromEnv = sel != ""
 	}
 	low := strings.ToLower(sel)
 	switch {
@@ -186,6 +188,10 @@ func Select(infos []Info, selector string) (Info, error) {
 	var list []string
 	for _, i := range infos {
 		list = append(list, "  "+i.String())
+	}
+	if fromEnv {
+		// Say where the selector came from: the user never typed it here.
+		return Info{}, &envError{fmt.Sprintf("device: $%s=%q matches no device; available devices:\n%s", EnvDevice, sel, strings.Join(list, "\n")), ErrNoMatch}
 	}
 	return Info{}, fmt.Errorf("%w %q; available devices:\n%s", ErrNoMatch, sel, strings.Join(list, "\n"))
 }

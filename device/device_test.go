@@ -479,4 +479,13 @@ func TestSelectBlank(t *testing.T) {
 	if got, err := device.Select(infos[:2], ""); err != nil || got.Index != 1 {
 		t.Errorf("select \"\" with %s=\" \": %v, %v; want the default, the CPU", device.EnvDevice, got.Name, err)
 	}
+	// A selector from the variable that matches nothing names the variable.
+	t.Setenv(device.EnvDevice, "nonsense")
+	_, err := device.Select(infos, "")
+	if want := "device: $" + device.EnvDevice + `="nonsense" matches no device; available devices:`; err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, device.ErrNoMatch) {
+		t.Errorf("select \"\" with %s=nonsense: %v; want %q..., wrapping ErrNoMatch", device.EnvDevice, err, want)
+	}
+	if _, err := device.Select(infos, "nonsense"); err == nil || strings.Contains(err.Error(), device.EnvDevice) {
+		t.Errorf("select \"nonsense\": %v; want an error that does not name $%s", err, device.EnvDevice)
+	}
 }

@@ -246,11 +246,25 @@ func (d *Device) precisionFromEnv() error {
 		return nil
 	}
 	p, err := ParsePrecision(s)
-	if err != nil {
-		return fmt.Errorf("device: $%s: %w", EnvPrecision, err)
+	if err == nil {
+		err = d.SetPrecision(p)
 	}
-	return d.SetPrecision(p)
+	if err != nil {
+		// One "device: ", then the variable and its value, then the cause.
+		return &envError{fmt.Sprintf("device: $%s=%s: %s", EnvPrecision, strings.TrimSpace(s), strings.TrimPrefix(err.Error(), "device: ")), err}
+	}
+	return nil
 }
+
+// envError is an error caused by an environment variable's value: its
+// message names the variable; it wraps the cause (ErrNoMatch, ErrNoTF32).
+type envError struct {
+	msg string
+	err error
+}
+
+func (e *envError) Error() string { return e.msg }
+func (e *envError) Unwrap() error { return e.err }
 
 // gemmTF32 runs g (validated) on the TF32 kernel when d's precision is
 // TF32, and reports whether it did. Every shape suits it (any M, N, K,

@@ -126,7 +126,7 @@ func TestPrecisionEnv(t *testing.T) {
 		t.Errorf("$%s=fp32: precision %v", device.EnvPrecision, d.Precision())
 	}
 	t.Setenv(device.EnvPrecision, "bf16")
-	if d, err := device.Open(""); err == nil || !strings.Contains(err.Error(), device.EnvPrecision) || !strings.Contains(err.Error(), `"bf16"`) {
+	if d, err := device.Open(""); err == nil || !strings.Contains(err.Error(), device.EnvPrecision) || !strings.Contains(err.Error(), `"bf16"`) || strings.Count(err.Error(), "device: ") != 1 {
 		t.Errorf("$%s=bf16: %v", device.EnvPrecision, err)
 		if d != nil {
 			d.Close()
@@ -138,7 +138,7 @@ func TestPrecisionEnv(t *testing.T) {
 		if err != nil || td.Precision() != device.TF32 {
 			t.Errorf("$%s=tf32 on a TF32 device: %v", device.EnvPrecision, err)
 		}
-	} else if !errors.Is(err, device.ErrNoTF32) {
+	} else if !errors.Is(err, device.ErrNoTF32) || !strings.HasPrefix(err.Error(), "device: $"+device.EnvPrecision+"=tf32: ") || strings.Count(err.Error(), "device: ") != 1 {
 		t.Errorf("$%s=tf32 on %s: %v, want an error wrapping ErrNoTF32", device.EnvPrecision, d.Info().Name, err)
 	}
 	if td != nil {

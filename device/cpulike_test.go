@@ -43,7 +43,7 @@ func OpenCPULike(t testing.TB) *Device {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		t.Logf("%d programs built on %s", d.Builds(), d)
+		logBuilds(t, d)
 		if err := d.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}

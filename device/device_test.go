@@ -24,7 +24,7 @@ func open(t testing.TB) *device.Device {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() {
-		t.Logf("%d programs built on %s", d.Builds(), d)
+		logBuilds(t, d)
 		if err := d.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
@@ -488,4 +488,14 @@ func TestSelectBlank(t *testing.T) {
 	if _, err := device.Select(infos, "nonsense"); err == nil || strings.Contains(err.Error(), device.EnvDevice) {
 		t.Errorf("select \"nonsense\": %v; want an error that does not name $%s", err, device.EnvDevice)
 	}
+}
+
+// logBuilds logs how many programs a test built on d: only in verbose
+// test runs that built some, never in benchmarks, whose output it would
+// bury.
+func logBuilds(t testing.TB, d *device.Device) {
+	if _, bench := t.(*testing.B); bench || !testing.Verbose() || d.Builds() == 0 {
+		return
+	}
+	t.Logf("%d programs built on %s", d.Builds(), d)
 }

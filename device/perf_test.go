@@ -41,7 +41,7 @@ func perfOpen(t testing.TB) *Device {
 		t.Skipf("no OpenCL device: %v", err)
 	}
 	t.Cleanup(func() {
-		t.Logf("%d programs built on %s", d.Builds(), d)
+		logBuilds(t, d)
 		d.Close()
 	})
 	return d
@@ -340,4 +340,14 @@ func TestPackAPays(t *testing.T) {
 				c.g.M, c.g.N, c.g.K, c.g.LDA, c.g.TransA, c.nc, got, c.want)
 		}
 	}
+}
+
+// logBuilds logs how many programs a test built on d: only in verbose
+// test runs that built some, never in benchmarks, whose output it would
+// bury.
+func logBuilds(t testing.TB, d *Device) {
+	if _, bench := t.(*testing.B); bench || !testing.Verbose() || d.Builds() == 0 {
+		return
+	}
+	t.Logf("%d programs built on %s", d.Builds(), d)
 }

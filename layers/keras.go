@@ -78,7 +78,7 @@ func checkModelFile(path string) error {
 		return err
 	}
 	if st.Mode().IsRegular() && st.Size() == 0 {
-		return fmt.Errorf("the file is empty; %s: %w", acceptedFormats, ErrFormat)
+		return reworded{"the file is empty; " + acceptedFormats, ErrFormat}
 	}
 	return nil
 }

@@ -389,6 +389,9 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("predict: %v", err)
 	}
+	if len(inShape) < 2 {
+		return usagef("predict: -input %s: the file's array has shape %s; predict needs at least (batch, features)", *input, shapeString(inShape))
+	}
 	if dtype != "float32" {
 		fmt.Fprintf(stderr, "densebench: predict: %s holds %s; converted to float32, as Keras casts a model's input\n", *input, dtype)
 	}
@@ -405,14 +408,14 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 		b = layers.OpenCL(d)
 	}
 	if err := m.Build(b); err != nil {
-		return err
+		return fmt.Errorf("predict: %w", err)
 	}
 	y, err := m.Predict(layers.Tensor{Shape: inShape, Data: data})
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
 	if err := bench.WriteTensorFile(*output, y.Shape, y.Data); err != nil {
-		return err
+		return fmt.Errorf("predict: -o: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: shape %s, float32 (%s, on %s)\n", *output, shapeString(y.Shape), formatName(*output), b.Name())
 	return nil
@@ -641,8 +644,6 @@ func (c *common) begin(stdout, stderr io.Writer, tasks int) (*device.Device, []s
 	out := newOutput(stdout, c.json, o.Progress)
 	if d != nil {
 		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
-	} else {
-		out.text("densebench: no OpenCL device: the fallback alone\n\n")
 	}
 	return d, bes, o, out, nil
 }

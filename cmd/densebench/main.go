@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "densebench: "+strings.TrimPrefix(oneLine(err.Error()), "bench: "))
+	cmd := ""
+	if len(args) > 0 && slices.Contains(commands, args[0]) {
+		cmd = args[0]
+	}
+	fmt.Fprintln(stderr, errorLine(cmd, err))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -66,6 +71,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// commands are densebench's subcommands.
+var commands = []string{"devices", "gemm", "model", "predict", "summary", "tune", "help"}
+
+// errorLine is the one line densebench prints for err from the subcommand
+// cmd ("" for none): "densebench: CMD: " once, then the cause, without the
+// package prefixes ("bench: ", "device: ", "layers: ") or a repeated
+// command name that the layers of wrapping added.
+func errorLine(cmd string, err error) string {
+	msg := oneLine(err.Error())
+	strip := []string{"bench: ", "device: ", "layers: "}
+	if cmd != "" {
+		strip = append(strip, cmd+": ")
+	}
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for _, p := range strip {
+			if strings.HasPrefix(msg, p) {
+				msg, trimmed = strings.TrimPrefix(msg, p), true
+			}
+		}
+	}
+	if cmd != "" {
+		msg = cmd + ": " + msg
+	}
+	return "densebench: " + msg
 }
 
 // oneLine folds a multi-line message (the device list of an unknown
@@ -168,7 +200,11 @@ func (c *common) validate() error {
 		return usagef("-copy-mib must not be negative, got %d", c.copyMiB)
 	}
 	if err := (bench.Options{Reps: c.reps}).Validate(); err != nil {
-		return usagef("-reps: %s", strings.TrimPrefix(err.Error(), "bench: "))
+		msg := strings.TrimPrefix(err.Error(), "bench: ")
+		if strings.HasPrefix(msg, "reps ") {
+			return usagef("-%s", msg) // "-reps must be at least 5 ..."
+		}
+		return usagef("-reps: %s", msg)
 	}
 	if c.plot != "" {
 		if err := checkPlotPath(c.plot); err != nil {
@@ -277,10 +313,24 @@ func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.
 	case errors.Is(err, device.ErrNoMatch):
 		return nil, nil, usageErr(err)
 	case errors.Is(err, device.ErrNoPlatform) && sel == "" && contains(bes, bench.Fallback):
-		fmt.Fprintln(stderr, "densebench: no OpenCL platform; "+doing+" ("+oneLine(err.Error())+")")
+		fmt.Fprintln(stderr, "densebench: no OpenCL platform; "+doing+" ("+strings.TrimPrefix(oneLine(err.Error()), "device: ")+")")
 		return nil, []string{bench.Fallback}, nil
+	case errors.Is(err, device.ErrNoTF32) || badEnvPrecision():
+		// $DENSECL_PRECISION set wrongly is bad input, as -precision is.
+		return nil, nil, usageErr(err)
 	}
 	return nil, nil, err
+}
+
+// badEnvPrecision reports whether $DENSECL_PRECISION is set to something
+// that is not a precision.
+func badEnvPrecision() bool {
+	s := strings.TrimSpace(os.Getenv(device.EnvPrecision))
+	if s == "" {
+		return false
+	}
+	_, err := device.ParsePrecision(s)
+	return err != nil
 }
 
 func contains(s []string, v string) bool {
@@ -397,9 +447,6 @@ func loadModel(spec, path string, seed uint64) (*layers.Sequential, string, erro
 			return nil, "", usageErr(err)
 		}
 		return m, bench.FormatSpec(specs), nil
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, "", usagef("model: %v", err)
 	}
 	m, err := layers.Load(path)
 	if err != nil {

@@ -132,7 +132,8 @@ Reshape((a, b)), Input(shape=(...)).
 	"predict": `Usage: densebench predict -model model.keras|model.h5|model.json -input x.npy|x.bin [-shape 2,32,32,3] -o y.npy|y.bin
                           [-backend opencl|fallback] [-device SEL]
 
-Runs a saved TF.js Layers model on an input file and writes the output.
+Runs a saved model (a Keras 3 .keras file, a legacy .h5 file, or a TF.js
+Layers model.json or its directory) on an input file and writes the output.
 .npy files are C order, header 1.0/2.0/3.0: float32 ('<f4'), or float64,
 float16, bool or an integer type (uint8 images...), converted to float32 as
 Keras casts its input, with a note on stderr; complex, object and

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/densecl/densecl/bench"
+	"github.com/densecl/densecl/device"
+)
+
+// Every error is one line "densebench: CMD: cause", the command and each
+// package prefix said once; bad input, environment variables included,
+// exits 2.
+func TestErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	model, _ := writeModel(t, dir)
+	x0 := filepath.Join(dir, "x0.npy")
+	if err := bench.WriteTensorFile(x0, []int{}, []float32{1}); err != nil {
+		t.Fatal(err)
+	}
+	x := filepath.Join(dir, "x.npy")
+	if err := bench.WriteTensorFile(x, []int{1, 2}, []float32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.keras")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nope := filepath.Join(dir, "nope.keras")
+	cases := []struct {
+		env  [2]string
+		args []string
+		code int
+		want string // the whole line, or its start when it ends in "…"
+	}{
+		{args: []string{"predict", "-model", nope, "-input", x, "-o", filepath.Join(dir, "y.npy")}, code: exitUsage,
+			want: "densebench: predict: load " + nope + ": no such file or directory"},
+		{args: []string{"predict", "-model", empty, "-input", x, "-o", filepath.Join(dir, "y.npy")}, code: exitUsage,
+			want: "densebench: predict: load " + empty + ": the file is empty; want a Keras 3 .keras (zip), a legacy .h5 (HDF5), or a TF.js model.json or the directory holding it"},
+		{args: []string{"predict", "-model", x, "-input", x, "-o", filepath.Join(dir, "y.npy")}, code: exitUsage,
+			want: "densebench: predict: load " + x + ": not a saved model: want a Keras 3 .keras (zip)…"},
+		{args: []string{"predict", "-model", model, "-input", x0, "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback"}, code: exitUsage,
+			want: "densebench: predict: -input " + x0 + ": the file's array has shape (); predict needs at least (batch, features)"},
+		{args: []string{"predict", "-model", model, "-input", x, "-o", filepath.Join(dir, "no", "y.npy"), "-backend", "fallback"}, code: exitFailure,
+			want: "densebench: predict: -o: open " + filepath.Join(dir, "no", "y.npy") + ": no such file or directory"},
+		{args: []string{"gemm", "-reps", "1"}, code: exitUsage,
+			want: "densebench: gemm: -reps must be at least 5 (the median is taken over at least 5 timed runs), got 1"},
+		{args: []string{"model", "-model", nope}, code: exitUsage,
+			want: "densebench: model: load " + nope + ": no such file or directory"},
+	}
+	if hasPlatform() {
+		spec := []string{"model", "-spec", "Dense(8, input_shape=(3,))", "-reps", "5", "-copy-mib", "0", "-batch", "1"}
+		cases = append(cases, []struct {
+			env  [2]string
+			args []string
+			code int
+			want string
+		}{
+			{env: [2]string{device.EnvPrecision, "bogus"}, args: spec, code: exitUsage,
+				want: `densebench: model: $DENSECL_PRECISION=bogus: unknown precision "bogus" (want fp32 or tf32)`},
+			{env: [2]string{device.EnvDevice, "nonsense"}, args: spec, code: exitUsage,
+				want: `densebench: model: $DENSECL_DEVICE="nonsense" matches no device; available devices: …`},
+		}...)
+	}
+	for _, c := range cases {
+		if c.env[0] != "" {
+			t.Setenv(c.env[0], c.env[1])
+		}
+		code, _, errOut := runCmd(c.args...)
+		if c.env[0] != "" {
+			os.Unsetenv(c.env[0])
+		}
+		line := strings.TrimSuffix(errOut, "\n")
+		ok := line == c.want
+		if prefix, cut := strings.CutSuffix(c.want, "…"); cut {
+			ok = strings.HasPrefix(line, prefix)
+		}
+		if code != c.code || !ok || strings.Contains(line, "\n") {
+			t.Errorf("%s %q: exit %d, stderr\n%q\nwant exit %d,\n%q", c.env[0], c.args, code, errOut, c.code, c.want)
+		}
+	}
+}
+
+// Choosing the fallback draws no note about OpenCL.
+func TestFallbackChosenQuiet(t *testing.T) {
+	for _, args := range [][]string{
+		{"gemm", "-shapes", "4x4x4", "-backend", "fallback", "-reps", "5", "-copy-mib", "0", "-no-progress"},
+		{"model", "-spec", "Dense(2, input_shape=(3,))", "-backend", "fallback", "-reps", "5", "-copy-mib", "0", "-batch", "1", "-no-progress"},
+	} {
+		code, out, errOut := runCmd(args...)
+		if code != exitOK || errOut != "" || strings.Contains(out, "OpenCL") {
+			t.Errorf("%q: exit %d, stderr %q, stdout\n%s", args, code, errOut, out)
+		}
+	}
+}
+
+func TestHelpPredictFormats(t *testing.T) {
+	_, out, _ := runCmd("help", "predict")
+	for _, want := range []string{".keras", ".h5", "model.json"} {
+		if !strings.Contains(strings.SplitN(out, "\n\n", 3)[1], want) {
+			t.Errorf("help predict's description lacks %s:\n%s", want, out)
+		}
+	}
+}

@@ -170,7 +170,13 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	def, _ := device.Select(infos, "")
+	def, err := device.Select(infos, "")
+	if err != nil {
+		// Only $DENSECL_DEVICE can fail here. The listing still succeeds
+		// (exit 0): it is how a user finds a selector that works.
+		fmt.Fprintf(stderr, "densebench: devices: warning: %s; other commands refuse it until it is fixed or unset\n",
+			strings.TrimPrefix(oneLine(err.Error()), "device: "))
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, i := range infos {

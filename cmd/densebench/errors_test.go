@@ -104,3 +104,17 @@ func TestHelpPredictFormats(t *testing.T) {
 		}
 	}
 }
+
+// A $DENSECL_DEVICE that matches nothing is warned about by devices, which
+// still lists the devices and exits 0.
+func TestDevicesBadEnv(t *testing.T) {
+	if !hasPlatform() {
+		t.Skip("no OpenCL platform")
+	}
+	t.Setenv(device.EnvDevice, "nonsense")
+	code, out, errOut := runCmd("devices")
+	want := `densebench: devices: warning: $DENSECL_DEVICE="nonsense" matches no device; available devices: 0: `
+	if code != exitOK || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 || !strings.Contains(out, "  0: ") || strings.Contains(out, "* 0:") {
+		t.Errorf("exit %d, stderr %q, want %q...; stdout\n%s", code, errOut, want, out)
+	}
+}

@@ -537,6 +537,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	if !*asJSON {
 		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n", describeDevice(d, c.device))
 		fmt.Fprintln(stdout, "a candidate replaces a class's parameters only if it beats them on every shape of the class, paired run against paired run")
+		fmt.Fprintln(stdout, "screen: each candidate timed once per shape; confirm: the best re-timed in paired runs against the baseline, whose GFLOPS the summary reports")
 		opts.Progress = func(ev bench.TuneEvent) {
 			switch {
 			case ev.Screened != nil:
@@ -575,6 +576,11 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  searched  %d candidates screened, %d failed, %d not reached, %d confirmed (%s)\n",
 			cr.Tried, cr.Failed, cr.Skipped, len(cr.Finalists), cr.Elapsed.Round(100*time.Millisecond))
 		fmt.Fprintf(stdout, "  verdict   %s\n", cr.Verdict)
+		for _, f := range cr.Finalists {
+			if f.Params == cr.Winner && f.Accepted {
+				fmt.Fprintf(stdout, "  winner    %s, confirmed in paired runs: %s\n", f.Params, pairedGFLOPS(f))
+			}
+		}
 	}
 	switch {
 	case res.SavedTo != "":
@@ -606,7 +612,27 @@ func confirmLine(c bench.TuneConfirm) string {
 	if !c.Accepted {
 		verdict = "rejected: " + c.Reason
 	}
-	return fmt.Sprintf("%-36s median pair ratio %.3f, quartiles %.3f-%.3f: %s", c.Params, c.Ratio, c.Q1, c.Q3, verdict)
+	return fmt.Sprintf("%-36s median pair ratio %.3f, quartiles %.3f-%.3f: %s; %s", c.Params, c.Ratio, c.Q1, c.Q3, verdict, pairedGFLOPS(c))
+}
+
+// pairedGFLOPS gives the GFLOPS of a finalist and of the baseline in the
+// confirmation's paired runs, which re-time both after screening (and so
+// differ from the screen's figures), per shape, in the last round run.
+func pairedGFLOPS(c bench.TuneConfirm) string {
+	last := map[string]bench.PairStats{}
+	var order []string
+	for _, s := range c.Shapes {
+		if _, ok := last[s.Shape]; !ok {
+			order = append(order, s.Shape)
+		}
+		last[s.Shape] = s
+	}
+	var cand, base []string
+	for _, sh := range order {
+		cand = append(cand, fmt.Sprintf("%.2f", last[sh].GFLOPS))
+		base = append(base, fmt.Sprintf("%.2f", last[sh].BaselineGFLOPS))
+	}
+	return fmt.Sprintf("re-timed in paired runs: GFLOPS [%s], baseline [%s]", strings.Join(cand, " "), strings.Join(base, " "))
 }
 
 // finish ends a measuring command: the table of rows (unless -json), the

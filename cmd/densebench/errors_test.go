@@ -118,3 +118,18 @@ func TestDevicesBadEnv(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, want %q...; stdout\n%s", code, errOut, want, out)
 	}
 }
+
+// The confirmation line gives the GFLOPS of its paired runs, saying they
+// are a re-timing, so that they are not read as the screen's.
+func TestConfirmLineGFLOPS(t *testing.T) {
+	c := bench.TuneConfirm{Params: "p", Accepted: true, Ratio: 1.1, Q1: 1.05, Q3: 1.2, Shapes: []bench.PairStats{
+		{Shape: "64x64x64", GFLOPS: 100, BaselineGFLOPS: 90, Round: 1},
+		{Shape: "128x128x128", GFLOPS: 120, BaselineGFLOPS: 110, Round: 1},
+		{Shape: "64x64x64", GFLOPS: 128.88, BaselineGFLOPS: 91, Round: 2},
+		{Shape: "128x128x128", GFLOPS: 121.5, BaselineGFLOPS: 111, Round: 2},
+	}}
+	want := "accepted; re-timed in paired runs: GFLOPS [128.88 121.50], baseline [91.00 111.00]"
+	if got := confirmLine(c); !strings.HasSuffix(got, want) {
+		t.Errorf("confirmLine = %q, want it to end %q", got, want)
+	}
+}

@@ -142,7 +142,8 @@ type TransferResult struct {
 // order upload pinned, upload pageable, download pinned, download
 // pageable. Each timed run waits for its transfer to complete. It returns
 // nothing when o.CopyBytes is negative or d is nil (the fallback has no
-// transfers).
+// transfers). It is one task of o.Progress, which the caller counts in the
+// progress's total up front, so that the total never changes mid-run.
 func RunTransfer(d *device.Device, o Options) ([]TransferResult, error) {
 	nb := o.copyBytes()
 	if nb < 0 || d == nil {
@@ -155,7 +156,6 @@ func RunTransfer(d *device.Device, o Options) ([]TransferResult, error) {
 	if lim := d.Info().MaxAlloc / 4; int64(n) > lim {
 		n = int(lim)
 	}
-	o.Progress.AddTotal(1)
 	o.Progress.Begin("transfer opencl")
 	defer o.Progress.End()
 	buf, err := d.Alloc(n)

@@ -663,10 +663,7 @@ func (c *common) begin(stdout, stderr io.Writer, tasks int) (*device.Device, []s
 	if err != nil {
 		return nil, nil, bench.Options{}, nil, err
 	}
-	if c.copyMiB > 0 {
-		tasks++
-	}
-	o, err := c.options(stderr, tasks*len(bes))
+	o, err := c.options(stderr, progressTotal(tasks, bes, c.copyMiB))
 	if err != nil {
 		if d != nil {
 			d.Close()
@@ -678,6 +675,21 @@ func (c *common) begin(stdout, stderr io.Writer, tasks int) (*device.Device, []s
 		out.text("densebench: device %s\n\n", describeDevice(d, c.device))
 	}
 	return d, bes, o, out, nil
+}
+
+// progressTotal is the number of measurements of a command of tasks per
+// backend: those, a copy each with copyMiB > 0, and then one transfer on
+// the OpenCL device; runCopies and the runs that precede it make exactly
+// these, so the progress's total is known up front.
+func progressTotal(tasks int, bes []string, copyMiB int) int {
+	if copyMiB > 0 {
+		tasks++
+	}
+	n := tasks * len(bes)
+	if copyMiB > 0 && slices.Contains(bes, bench.OpenCL) {
+		n++ // bench.RunTransfer
+	}
+	return n
 }
 
 // runCopies measures the buffer copy on each backend, then the host↔device

@@ -133,3 +133,22 @@ func TestConfirmLineGFLOPS(t *testing.T) {
 		t.Errorf("confirmLine = %q, want it to end %q", got, want)
 	}
 }
+
+// The progress's total, fixed before the first measurement, is the number
+// of measurements the command makes: one per GEMM result and copy result,
+// one for the four transfer results.
+func TestProgressTotal(t *testing.T) {
+	bes := []string{bench.Fallback}
+	if hasPlatform() {
+		bes = []string{bench.OpenCL, bench.Fallback}
+	}
+	code, out, errOut := runCmd("gemm", "-shapes", "4x4x4,5x6x7", "-reps", "5", "-copy-mib", "1", "-json", "-no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	kinds := decodeLines(t, out)
+	tasks := kinds["gemm"] + kinds["copy"] + kinds["transfer"]/4
+	if got := progressTotal(2, bes, 1); got != tasks {
+		t.Errorf("progressTotal = %d, want %d (measurements %v)", got, tasks, kinds)
+	}
+}

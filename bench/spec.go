@@ -8,7 +8,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	suggestpkg "github.com/densecl/densecl/internal/suggest"
 	"github.com/densecl/densecl/kernels"
+	"github.com/densecl/densecl/layers"
 )
 
 // LayerSpec is one layer of a model as a Keras line writes it, parsed by
@@ -826,10 +828,10 @@ func dimsOf(key string, v value, allowMinusOne bool) ([]int, error) {
 	return dims, nil
 }
 
-// ActivationNames lists the activation names a spec may give: the kernels' activations
-// and the two over the last axis.
+// ActivationNames lists the activation names a spec may give, sorted:
+// layers.ActivationNames, the names Dense and Activation take.
 func ActivationNames() []string {
-	return append(kernels.ActivationNames(), "softmax", "log_softmax")
+	return layers.ActivationNames()
 }
 
 // CheckGemmActivation reports whether name is an activation the GEMM can
@@ -856,14 +858,10 @@ func checkActivation(v value) error {
 		// Keras refuses an empty name; the identity is None or 'linear'.
 		return &SpecError{v.pos, fmt.Sprintf("could not interpret activation function identifier: %s; for no activation give None or 'linear'", v.text)}
 	}
-	if n == "softmax" || n == "log_softmax" {
+	if layers.IsActivation(n) {
 		return nil
 	}
-	if _, err := kernels.ActivationByName(n); err == nil {
-		return nil
-	}
-	names := ActivationNames()
-	slices.Sort(names)
+	names := layers.ActivationNames()
 	msg := fmt.Sprintf("unknown activation %s", v.text)
 	if s := suggest(n, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
@@ -871,49 +869,5 @@ func checkActivation(v value) error {
 	return &SpecError{v.pos, msg + "; valid: " + strings.Join(names, ", ")}
 }
 
-// suggest returns the candidate nearest to s when it is within two edits
-// (a swap of neighbours counting as one), preferring the closest length.
-func suggest(s string, candidates []string) string {
-	best, bestD, bestL := "", 3, 0
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		l := abs(len(c) - len(s))
-		if d < bestD || d == bestD && best != "" && l < bestL {
-			best, bestD, bestL = c, d, l
-		}
-	}
-	return best
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and swaps of neighbours each cost one.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
-}
+// suggest returns the candidate nearest to s within two edits, or "".
+func suggest(s string, candidates []string) string { return suggestpkg.Nearest(s, candidates) }

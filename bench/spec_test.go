@@ -2,8 +2,11 @@ package bench
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/layers"
 )
 
 func TestParseSpecGood(t *testing.T) {
@@ -160,5 +163,37 @@ func TestCheckGemmActivation(t *testing.T) {
 		if err := CheckGemmActivation(name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", name, err, want)
 		}
+	}
+}
+
+// A spec takes exactly the activations the Go API takes, from one list,
+// and builds a model with each; a misspelt one gets the same hint.
+func TestSpecActivationsMatchLayers(t *testing.T) {
+	names := layers.ActivationNames()
+	if !slices.Equal(ActivationNames(), names) {
+		t.Errorf("ActivationNames() = %v, want layers.ActivationNames() %v", ActivationNames(), names)
+	}
+	for _, n := range names {
+		specs, err := ParseSpec("Dense(5, activation='" + n + "', input_shape=(3,))")
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if _, err := NewModel(specs, 1); err != nil {
+			t.Errorf("%s: NewModel: %v", n, err)
+		}
+		if !layers.IsActivation(n) {
+			t.Errorf("layers.IsActivation(%q) = false", n)
+		}
+	}
+	_, err := ParseSpec("Dense(5, activation='rleu', input_shape=(3,))")
+	if err == nil || !strings.Contains(err.Error(), "(did you mean relu?)") {
+		t.Errorf("rleu in a spec: %v, want a did-you-mean relu", err)
+	}
+	if _, err := layers.NewSequential(&layers.Dense{Units: 5, Activation: "rleu"}); err == nil || !strings.Contains(err.Error(), "(did you mean relu?)") {
+		t.Errorf("rleu in the Go API: %v, want a did-you-mean relu", err)
+	}
+	if layers.IsActivation("nonsense") {
+		t.Error(`layers.IsActivation("nonsense") = true`)
 	}
 }

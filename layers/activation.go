@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/densecl/densecl/internal/suggest"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -53,14 +54,26 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-// validActivationNames lists every name resolveActivation accepts.
-func validActivationNames() []string {
+// ActivationNames lists every activation name Dense and Activation
+// accept, sorted: kernels.ActivationNames (Keras's names and their aliases,
+// hard_sigmoid_k2 and gelu_approximate included), softmax and log_softmax,
+// TF.js's gelu_new (gelu's tanh form) and hard_sigmoid_k3 (Keras 3's
+// hard_sigmoid, as Config writes it). TF.js's camelCase spellings are
+// taken too. A densebench spec accepts exactly these.
+func ActivationNames() []string {
 	names := kernels.ActivationNames()
 	for n := range extraActivations {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
+}
+
+// IsActivation reports whether name is one of ActivationNames (or its
+// camelCase spelling); the empty name, the identity, is one.
+func IsActivation(name string) bool {
+	_, err := resolveActivation("", name, nil)
+	return err == nil
 }
 
 // resolveActivation turns a Keras activation name, or an already built
@@ -83,8 +96,12 @@ func resolveActivation(layer, name string, act *kernels.Activation) (actSpec, er
 	}
 	a, err := kernels.ActivationByName(n)
 	if err != nil {
-		return actSpec{}, fmt.Errorf("layers: %s: could not interpret activation function identifier: %q; valid names: %s: %w",
-			layer, name, strings.Join(validActivationNames(), ", "), ErrInvalid)
+		hint := ""
+		if s := suggest.Nearest(n, ActivationNames()); s != "" {
+			hint = fmt.Sprintf(" (did you mean %s?)", s)
+		}
+		return actSpec{}, fmt.Errorf("layers: %s: could not interpret activation function identifier: %q%s; valid names: %s: %w",
+			layer, name, hint, strings.Join(ActivationNames(), ", "), ErrInvalid)
 	}
 	return actSpec{elem: a}, nil
 }

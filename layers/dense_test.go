@@ -191,7 +191,7 @@ func TestDenseActivations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	x := randTensor(rng, 5, 7)
 	for _, b := range testBackends(t) {
-		for _, name := range validActivationNames() {
+		for _, name := range ActivationNames() {
 			m := build(t, b, Dense{Units: 6, Activation: name, InputShape: []int{7}, BiasInitializer: Init("random_normal", 1)})
 			y, err := m.Predict(x)
 			if err != nil {

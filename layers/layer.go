@@ -40,7 +40,7 @@ type Dense struct {
 	// error that lists them all). Empty, or "linear", is the identity.
 	// "hard_sigmoid" is Keras 3's clip(x/6 + 0.5, 0, 1); Keras 2's and
 	// TF.js's clip(0.2x + 0.5, 0, 1) is "hard_sigmoid_k2". softmax and
-	// log_softmax work over the last axis.
+	// log_softmax work over the last axis. ActivationNames lists them all.
 	Activation string
 	// Act, when not nil, is the activation with its parameters (relu's
 	// negative slope, max_value and threshold, leaky_relu's or elu's alpha),

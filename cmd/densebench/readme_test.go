@@ -75,3 +75,30 @@ func abs(x float32) float32 {
 	}
 	return x
 }
+
+// Every -spec of a densebench command in the README is a spec that parses:
+// a reader can paste each line as it stands.
+func TestREADMESpecs(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.Contains(line, "densebench ") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, `-spec "`)
+		if !ok {
+			continue
+		}
+		spec, _, _ := strings.Cut(rest, `"`)
+		if _, err := bench.ParseSpec(spec); err != nil {
+			t.Errorf("README: %s: %v", line, err)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("the README has no -spec")
+	}
+}

@@ -64,6 +64,15 @@ func TestErrorLines(t *testing.T) {
 				want: `densebench: model: $DENSECL_DEVICE="nonsense" matches no device; available devices: …`},
 		}...)
 	}
+	if hasPlatform() && !tf32Device(t) {
+		cases = append(cases, struct {
+			env  [2]string
+			args []string
+			code int
+			want string
+		}{env: [2]string{device.EnvPrecision, "tf32"}, args: []string{"model", "-spec", "Dense(8, input_shape=(3,))"}, code: exitUsage,
+			want: `densebench: model: $DENSECL_PRECISION=tf32: TF32 needs an NVIDIA GPU…`})
+	}
 	for _, c := range cases {
 		if c.env[0] != "" {
 			t.Setenv(c.env[0], c.env[1])
@@ -151,4 +160,14 @@ func TestProgressTotal(t *testing.T) {
 	if got := progressTotal(2, bes, 1); got != tasks {
 		t.Errorf("progressTotal = %d, want %d (measurements %v)", got, tasks, kinds)
 	}
+}
+
+// tf32Device reports whether the default device runs TF32.
+func tf32Device(t *testing.T) bool {
+	d, err := device.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	return d.TF32Supported() == nil
 }

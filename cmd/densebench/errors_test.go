@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,4 +171,38 @@ func tf32Device(t *testing.T) bool {
 	}
 	defer d.Close()
 	return d.TF32Supported() == nil
+}
+
+// With no OpenCL platform (an ICD loader pointed at an empty vendor
+// folder, in a child process, since the loader reads the folder once), a
+// measuring command says once that the fallback runs alone, and predict
+// never says "measuring".
+func TestNoPlatformNote(t *testing.T) {
+	if args := os.Getenv("DENSEBENCH_CHILD_ARGS"); args != "" {
+		os.Exit(run(strings.Split(args, "|"), os.Stdout, os.Stderr))
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args string
+		want string
+	}{
+		{"gemm|-shapes|4x4x4|-reps|5|-copy-mib|0|-no-progress", "densebench: measuring the fallback alone: no OpenCL platform found"},
+		{"predict|-model|" + filepath.Join("..", "..", "examples", "seed.keras") + "|-input|" + filepath.Join("..", "..", "examples", "x.npy") + "|-o|" + filepath.Join(dir, "y.npy"),
+			"densebench: predicting on the fallback (pure Go): no OpenCL platform found"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNoPlatformNote$")
+		cmd.Env = append(os.Environ(), "DENSEBENCH_CHILD_ARGS="+c.args, "OCL_ICD_VENDORS="+dir, "OPENCL_VENDOR_PATH="+dir)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v; stderr %q", c.args, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "no OpenCL platform") {
+			t.Skipf("the ICD loader still finds a platform with OCL_ICD_VENDORS set: %q", stderr.String())
+		}
+		if !strings.HasPrefix(stderr.String(), c.want) || strings.Count(stderr.String(), "\n") != 1 ||
+			strings.Contains(stdout.String(), "OpenCL") || strings.Contains(stderr.String()+stdout.String(), "measuring") != strings.HasPrefix(c.args, "gemm") {
+			t.Errorf("%s: stderr %q, stdout\n%s\nwant one note %q...", c.args, stderr.String(), stdout.String(), c.want)
+		}
+	}
 }

@@ -300,7 +300,7 @@ func (c *common) open(stderr io.Writer) (*device.Device, []string, error) {
 
 // openFor opens the device sel when OpenCL is among bes. With no OpenCL
 // platform, no device asked for and the fallback among bes, it returns the
-// fallback alone and says so on stderr: "no OpenCL platform; " + doing.
+// fallback alone and says so once on stderr: doing, then why.
 func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.Device, []string, error) {
 	sel = strings.TrimSpace(sel) // blank means the default, as device.Select takes it
 	if !contains(bes, bench.OpenCL) {
@@ -313,7 +313,7 @@ func openFor(sel string, bes []string, stderr io.Writer, doing string) (*device.
 	case errors.Is(err, device.ErrNoMatch):
 		return nil, nil, usageErr(err)
 	case errors.Is(err, device.ErrNoPlatform) && sel == "" && contains(bes, bench.Fallback):
-		fmt.Fprintln(stderr, "densebench: no OpenCL platform; "+doing+" ("+strings.TrimPrefix(oneLine(err.Error()), "device: ")+")")
+		fmt.Fprintln(stderr, "densebench: "+doing+": "+strings.TrimPrefix(oneLine(err.Error()), "device: "))
 		return nil, []string{bench.Fallback}, nil
 	case errors.Is(err, device.ErrNoTF32) || badEnvPrecision():
 		// $DENSECL_PRECISION set wrongly is bad input, as -precision is.

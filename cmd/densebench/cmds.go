@@ -71,7 +71,7 @@ func cmdMain(args []string, stdout, stderr io.Writer) error {
 	var rows []bench.Row
 	mr, err := bench.RunModel(d, m, bench.SeedSpec, *batch, bes, o)
 	if err != nil {
-		return fmt.Errorf("model: %w", err)
+		return fmt.Errorf("the seed model: %w", err)
 	}
 	for _, r := range mr {
 		if err := out.result(r, modelText(r)); err != nil {

@@ -537,7 +537,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	if !*asJSON {
 		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n", describeDevice(d, c.device))
 		fmt.Fprintln(stdout, "a candidate replaces a class's parameters only if it beats them on every shape of the class, paired run against paired run")
-		fmt.Fprintln(stdout, "screen: each candidate timed once per shape; confirm: the best re-timed in paired runs against the baseline, whose GFLOPS the summary reports")
+		fmt.Fprintln(stdout, "screen: a short timing of each candidate; confirm: the best re-timed in paired runs against the baseline, whose GFLOPS the winner line gives")
 		opts.Progress = func(ev bench.TuneEvent) {
 			switch {
 			case ev.Screened != nil:

@@ -158,7 +158,7 @@ func tuning(i device.Info) (bool, string) {
 	case ok:
 		return true, t.Params.String()
 	case i.IsGPU() || !i.LocalMemGlobal:
-		return false, kernels.GPUGemm.String()
+		return false, kernels.GPUGemmDefault(i.Vendor, kernels.ClassLarge).String()
 	}
 	return false, kernels.CPUGemm.String()
 }

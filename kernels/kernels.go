@@ -19,6 +19,8 @@ var (
 	packSrc string
 	//go:embed cl/xgemm.cl
 	xgemmSrc string
+	//go:embed cl/epilogue.cl
+	epilogueSrc string
 )
 
 // GemmSource is the OpenCL C source of the GEMM family (kernel "gemm").

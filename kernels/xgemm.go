@@ -53,7 +53,14 @@ func (k *GemmKernel) UnmarshalText(b []byte) error {
 
 // XgemmSource is the OpenCL C source of the GPU kernels "xgemm" and
 // "xgemm_direct" (cl/xgemm.cl).
-var XgemmSource = commonSrc + xgemmSrc
+var XgemmSource = commonSrc + epilogueSrc + xgemmSrc
+
+// EpilogueSource is common.cl with gemm_epilogue (cl/epilogue.cl), the
+// fused epilogue of the GPU GEMM kernels, for other GEMM kernels to start
+// from: act(alpha·acc + bias + beta·c) on VW columns. It is kept out of
+// common.cl so that the CPU kernel's source, and so its programs and
+// their caches, stay as they were.
+var EpilogueSource = commonSrc + epilogueSrc
 
 // GPU limits the search spaces keep to, so that every candidate fits any
 // current GPU: NVIDIA's OpenCL gives 48 KiB of local memory per

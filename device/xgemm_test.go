@@ -279,43 +279,51 @@ func TestXgemmSpaceSample(t *testing.T) {
 }
 
 // EnvSweep names the environment variable that runs TestXgemmSpaceSweep:
-// "all", or a class name with an optional range of members, such as
-// "large:0-99".
+// "all" or a class name, then optionally ":FROM-TO" (member indexes) and
+// "/STEP" (every STEP-th member): "all", "large:0-99", "all/10".
 const EnvSweep = "DENSECL_XGEMM_SWEEP"
 
 // TestXgemmSpaceSweep checks every member of the search spaces (one program
-// each: hundreds of builds, minutes on PoCL). It runs only when
+// each: hundreds of builds, seconds each on PoCL). It runs only when
 // DENSECL_XGEMM_SWEEP is set.
 func TestXgemmSpaceSweep(t *testing.T) {
 	sel := os.Getenv(EnvSweep)
 	if sel == "" {
-		t.Skip("set " + EnvSweep + "=all (or large, large:0-99, ...) to check every member of the search spaces")
+		t.Skip("set " + EnvSweep + "=all (or large, large:0-99, all/10) to check the members of the search spaces")
 	}
 	d := open(t)
+	from, to, step := 0, 1<<30, 1
+	sel, st, ok := strings.Cut(sel, "/")
+	var err error
+	if ok {
+		if step, err = strconv.Atoi(st); err != nil || step < 1 {
+			t.Fatalf("%s: bad step %q", EnvSweep, st)
+		}
+	}
+	name, rng, ok := strings.Cut(sel, ":")
+	if ok {
+		a, b, _ := strings.Cut(rng, "-")
+		from, err = strconv.Atoi(a)
+		if err == nil {
+			to, err = strconv.Atoi(b)
+		}
+		if err != nil {
+			t.Fatalf("%s: bad range %q", EnvSweep, rng)
+		}
+	}
 	classes := kernels.GemmClasses
-	from, to := 0, 1<<30
-	if sel != "all" {
-		name, rng, _ := strings.Cut(sel, ":")
+	if name != "all" {
 		c, err := kernels.ParseGemmClass(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		classes = []kernels.GemmClass{c}
-		if rng != "" {
-			a, b, _ := strings.Cut(rng, "-")
-			if from, err = strconv.Atoi(a); err != nil {
-				t.Fatal(err)
-			}
-			if to, err = strconv.Atoi(b); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	for _, c := range classes {
 		space := kernels.GPUGemmSpace(c)
 		r := densetest.Rand(uint64(25 + c))
 		for i, p := range space {
-			if i < from || i > to {
+			if i < from || i > to || (i-from)%step != 0 {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%d/%s", c, i, p), func(t *testing.T) { checkMember(t, d, r, i, p) })

@@ -320,7 +320,7 @@ func GPUGemmSpace(c GemmClass) []GemmParams {
 	var tiles []tile
 	kernel := KernelDirect
 	kwgs, kwis := []int{16, 32}, []int{2, 8}
-	vws := [][2]int{{1, 1}, {2, 2}, {4, 4}, {2, 4}, {4, 2}}
+	var vws [][2]int // (VWM, VWN) pairs
 	strs := [][2]bool{{false, false}, {true, true}}
 	locals := [][2]bool{{true, true}}
 	dbs := []bool{false, true}

@@ -31,7 +31,14 @@
 // stores past it are skipped. The branch is uniform per work-group, so it
 // costs interior tiles nothing. xgemm_direct (DIRECT 1), for small and
 // skinny products, guards every slice: half the code, so it builds faster.
-// Neither needs a padded copy of any operand.
+// Neither needs a padded copy of any operand. Guarding beats CLBlast's
+// padding pass here: a pass reads and writes A and B once more, and a
+// padded C must be copied back, which would undo the fused epilogue; for
+// the skinny products of Dense layers (16384×512×3: C is nearly all the
+// traffic) such passes cost as much as the product.
+//
+// The epilogue, act(alpha·acc + bias + beta·C), is gemm_epilogue
+// (epilogue.cl, after common.cl in the program's source).
 //
 // Element (m, k) of op(A) is A[m·lda + k], or A[k·lda + m] when TRANS_A;
 // (k, n) of op(B) is B[k·ldb + n], or B[n·ldb + k] when TRANS_B; (m, n) of

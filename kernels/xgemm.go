@@ -75,7 +75,8 @@ const (
 
 func pow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 
-// MWI returns the rows of C one work-item of the GPU kernels computes.
+// xMWI and xNWI return the rows and columns of C one work-item of the GPU
+// kernels computes.
 func (p GemmParams) xMWI() int { return p.MWG / p.MDIMC }
 func (p GemmParams) xNWI() int { return p.NWG / p.NDIMC }
 
@@ -251,7 +252,7 @@ func (p GemmParams) XgemmOptions(g Gemm) string {
 
 // XgemmRange returns the NDRange of the GPU kernels for an m×n product:
 // columns in dimension 0, rows in dimension 1, one work-group of
-// NDIMC×MDIMC work-items per NWG×NWG tile of C.
+// NDIMC×MDIMC work-items per MWG×NWG tile of C.
 func (p GemmParams) XgemmRange(m, n int) (global, local []int) {
 	return []int{(n + p.NWG - 1) / p.NWG * p.NDIMC, (m + p.MWG - 1) / p.MWG * p.MDIMC},
 		[]int{p.NDIMC, p.MDIMC}

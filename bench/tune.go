@@ -241,7 +241,9 @@ func TuneShapes(info device.Info, c kernels.GemmClass) []Shape {
 		if !gpu {
 			return []Shape{{512, 512, 512}, {256, 512, 784}}
 		}
-		s := []Shape{{1024, 1024, 1024}, {2048, 2048, 2048}, {256, 512, 784}}
+		// M ≤ 256 is small_m on GPUs (kernels.GPUThresholds): the MLP's
+		// 256×512×784 is tuned there.
+		s := []Shape{{1024, 1024, 1024}, {2048, 2048, 2048}}
 		if info.ComputeUnits*info.ClockMHz >= 100_000 { // a large GPU: 4096³ still takes milliseconds
 			s = append(s, Shape{4096, 4096, 4096})
 		}
@@ -260,7 +262,7 @@ func TuneShapes(info device.Info, c kernels.GemmClass) []Shape {
 		if !gpu {
 			return []Shape{{64, 512, 784}, {16, 1024, 512}, {8, 512, 784}}
 		}
-		return []Shape{{64, 512, 784}, {16, 1024, 1024}, {8, 512, 784}}
+		return []Shape{{256, 512, 784}, {64, 512, 784}, {16, 1024, 1024}}
 	}
 	return nil
 }

@@ -23,13 +23,10 @@ func gemmCandidates(d *device.Device, c kernels.GemmClass) []kernels.GemmParams 
 // class c on the device info describes. For CPUs (local memory emulated):
 // register tiles that fit 16 vector registers of the preferred width (or
 // 32 where the width is 16, AVX-512), K blocks that keep a B panel in L1
-// or L2, blocks of C per work-item, with and without packing A. For GPUs:
-// work-group shapes (8, 16, 32 work-items a side) × register tiles (1 to 8
-// a side) × K slices (8, 16, 32) that fit the work-group limit and local
-// memory, those near today's default first. The class does not change the
-// family's candidates today.
+// or L2, blocks of C per work-item, with and without packing A (the same
+// for every class). For GPUs: the class's part of the GPU kernels' search
+// space (kernels.GPUGemmSpace) that fits the device.
 func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParams {
-	_ = c
 	var out []kernels.GemmParams
 	add := func(p kernels.GemmParams) {
 		if p.Validate() == nil && !slices.Contains(out, p) {
@@ -37,27 +34,12 @@ func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParam
 		}
 	}
 	if info.IsGPU() || !info.LocalMemGlobal {
-		fits := func(p kernels.GemmParams) bool {
-			return p.MDIM*p.NDIM <= info.MaxWorkGroup && int64(4*p.KWG*(p.RowsPerGroup()+p.ColsPerGroup()+2)) <= info.LocalMem
-		}
-		sides := []int{1, 2, 4, 8}
-		dims := []int{16, 8, 32}
-		for _, near := range []bool{true, false} {
-			for _, kwg := range []int{16, 32, 8} {
-				for _, wm := range dims {
-					for _, wn := range dims {
-						for _, tm := range sides {
-							for _, tn := range sides {
-								p := kernels.GemmParams{MWI: tm, NWI: tn, MDIM: wm, NDIM: wn, KWG: kwg, VW: 1, Local: true}
-								// First the tiles of 2 to 8 a side on 8×8 to 16×16 groups.
-								isNear := tm >= 2 && tn >= 2 && wm <= 16 && wn <= 16
-								if isNear == near && fits(p) {
-									add(p)
-								}
-							}
-						}
-					}
-				}
+		// The GPU kernels' search space for the class (kernels.GPUGemmSpace:
+		// xgemm for large products, xgemm_direct for the others), less what
+		// does not fit the device's work-group or local memory.
+		for _, p := range kernels.GPUGemmSpace(c) {
+			if p.MDIMC*p.NDIMC <= info.MaxWorkGroup && int64(p.XgemmLocalBytes()) <= info.LocalMem {
+				add(p)
 			}
 		}
 		return out

@@ -184,7 +184,11 @@ func TestFamilyCandidates(t *testing.T) {
 	for _, info := range []device.Info{cpu, gpu} {
 		for _, c := range kernels.GemmClasses {
 			cs := familyCandidates(info, c)
-			if want := map[string]int{"cpu": 15, "gpu": 200}[info.Type]; len(cs) < want {
+			want := map[string]int{"cpu": 15, "gpu": 50}[info.Type]
+			if info.Type == "gpu" && c == kernels.ClassLarge {
+				want = 200
+			}
+			if len(cs) < want {
 				t.Errorf("%s %s: %d candidates, want at least %d", info.Type, c, len(cs), want)
 			}
 			seen := map[kernels.GemmParams]bool{}
@@ -192,10 +196,11 @@ func TestFamilyCandidates(t *testing.T) {
 				if err := p.Validate(); err != nil {
 					t.Errorf("%s: candidate %v: %v", info.Type, p, err)
 				}
-				if p.Local != (info.Type == "gpu") || seen[p] {
-					t.Errorf("%s: candidate %v (local %v, repeated %v)", info.Type, p, p.Local, seen[p])
+				gpuKernel := p.Kernel == kernels.KernelXgemm || p.Kernel == kernels.KernelDirect
+				if gpuKernel != (info.Type == "gpu") || seen[p] {
+					t.Errorf("%s: candidate %v (kernel %v, repeated %v)", info.Type, p, p.Kernel, seen[p])
 				}
-				if p.MDIM*p.NDIM > info.MaxWorkGroup || int64(4*p.KWG*(p.RowsPerGroup()+p.ColsPerGroup()+2)) > info.LocalMem {
+				if gpuKernel && (p.MDIMC*p.NDIMC > info.MaxWorkGroup || int64(p.XgemmLocalBytes()) > info.LocalMem) {
 					t.Errorf("%s: candidate %v does not fit", info.Type, p)
 				}
 				seen[p] = true
@@ -207,8 +212,11 @@ func TestFamilyCandidates(t *testing.T) {
 // TestTuneShapesClasses: the tuner's shapes of each class are of that
 // class, and so are the verification shapes, for CPUs and GPUs.
 func TestTuneShapesClasses(t *testing.T) {
-	th := kernels.DefaultThresholds
 	for _, info := range []device.Info{{Type: "cpu", LocalMemGlobal: true}, {Type: "gpu", ComputeUnits: 132, ClockMHz: 1980}} {
+		th := kernels.DefaultThresholds
+		if info.Type == "gpu" {
+			th = kernels.GPUThresholds // what a GPU device sorts by
+		}
 		for _, c := range kernels.GemmClasses {
 			ss := TuneShapes(info, c)
 			if len(ss) < 2 {
@@ -221,7 +229,7 @@ func TestTuneShapesClasses(t *testing.T) {
 			}
 		}
 	}
-	for _, th := range []kernels.ClassThresholds{kernels.DefaultThresholds, {SkinnyN: 16, SkinnyK: 4, SmallM: 8}, {SkinnyN: 128, SkinnyK: 32, SmallM: 256}} {
+	for _, th := range []kernels.ClassThresholds{kernels.DefaultThresholds, kernels.GPUThresholds, {SkinnyN: 16, SkinnyK: 4, SmallM: 8}, {SkinnyN: 128, SkinnyK: 32, SmallM: 256}} {
 		for _, c := range kernels.GemmClasses {
 			for _, full := range []bool{false, true} {
 				vs := tuneVerifyCases(th, c, full)

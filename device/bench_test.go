@@ -99,23 +99,50 @@ type benchShape struct {
 	packed  bool // B packed once (a layer's weights) rather than per call
 }
 
-func BenchmarkGemm(b *testing.B) {
-	shapes := []benchShape{
-		{name: "square512", m: 512, n: 512, k: 512},
-		{name: "square512/bias+relu", m: 512, n: 512, k: 512, bias: true, act: kernels.ReLU},
-		{name: "square1024", m: 1024, n: 1024, k: 1024},
-		{name: "square1024/bias+relu", m: 1024, n: 1024, k: 1024, bias: true, act: kernels.ReLU},
-		{name: "square2048", m: 2048, n: 2048, k: 2048},
-		{name: "square2048/bias+relu", m: 2048, n: 2048, k: 2048, bias: true, act: kernels.ReLU},
-		// The seed model's Dense layers at batch 16 and an MNIST MLP's first.
-		{name: "dense16384x512x3/bias+relu/packed", m: 16384, n: 512, k: 3, bias: true, act: kernels.ReLU, packed: true},
-		{name: "dense16384x10x512/bias/packed", m: 16384, n: 10, k: 512, bias: true, packed: true},
-		{name: "dense256x512x784/bias+relu/packed", m: 256, n: 512, k: 784, bias: true, act: kernels.ReLU, packed: true},
-		{name: "dense256x512x784", m: 256, n: 512, k: 784},
-	}
-	for _, s := range shapes {
+// gemmBenchShapes are BenchmarkGemm's products.
+var gemmBenchShapes = []benchShape{
+	{name: "square512", m: 512, n: 512, k: 512},
+	{name: "square512/bias+relu", m: 512, n: 512, k: 512, bias: true, act: kernels.ReLU},
+	{name: "square1024", m: 1024, n: 1024, k: 1024},
+	{name: "square1024/bias+relu", m: 1024, n: 1024, k: 1024, bias: true, act: kernels.ReLU},
+	{name: "square2048", m: 2048, n: 2048, k: 2048},
+	{name: "square2048/bias+relu", m: 2048, n: 2048, k: 2048, bias: true, act: kernels.ReLU},
+	// The seed model's Dense layers at batch 16 and an MNIST MLP's first.
+	{name: "dense16384x512x3/bias+relu/packed", m: 16384, n: 512, k: 3, bias: true, act: kernels.ReLU, packed: true},
+	{name: "dense16384x10x512/bias/packed", m: 16384, n: 10, k: 512, bias: true, packed: true},
+	{name: "dense256x512x784/bias+relu/packed", m: 256, n: 512, k: 784, bias: true, act: kernels.ReLU, packed: true},
+	{name: "dense256x512x784", m: 256, n: 512, k: 784},
+}
+
+func BenchmarkGemm(b *testing.B) { benchGemm(b, nil) }
+
+// BenchmarkGemmGPUKernels runs BenchmarkGemm's products with the GPU
+// kernels (NVIDIA's defaults of every class, GPUThresholds) on the default
+// device, whatever its type: on PoCL a check that they run, not a measure
+// of them.
+func BenchmarkGemmGPUKernels(b *testing.B) {
+	benchGemm(b, func(d *Device) error {
+		d.SetClassThresholds(kernels.GPUThresholds)
+		for _, c := range kernels.GemmClasses {
+			if err := d.SetGemmParamsFor(c, kernels.GPUGemmDefault("NVIDIA", c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// benchGemm runs the products of gemmBenchShapes, after setup when it is
+// not nil.
+func benchGemm(b *testing.B, setup func(*Device) error) {
+	for _, s := range gemmBenchShapes {
 		b.Run(s.name, func(b *testing.B) {
 			d := perfOpen(b)
+			if setup != nil {
+				if err := setup(d); err != nil {
+					b.Fatal(err)
+				}
+			}
 			rng := rand.New(rand.NewPCG(1, 2))
 			A := benchBuffer(b, d, s.m*s.k, rng)
 			B := benchBuffer(b, d, s.k*s.n, rng)

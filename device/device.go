@@ -215,7 +215,7 @@ type Device struct {
 
 	opsMu   sync.Mutex
 	gemm    [kernels.NumGemmClasses]kernels.GemmParams // per shape class; zero until first use: then the device type's default
-	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds
+	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds (GPUThresholds on GPUs)
 
 	scr gemmScratch // packed operands of d.Gemm
 

@@ -29,7 +29,7 @@ func (d *Device) defaultGemm(c kernels.GemmClass) kernels.GemmParams {
 	if d.info.cpuLike() {
 		return kernels.CPUGemm
 	}
-	return kernels.GPUGemm
+	return kernels.GPUGemmDefault(d.info.Vendor, c)
 }
 
 // ClassThresholds returns the limits by which d sorts products into
@@ -38,9 +38,18 @@ func (d *Device) ClassThresholds() kernels.ClassThresholds {
 	d.opsMu.Lock()
 	defer d.opsMu.Unlock()
 	if d.classes == (kernels.ClassThresholds{}) {
-		d.classes = kernels.DefaultThresholds
+		d.classes = d.defaultThresholds()
 	}
 	return d.classes
+}
+
+// defaultThresholds returns the class limits of d's device type:
+// kernels.DefaultThresholds, or kernels.GPUThresholds on GPUs.
+func (d *Device) defaultThresholds() kernels.ClassThresholds {
+	if d.info.cpuLike() {
+		return kernels.DefaultThresholds
+	}
+	return kernels.GPUThresholds
 }
 
 // SetClassThresholds makes d sort later products into classes by t.
@@ -86,6 +95,15 @@ func (d *Device) SetGemmParamsFor(c kernels.GemmClass, p kernels.GemmParams) err
 func (d *Device) checkGemmParams(p kernels.GemmParams) error {
 	if err := p.Validate(); err != nil {
 		return err
+	}
+	if p.Kernel != kernels.KernelGemm {
+		if wg := p.MDIMC * p.NDIMC; wg > d.info.MaxWorkGroup {
+			return fmt.Errorf("device: gemm work-group %d×%d exceeds the device's %d work-items", p.MDIMC, p.NDIMC, d.info.MaxWorkGroup)
+		}
+		if need := int64(p.XgemmLocalBytes()); need > d.info.LocalMem {
+			return fmt.Errorf("device: gemm tiles need %d bytes of local memory, the device has %d", need, d.info.LocalMem)
+		}
+		return nil
 	}
 	if p.MDIM*p.NDIM > d.info.MaxWorkGroup {
 		return fmt.Errorf("device: gemm work-group %d×%d exceeds the device's %d work-items", p.MDIM, p.NDIM, d.info.MaxWorkGroup)
@@ -183,6 +201,9 @@ func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias 
 	if !g.Bias {
 		bias = c // any valid buffer: the kernel does not read it
 	}
+	if p.Kernel != kernels.KernelGemm {
+		return d.xgemmLaunch(p, g, a, b, c, bias)
+	}
 	mc, nc, kc := gemmBlocks(p, g.M, g.N, g.K, d.info.ComputeUnits)
 	if p.PackA && !p.Local {
 		if !packAPays(p, g, nc) {
@@ -228,6 +249,24 @@ func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias 
 		bias, int32(g.OffBias),
 		alpha, maxv, thr, int32(g.Act.KernelKind()),
 		int32(mc), int32(nc), int32(kc), int32(b2i(ntStores(g))))
+}
+
+// xgemmLaunch enqueues the GPU kernel p.Kernel (cl/xgemm.cl) for g
+// (validated), in place: no padded or packed copies.
+func (d *Device) xgemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer) error {
+	prog, err := d.Program(kernels.XgemmSource, p.XgemmOptions(g))
+	if err != nil {
+		return err
+	}
+	global, local := p.XgemmRange(g.M, g.N)
+	alpha, maxv, thr := g.Act.Params()
+	return prog.Run(p.Kernel.String(), global, local,
+		int32(g.M), int32(g.N), int32(g.K), g.Alpha, g.Beta,
+		a, int32(g.OffA), int32(g.LDA),
+		b, int32(g.OffB), int32(g.LDB),
+		c, int32(g.OffC), int32(g.LDC),
+		bias, int32(g.OffBias),
+		alpha, maxv, thr, int32(g.Act.KernelKind()))
 }
 
 // gemmBlocks returns the block of C of one work-item (mc×nc) and the K

@@ -12,6 +12,10 @@ func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
 	if err := d.checkGemmParams(p); err != nil {
 		return err
 	}
+	if p.Kernel != kernels.KernelGemm {
+		_, err := d.Program(kernels.XgemmSource, p.XgemmOptions(g))
+		return err
+	}
 	if _, err := d.Program(kernels.GemmSource, p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind)); err != nil {
 		return err
 	}

@@ -82,7 +82,8 @@ type TunedRecord struct {
 	// "skinny_n", "skinny_k", "small_m"); a class not present is looked up
 	// at the next level.
 	Classes map[kernels.GemmClass]TunedClass `json:"classes"`
-	// Thresholds, when set, replace kernels.DefaultThresholds.
+	// Thresholds, when set, replace the device type's default class
+	// limits (kernels.DefaultThresholds, kernels.GPUThresholds on GPUs).
 	Thresholds *kernels.ClassThresholds `json:"thresholds,omitempty"`
 }
 
@@ -312,7 +313,7 @@ func lookupLevels(info Info, levels []tunedLevel) GemmLookup {
 			break
 		}
 	}
-	l.Thresholds, l.ThresholdsSource = kernels.DefaultThresholds, SourceDefault
+	l.Thresholds, l.ThresholdsSource = probe.defaultThresholds(), SourceDefault
 	for _, lv := range levels {
 		if t := lv.rec.Thresholds; t != nil {
 			if t.SkinnyN < 0 || t.SkinnyK < 0 || t.SmallM < 0 {

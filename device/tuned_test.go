@@ -86,8 +86,8 @@ func TestLookupOrder(t *testing.T) {
 	if p := l.Classes[kernels.ClassSkinnyK].Params; p != gpuParams(8, 8) {
 		t.Errorf("skinny_k from the vendor: %v", p)
 	}
-	if p := l.Classes[kernels.ClassSmallM].Params; p != kernels.GPUGemm {
-		t.Errorf("small_m: %v, want the default %v", p, kernels.GPUGemm)
+	if p, def := l.Classes[kernels.ClassSmallM].Params, kernels.GPUGemmDefault(fakeGPU.Vendor, kernels.ClassSmallM); p != def {
+		t.Errorf("small_m: %v, want the default %v", p, def)
 	}
 
 	path, err := SaveTuned(fakeGPU, map[kernels.GemmClass]TunedClass{kernels.ClassLarge: {Params: gpuParams(1, 32)}})
@@ -164,10 +164,10 @@ func TestLookupStale(t *testing.T) {
 	if got := sources(l); !reflect.DeepEqual(got, want) {
 		t.Fatalf("sources %v, want %v (skipped %v)", got, want, l.Skipped)
 	}
-	if l.Classes[kernels.ClassLarge].Params != kernels.GPUGemm {
+	if l.Classes[kernels.ClassLarge].Params != kernels.GPUGemmDefault(fakeGPU.Vendor, kernels.ClassLarge) {
 		t.Errorf("large: %v, want the default", l.Classes[kernels.ClassLarge].Params)
 	}
-	if l.Thresholds != kernels.DefaultThresholds || l.ThresholdsSource != SourceDefault {
+	if l.Thresholds != kernels.GPUThresholds || l.ThresholdsSource != SourceDefault {
 		t.Errorf("thresholds %+v from %s, want the defaults", l.Thresholds, l.ThresholdsSource)
 	}
 	if got := strings.Join(l.Skipped, "\n"); strings.Count(got, "class large") != 2 || !strings.Contains(got, "work-group") ||

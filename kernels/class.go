@@ -79,6 +79,13 @@ type ClassThresholds struct {
 // channels), M ≤ 64 (a small batch).
 var DefaultThresholds = ClassThresholds{SkinnyN: 64, SkinnyK: 16, SmallM: 64}
 
+// GPUThresholds are the class limits on GPUs: DefaultThresholds with
+// small M up to 256 rows, so that the direct kernel's small tiles take the
+// products that give a GPU's large tiles too few work-groups. The MLP
+// 784-512-256-10 at batch 256 has 256×512×784 and 256×256×512: 8 and 4
+// work-groups of 128×128 tiles for a GPU of 132 compute units (H200).
+var GPUThresholds = ClassThresholds{SkinnyN: 64, SkinnyK: 16, SmallM: 256}
+
 // ClassOf returns the class of an M×N×K product.
 func (t ClassThresholds) ClassOf(m, n, k int) GemmClass {
 	switch {

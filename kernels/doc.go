@@ -22,8 +22,14 @@
 // work-group tile, K unrolling, vector width, local memory on or off and
 // packing of A and B, passed as -D build options; and the blocks of C and
 // K one work-item walks on CPUs (MC, NC, KC), passed at run time. CPUGemm
-// and GPUGemm are two points of the family; a tuner (bench.Tune) searches
-// others. Linear and relu are compiled into a program; the other
+// and GPUGemm are two points of the family's first kernel (cl/gemm.cl); a
+// tuner (bench.Tune) searches others. GemmParams.Kernel selects the GPU
+// kernels of cl/xgemm.cl instead: xgemm (tiles of C staged through local
+// memory, vector loads and stores, double buffering, CLBlast's parameter
+// names) and xgemm_direct (the same with every slice guarded, for small
+// and skinny products). GPUGemmDefault gives their vendor defaults per
+// shape class (GemmClass, sorted by ClassThresholds: GPUThresholds on
+// GPUs), GPUGemmSpace their search spaces. Linear and relu are compiled into a program; the other
 // activations share one program and take their kind at run time
 // (Activation.KernelKind). Dense2 describes two Dense layers fused into one
 // kernel, in two forms: cl/fused.cl for CPUs (a work-item per block of rows,

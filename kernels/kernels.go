@@ -17,6 +17,10 @@ var (
 	activationSrc string
 	//go:embed cl/pack.cl
 	packSrc string
+	//go:embed cl/xgemm.cl
+	xgemmSrc string
+	//go:embed cl/epilogue.cl
+	epilogueSrc string
 )
 
 // GemmSource is the OpenCL C source of the GEMM family (kernel "gemm").
@@ -34,9 +38,13 @@ var PackSource = packSrc
 // ActivationSource is the source of kernel "activation".
 var ActivationSource = commonSrc + activationSrc
 
-// GemmParams are the parameters of the GEMM family (cl/gemm.cl explains
-// each). MWI, NWI, MDIM, NDIM, KWG, VW, Local and PackB are compile-time;
-// MC, NC and KC are run-time arguments (one program serves them all).
+// GemmParams are the parameters of the GEMM family. Kernel says which
+// kernel they are for: KernelGemm (cl/gemm.cl, the CPU kernel and the
+// first GPU shape; the fields MWI to PackA), or KernelXgemm and
+// KernelDirect (cl/xgemm.cl, the GPU kernels; KWG and the fields from MWG
+// on). For KernelGemm, MWI, NWI, MDIM, NDIM, KWG, VW, Local and PackB are
+// compile-time; MC, NC and KC are run-time arguments (one program serves
+// them all).
 type GemmParams struct {
 	MWI, NWI   int  // register tile of one work-item: rows, columns
 	MDIM, NDIM int  // work-group size in work-items: rows, columns
@@ -58,6 +66,24 @@ type GemmParams struct {
 	// a product whose A is read often enough to repay it (wide N): rows
 	// then lie contiguously, whatever A's leading dimension.
 	PackA bool
+
+	// Kernel selects the kernel; the zero value is KernelGemm, so that
+	// records written before the GPU kernels keep their meaning.
+	Kernel GemmKernel `json:",omitempty"`
+	// The GPU kernels' parameters (cl/xgemm.cl explains each; KWG above
+	// is the depth of their K slice): a work-group of MDIMC×NDIMC
+	// work-items computes an MWG×NWG tile of C, loading A as MDIMA
+	// work-items along M and B as NDIMB along N, K unrolled by KWI, with
+	// vector widths VWM (A) and VWN (B and C); STRM/STRN stride a
+	// work-item's rows/columns, SA/SB stage A/B in local memory, DB
+	// double-buffers it.
+	MWG, NWG     int  `json:",omitempty"`
+	MDIMC, NDIMC int  `json:",omitempty"`
+	MDIMA, NDIMB int  `json:",omitempty"`
+	KWI          int  `json:",omitempty"`
+	VWM, VWN     int  `json:",omitempty"`
+	STRM, STRN   bool `json:",omitempty"`
+	SA, SB, DB   bool `json:",omitempty"`
 }
 
 // CPUGemm is the default configuration for CPUs, sized for AVX2 (16 vector
@@ -82,6 +108,9 @@ func (p GemmParams) ColsPerGroup() int { return p.NDIM * p.NWI }
 
 // Validate checks the parameters' constraints.
 func (p GemmParams) Validate() error {
+	if p.Kernel != KernelGemm {
+		return p.validateXgemm()
+	}
 	switch {
 	case p.MWI < 1 || p.NWI < 1 || p.MDIM < 1 || p.NDIM < 1 || p.KWG < 1:
 		return fmt.Errorf("kernels: gemm parameters must be positive: %+v", p)
@@ -106,6 +135,9 @@ func (p GemmParams) Validate() error {
 // String is a compact name: "6x16/1x1/k4/v8/b96x256x256/packA/packB" or
 // "4x4/16x16/k16/v1/local".
 func (p GemmParams) String() string {
+	if p.Kernel != KernelGemm {
+		return p.xgemmString()
+	}
 	s := fmt.Sprintf("%dx%d/%dx%d/k%d/v%d", p.MWI, p.NWI, p.MDIM, p.NDIM, p.KWG, p.VW)
 	if p.Local {
 		return s + "/local"

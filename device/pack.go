@@ -39,8 +39,9 @@ func (pb *PackedB) Release() error {
 
 // PackB copies op(B), as g describes it (K, N, TransB, OffB, LDB; the rest
 // of g is ignored), into a PackedB for the device's current GEMM
-// parameters. B may change or be released afterwards; the PackedB does not
-// follow it. It returns once the packing is enqueued.
+// parameters of B's class (packClass). B may change or be released
+// afterwards; the PackedB does not follow it. It returns once the packing
+// is enqueued.
 func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 	if b == nil {
 		return nil, fmt.Errorf("device: pack: buffer B is nil")
@@ -52,7 +53,7 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 	if err := bk.Validate(bigLen, b.n, bigLen, 0); err != nil {
 		return nil, err
 	}
-	p := d.GemmParams()
+	p := d.GemmParamsFor(d.packClass(bk.N, bk.K))
 	// Under TF32 a plain copy, which the tensor-core kernel reads.
 	if p.PackB && !p.Local && d.Precision() != TF32 {
 		return d.packB(p, bk, b)
@@ -73,6 +74,14 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 	}
 	p.PackB = false // a copy, not panels
 	return &PackedB{d: d, buf: buf, k: bk.K, n: bk.N, params: p, transB: bk.TransB, ld: bk.LDB}, nil
+}
+
+// packClass returns the class whose parameters PackB packs a K×N op(B)
+// for. The rows of the products to come are unknown, but a skinny N or K
+// decides the class whatever they are (kernels.ClassThresholds.ClassOf
+// tests those first); otherwise B is packed for the large class.
+func (d *Device) packClass(n, k int) kernels.GemmClass {
+	return d.GemmClassOf(d.ClassThresholds().SmallM+1, n, k)
 }
 
 // bigLen stands for the length of a buffer that is not checked.

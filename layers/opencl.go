@@ -160,15 +160,7 @@ func (b clBackend) events(evs []Event) ([]*device.Event, error) {
 }
 
 func (b clBackend) UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error) {
-	d, err := b.buf(dst, "upload destination")
-	if err != nil {
-		return nil, err
-	}
-	ds, err := b.staging(s)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := b.events(after)
+	d, ds, evs, err := b.stagedArgs(dst, "upload destination", s, after)
 	if err != nil {
 		return nil, err
 	}
@@ -180,15 +172,7 @@ func (b clBackend) UploadStaged(dst Buffer, s Staging, n int, after ...Event) (E
 }
 
 func (b clBackend) DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error) {
-	d, err := b.buf(src, "download source")
-	if err != nil {
-		return nil, err
-	}
-	ds, err := b.staging(s)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := b.events(after)
+	d, ds, evs, err := b.stagedArgs(src, "download source", s, after)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +181,25 @@ func (b clBackend) DownloadStaged(s Staging, src Buffer, n int, after ...Event) 
 		return nil, err
 	}
 	return ev, nil
+}
+
+// stagedArgs converts the arguments of a staged transfer to the device's
+// types: the buffer (named what in errors), the staging memory and the
+// events to wait for.
+func (b clBackend) stagedArgs(buf Buffer, what string, s Staging, after []Event) (*device.Buffer, *device.Staging, []*device.Event, error) {
+	d, err := b.buf(buf, what)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, err := b.staging(s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	evs, err := b.events(after)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return d, ds, evs, nil
 }
 
 func (b clBackend) ComputeAfter(after ...Event) error {

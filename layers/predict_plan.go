@@ -93,7 +93,6 @@ type planKey struct {
 // cachedPlan is a plan with what it was computed from.
 type cachedPlan struct {
 	key     planKey
-	backend Backend
 	inShape []int // m.inShape when computed: a rebuild replaces the slice
 	nodes   int
 	p       *plan
@@ -108,7 +107,7 @@ const maxPlans = 8
 func (m *Sequential) planFor(shape []int, o PredictOptions) (*plan, error) {
 	m.poolMu.Lock()
 	for _, c := range m.plans {
-		if c.backend == m.backend && c.nodes == len(m.nodes) && sameSlice(c.inShape, m.inShape) &&
+		if c.nodes == len(m.nodes) && sameSlice(c.inShape, m.inShape) &&
 			c.key.o == o && slices.Equal(c.key.shape, shape) {
 			m.poolMu.Unlock()
 			return c.p, nil
@@ -124,7 +123,7 @@ func (m *Sequential) planFor(shape []int, o PredictOptions) (*plan, error) {
 	if len(m.plans) >= maxPlans {
 		m.plans = m.plans[1:]
 	}
-	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(shape), o}, backend: m.backend,
+	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(shape), o},
 		inShape: m.inShape, nodes: len(m.nodes), p: p})
 	return p, nil
 }

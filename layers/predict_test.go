@@ -340,3 +340,26 @@ func TestPredictShapedModel(t *testing.T) {
 		checkClose(t, b.Name(), y, []int{9, 2, 5}, want, 1e-5)
 	}
 }
+
+// TestPredictUncomparableBackend: a backend whose type cannot be compared
+// with == (a struct holding a slice) predicts again from its cached plan
+// without a panic.
+func TestPredictUncomparableBackend(t *testing.T) {
+	type tagged struct {
+		Backend
+		tags []string
+	}
+	m, err := NewSequential(Dense{Units: 2, InputShape: []int{3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Build(tagged{Fallback(), []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	x := Tensor{Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}}
+	for i := 0; i < 2; i++ {
+		if _, err := m.Predict(x); err != nil {
+			t.Fatalf("predict %d: %v", i, err)
+		}
+	}
+}

@@ -378,6 +378,10 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	if batch < 1 || x == nil || y == nil {
 		return fmt.Errorf("layers: forward: want a batch of at least 1 and two buffers, got batch %d: %w", batch, ErrInvalid)
 	}
+	if slices.Contains(m.inShape, None) {
+		return fmt.Errorf("layers: forward: model %q has input shape %s with an axis of unknown size (None) besides the batch; Forward needs every per-sample axis known: %w",
+			m.modelName(), formatShape(append([]int{None}, m.inShape...)), ErrShape)
+	}
 	p, err := m.planFor(append([]int{batch}, m.inShape...), o)
 	if err != nil {
 		return err

@@ -363,3 +363,28 @@ func TestPredictUncomparableBackend(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardUnknownAxis: Forward on a model whose per-sample shape has a
+// None axis is an error, not a silent no-op.
+func TestForwardUnknownAxis(t *testing.T) {
+	m, err := NewSequential(InputLayer{Shape: []int{None, 3}}, Dense{Units: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Fallback()
+	if err := m.Build(b); err != nil {
+		t.Fatal(err)
+	}
+	x, err := b.Alloc(12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Alloc(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.Forward(x, y, 2, PredictOptions{})
+	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "(None, None, 3)") {
+		t.Errorf("Forward with a None axis: %v, want ErrShape naming (None, None, 3)", err)
+	}
+}

@@ -16,38 +16,39 @@ type proc struct {
 // The entry points the binding calls, bound by name when the library is
 // loaded. Each is an OpenCL 1.2 function of CL/cl.h.
 var (
-	clGetPlatformIDs            = &proc{name: "clGetPlatformIDs"}
-	clGetPlatformInfo           = &proc{name: "clGetPlatformInfo"}
-	clGetDeviceIDs              = &proc{name: "clGetDeviceIDs"}
-	clGetDeviceInfo             = &proc{name: "clGetDeviceInfo"}
-	clCreateContext             = &proc{name: "clCreateContext"}
-	clReleaseContext            = &proc{name: "clReleaseContext"}
-	clCreateCommandQueue        = &proc{name: "clCreateCommandQueue"}
-	clReleaseCommandQueue       = &proc{name: "clReleaseCommandQueue"}
-	clFinish                    = &proc{name: "clFinish"}
-	clFlush                     = &proc{name: "clFlush"}
-	clCreateBuffer              = &proc{name: "clCreateBuffer"}
-	clReleaseMemObject          = &proc{name: "clReleaseMemObject"}
-	clEnqueueReadBuffer         = &proc{name: "clEnqueueReadBuffer"}
-	clEnqueueWriteBuffer        = &proc{name: "clEnqueueWriteBuffer"}
-	clEnqueueCopyBuffer         = &proc{name: "clEnqueueCopyBuffer"}
-	clEnqueueFillBuffer         = &proc{name: "clEnqueueFillBuffer"}
-	clEnqueueMarkerWithWaitList = &proc{name: "clEnqueueMarkerWithWaitList"}
-	clEnqueueMapBuffer          = &proc{name: "clEnqueueMapBuffer"}
-	clEnqueueUnmapMemObject     = &proc{name: "clEnqueueUnmapMemObject"}
-	clWaitForEvents             = &proc{name: "clWaitForEvents"}
-	clGetEventInfo              = &proc{name: "clGetEventInfo"}
-	clGetEventProfilingInfo     = &proc{name: "clGetEventProfilingInfo"}
-	clReleaseEvent              = &proc{name: "clReleaseEvent"}
-	clCreateProgramWithSource   = &proc{name: "clCreateProgramWithSource"}
-	clBuildProgram              = &proc{name: "clBuildProgram"}
-	clGetProgramBuildInfo       = &proc{name: "clGetProgramBuildInfo"}
-	clReleaseProgram            = &proc{name: "clReleaseProgram"}
-	clCreateKernel              = &proc{name: "clCreateKernel"}
-	clReleaseKernel             = &proc{name: "clReleaseKernel"}
-	clSetKernelArg              = &proc{name: "clSetKernelArg"}
-	clGetKernelWorkGroupInfo    = &proc{name: "clGetKernelWorkGroupInfo"}
-	clEnqueueNDRangeKernel      = &proc{name: "clEnqueueNDRangeKernel"}
+	clGetPlatformIDs             = &proc{name: "clGetPlatformIDs"}
+	clGetPlatformInfo            = &proc{name: "clGetPlatformInfo"}
+	clGetDeviceIDs               = &proc{name: "clGetDeviceIDs"}
+	clGetDeviceInfo              = &proc{name: "clGetDeviceInfo"}
+	clCreateContext              = &proc{name: "clCreateContext"}
+	clReleaseContext             = &proc{name: "clReleaseContext"}
+	clCreateCommandQueue         = &proc{name: "clCreateCommandQueue"}
+	clReleaseCommandQueue        = &proc{name: "clReleaseCommandQueue"}
+	clFinish                     = &proc{name: "clFinish"}
+	clFlush                      = &proc{name: "clFlush"}
+	clCreateBuffer               = &proc{name: "clCreateBuffer"}
+	clReleaseMemObject           = &proc{name: "clReleaseMemObject"}
+	clEnqueueReadBuffer          = &proc{name: "clEnqueueReadBuffer"}
+	clEnqueueWriteBuffer         = &proc{name: "clEnqueueWriteBuffer"}
+	clEnqueueCopyBuffer          = &proc{name: "clEnqueueCopyBuffer"}
+	clEnqueueFillBuffer          = &proc{name: "clEnqueueFillBuffer"}
+	clEnqueueMarkerWithWaitList  = &proc{name: "clEnqueueMarkerWithWaitList"}
+	clEnqueueBarrierWithWaitList = &proc{name: "clEnqueueBarrierWithWaitList"}
+	clEnqueueMapBuffer           = &proc{name: "clEnqueueMapBuffer"}
+	clEnqueueUnmapMemObject      = &proc{name: "clEnqueueUnmapMemObject"}
+	clWaitForEvents              = &proc{name: "clWaitForEvents"}
+	clGetEventInfo               = &proc{name: "clGetEventInfo"}
+	clGetEventProfilingInfo      = &proc{name: "clGetEventProfilingInfo"}
+	clReleaseEvent               = &proc{name: "clReleaseEvent"}
+	clCreateProgramWithSource    = &proc{name: "clCreateProgramWithSource"}
+	clBuildProgram               = &proc{name: "clBuildProgram"}
+	clGetProgramBuildInfo        = &proc{name: "clGetProgramBuildInfo"}
+	clReleaseProgram             = &proc{name: "clReleaseProgram"}
+	clCreateKernel               = &proc{name: "clCreateKernel"}
+	clReleaseKernel              = &proc{name: "clReleaseKernel"}
+	clSetKernelArg               = &proc{name: "clSetKernelArg"}
+	clGetKernelWorkGroupInfo     = &proc{name: "clGetKernelWorkGroupInfo"}
+	clEnqueueNDRangeKernel       = &proc{name: "clEnqueueNDRangeKernel"}
 )
 
 var procs = []*proc{
@@ -55,7 +56,7 @@ var procs = []*proc{
 	clCreateContext, clReleaseContext, clCreateCommandQueue, clReleaseCommandQueue,
 	clFinish, clFlush, clCreateBuffer, clReleaseMemObject,
 	clEnqueueReadBuffer, clEnqueueWriteBuffer, clEnqueueCopyBuffer, clEnqueueFillBuffer,
-	clEnqueueMarkerWithWaitList,
+	clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList,
 	clEnqueueMapBuffer, clEnqueueUnmapMemObject, clWaitForEvents, clGetEventInfo,
 	clGetEventProfilingInfo, clReleaseEvent, clCreateProgramWithSource, clBuildProgram,
 	clGetProgramBuildInfo, clReleaseProgram, clCreateKernel, clReleaseKernel,

@@ -223,9 +223,21 @@ func (q *CommandQueue) EnqueueFillBuffer(m *MemObject, v float32, offset, size i
 
 // EnqueueMarkerWithWaitList enqueues a marker: a command that completes
 // once the events of wait have, or, with no events, once every command
-// enqueued before it on q has. On an in-order queue every later command
-// waits for it, so it is also a barrier (OpenCL 1.2, section 5.10).
+// enqueued before it on q has (OpenCL 1.2, section 5.10). Its event is
+// what other queues wait for to see q's work done.
 func (q *CommandQueue) EnqueueMarkerWithWaitList(wait []*Event) (*Event, error) {
+	return q.sync(clEnqueueMarkerWithWaitList, wait)
+}
+
+// EnqueueBarrierWithWaitList enqueues a barrier: like a marker, and every
+// command enqueued on q after it waits until it completes (OpenCL 1.2,
+// section 5.10), so that q's later work waits for events of other queues.
+func (q *CommandQueue) EnqueueBarrierWithWaitList(wait []*Event) (*Event, error) {
+	return q.sync(clEnqueueBarrierWithWaitList, wait)
+}
+
+// sync enqueues a marker or barrier f waiting for wait.
+func (q *CommandQueue) sync(f *proc, wait []*Event) (*Event, error) {
 	if err := q.ready(); err != nil {
 		return nil, err
 	}
@@ -234,7 +246,7 @@ func (q *CommandQueue) EnqueueMarkerWithWaitList(wait []*Event) (*Event, error) 
 		return nil, err
 	}
 	ev := new(Event)
-	if err := clEnqueueMarkerWithWaitList.status(q.q, nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
+	if err := f.status(q.q, nw, uintptr(unsafe.Pointer(wl)), uintptr(unsafe.Pointer(&ev.e))); err != nil {
 		return nil, err
 	}
 	return counted(ev), nil

@@ -286,7 +286,7 @@ func (d *Device) ComputeAfter(after ...*Event) error {
 	if err != nil || len(wait) == 0 {
 		return err
 	}
-	ev, err := d.marker(wait)
+	ev, err := d.sync(wait, true)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (d *Device) ComputeAfter(after ...*Event) error {
 // enqueued on the compute queue before it has: what DownloadStaged waits
 // for to read a result.
 func (d *Device) ComputeMark() (*Event, error) {
-	ev, err := d.marker(nil)
+	ev, err := d.sync(nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -308,16 +308,20 @@ func (d *Device) ComputeMark() (*Event, error) {
 	return &Event{ev: ev}, nil
 }
 
-// marker enqueues a marker on the in-order compute queue that waits for
-// wait (with none, for everything enqueued before it); every later
-// command on the queue waits for it.
-func (d *Device) marker(wait []*cl.Event) (*cl.Event, error) {
+// sync enqueues on the compute queue a barrier (every later command waits
+// for it) or a marker, that completes once wait has (with none, once
+// everything enqueued before it has).
+func (d *Device) sync(wait []*cl.Event, barrier bool) (*cl.Event, error) {
 	done, err := d.use()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	ev, err := d.queue.EnqueueMarkerWithWaitList(wait)
+	enqueue := d.queue.EnqueueMarkerWithWaitList
+	if barrier {
+		enqueue = d.queue.EnqueueBarrierWithWaitList
+	}
+	ev, err := enqueue(wait)
 	if err != nil {
 		return nil, fmt.Errorf("device: compute barrier: %w", err)
 	}

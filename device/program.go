@@ -1,6 +1,7 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,15 +76,21 @@ func (d *Device) Program(src, options string) (*Program, error) {
 	d.building[key] = b
 	d.progMu.Unlock()
 
+	// Deferred, so that the waiters are released even if the build panics.
+	defer func() {
+		if b.p == nil && b.err == nil {
+			b.err = errors.New("device: a program build was interrupted")
+		}
+		d.progMu.Lock()
+		delete(d.building, key)
+		if b.err == nil {
+			d.progs[key] = b.p
+			d.builds++
+		}
+		d.progMu.Unlock()
+		close(b.done)
+	}()
 	b.p, b.err = d.build(src, options)
-	d.progMu.Lock()
-	delete(d.building, key)
-	if b.err == nil {
-		d.progs[key] = b.p
-		d.builds++
-	}
-	d.progMu.Unlock()
-	close(b.done)
 	return b.p, b.err
 }
 

@@ -49,7 +49,9 @@ type fusedState struct {
 // SetDense2Form makes later FusesDense2 and Dense2 calls use form;
 // Dense2Auto restores the device class's choice. Forcing Dense2GPU on a
 // CPU device (PoCL) runs the GPU kernel there, as the tests do so that a
-// machine without a GPU checks it too.
+// machine without a GPU checks it too. Call it before building models on
+// d: a model that has predicted keeps the fusion it planned until it is
+// built again (layers.Sequential.Build).
 func (d *Device) SetDense2Form(form Dense2Form) error {
 	if form < Dense2Auto || form > Dense2GPU {
 		return fmt.Errorf("device: dense2 form %d is not auto (0), cpu (1) or gpu (2)", int(form))
@@ -88,7 +90,8 @@ func (d *Device) Dense2GPUParams() kernels.Dense2GPUParams {
 
 // SetDense2GPUParams makes the GPU form use p. It fails when p is invalid
 // or not even the seed model's widths (K 3, N 10, one split) fit the
-// device's work-group and local memory.
+// device's work-group and local memory. As with SetDense2Form, models
+// that have predicted keep their plans until they are built again.
 func (d *Device) SetDense2GPUParams(p kernels.Dense2GPUParams) error {
 	if err := p.Validate(); err != nil {
 		return err

@@ -30,6 +30,7 @@ const (
 // BatcherConfig describes a load test of a serve.Batcher.
 type BatcherConfig struct {
 	Spec        string        // the model's name in the result
+	Backend     string        // the replicas' backend, OpenCL or Fallback, for the result
 	Device      string        // the replicas' devices, for the result
 	Concurrency int           // callers; 0 means DefaultConcurrency
 	Duration    time.Duration // time each way is measured; 0 means DefaultBatcherDuration
@@ -49,7 +50,8 @@ type BatcherConfig struct {
 // from the call to its return. Throughputs count samples over the wall
 // time of each way's rounds.
 type BatcherResult struct {
-	Kind                 string  `json:"kind"` // "batcher"
+	Kind                 string  `json:"kind"`    // "batcher"
+	Backend              string  `json:"backend"` // "opencl" or "fallback"
 	Device               string  `json:"device"`
 	Spec                 string  `json:"spec"`
 	Concurrency          int     `json:"concurrency"`
@@ -165,7 +167,7 @@ func RunBatcher(replicas []*layers.Sequential, c BatcherConfig) (BatcherResult, 
 		}
 	}
 	st := b.Stats()
-	res := BatcherResult{Kind: "batcher", Device: c.Device, Spec: c.Spec, Concurrency: c.Concurrency,
+	res := BatcherResult{Kind: "batcher", Backend: c.Backend, Device: c.Device, Spec: c.Spec, Concurrency: c.Concurrency,
 		MaxBatch: c.MaxBatch, MaxDelayMS: ms(c.MaxDelay), Replicas: len(replicas), DurationS: round3(c.Duration.Seconds())}
 	if n := st.Batches - warm.Batches; n > 0 {
 		res.MeanBatch = round3(float64(st.Samples-warm.Samples) / float64(n))

@@ -34,7 +34,7 @@ throughput as a fraction of the ceiling and a multiple of unbatched.
 -device); -devices builds N on each device named (selectors as for
 -device, comma-separated). With -json, one line:
 
-  {"kind":"batcher","device":"...","spec":"...","concurrency":64,"max_batch":64,
+  {"kind":"batcher","backend":"opencl","device":"...","spec":"...","concurrency":64,"max_batch":64,
    "max_delay_ms":1,"replicas":1,"samples_per_s":...,"p50_ms":...,"p99_ms":...,
    "p999_ms":...,"mean_batch":...,"unbatched_samples_per_s":...,"unbatched_p50_ms":...,
    "unbatched_p99_ms":...,"unbatched_p999_ms":...,"ceiling_samples_per_s":...,
@@ -94,6 +94,7 @@ func cmdBatcher(args []string, stdout, stderr io.Writer) error {
 
 	var backends []layers.Backend
 	var names []string
+	kind := bench.OpenCL
 	if *devices != "" {
 		for _, s := range strings.Split(*devices, ",") {
 			d, err := device.Open(strings.TrimSpace(s))
@@ -117,6 +118,7 @@ func cmdBatcher(args []string, stdout, stderr io.Writer) error {
 		} else {
 			backends = append(backends, layers.Fallback())
 			names = append(names, bench.FallbackDevice())
+			kind = bench.Fallback
 		}
 	}
 	var models []*layers.Sequential
@@ -141,7 +143,7 @@ func cmdBatcher(args []string, stdout, stderr io.Writer) error {
 	out.text("densebench: batcher: %s\n", name)
 	out.text("densebench: %d callers, %d replica(s) on %s, MaxBatch %d, MaxDelay %v, %v a way\n\n",
 		*concurrency, len(models), strings.Join(names, ", "), *maxBatch, *maxDelay, *duration)
-	r, err := bench.RunBatcher(models, bench.BatcherConfig{Spec: name, Device: strings.Join(names, ", "),
+	r, err := bench.RunBatcher(models, bench.BatcherConfig{Spec: name, Backend: kind, Device: strings.Join(names, ", "),
 		Concurrency: *concurrency, Duration: *duration, MaxBatch: *maxBatch, MaxDelay: *maxDelay,
 		Seed: *seed, Progress: progress})
 	if err != nil {

@@ -24,7 +24,7 @@ const (
 	DefaultBatcherDuration = 2 * time.Second
 	// batcherRounds is how many interleaved rounds the duration is split
 	// into, so that a machine whose load drifts shifts all three alike.
-	batcherRounds = 3
+	batcherRounds = 5
 )
 
 // BatcherConfig describes a load test of a serve.Batcher.

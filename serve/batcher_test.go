@@ -76,7 +76,7 @@ func TestOwnRowsFallback(t *testing.T) {
 func TestOwnRowsOpenCL(t *testing.T) {
 	cl := openCLTest(t)
 	for _, m := range []*layers.Sequential{small(t, cl), mlp(t, cl)} {
-		b, err := NewBatcher(Options{MaxBatch: 32, MaxDelay: 200 * time.Microsecond}, m, m)
+		b, err := NewBatcher(Options{MaxDelay: 200 * time.Microsecond}, m, m) // MaxBatch 64, the default
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ const batcherUsage = `Usage: densebench batcher -spec "Dense(...); ..." | -model
 
 Load-tests serve.Batcher, the dynamic batcher: -concurrency goroutines each
 send single-sample requests back to back. Measured three ways in one run,
-interleaved in three rounds of -duration/3 each:
+interleaved in five rounds of -duration/5 each:
 
   batched     the callers through a Batcher over the replicas
               (MaxBatch -max-batch, MaxDelay -max-delay)

@@ -264,9 +264,11 @@ func (b *Batcher) Stats() Stats {
 
 // Predict runs the model on x, of shape (n, ...per-sample shape), n >= 1,
 // within a batch with other callers' requests of the same per-sample
-// shape, and returns the output, of shape (n, ...output shape): the same
-// values, bit for bit, as the replica's own Predict of x. It is safe for
-// any number of goroutines; x must not change until it returns.
+// shape, and returns the output, of shape (n, ...output shape): x's rows
+// of the batch's output, the values the replica's own Predict of x gives
+// (bit for bit where the device computes a row alike at every batch size;
+// see the package documentation). It is safe for any number of
+// goroutines; x must not change until it returns.
 //
 // It returns ctx.Err() at once when ctx ends before the result is ready
 // (the request leaves its queue, or its batch's other callers go on
@@ -338,8 +340,9 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 		b.mu.Unlock()
 		out = make([]float32, size) // the caller's result
 		b.mu.Lock()
+		kept := q
 		if q, err = b.admit(per, n); q == nil && err == nil {
-			err = ErrOverloaded // its queue went away: rare enough to refuse
+			q, err = b.addQueue(kept) // dropped meanwhile, empty, for other shapes
 		}
 		if err != nil {
 			b.mu.Unlock()

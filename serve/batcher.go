@@ -254,6 +254,18 @@ func (b *Batcher) InputShape() []int { return slices.Clone(b.inShape) }
 // None.
 func (b *Batcher) OutputShape() []int { return slices.Clone(b.outShape) }
 
+// Options returns the batcher's options with every default filled in
+// (MaxBatch, MaxDelay, MaxQueue) and PreferredBatch sorted, as a server
+// reports its model's configuration.
+func (b *Batcher) Options() Options {
+	o := b.opts
+	o.PreferredBatch = slices.Clone(o.PreferredBatch)
+	return o
+}
+
+// Replicas returns the number of replicas.
+func (b *Batcher) Replicas() int { return len(b.replicas) }
+
 // Stats returns a snapshot of the batcher's counters.
 func (b *Batcher) Stats() Stats {
 	b.mu.Lock()

@@ -5,7 +5,7 @@
 //
 // # Use
 //
-//	m, err := bench.NewModel(...) // or layers.Load, layers.NewSequential
+//	m, err := layers.Load("model.keras") // or layers.NewSequential(...)
 //	err = m.Build(layers.OpenCL(dev))
 //	b, err := serve.NewBatcher(serve.Options{MaxBatch: 64, MaxDelay: time.Millisecond}, m)
 //	defer b.Close()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
 )
 
 // summaryOf returns the Keras 2 summary or fails.

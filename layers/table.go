@@ -45,6 +45,9 @@ type kv struct {
 	val   any
 	dflt  bool // the value is Keras's default: a spec line leaves it out
 	tuple bool // a spec writes a list as a tuple, such as (32, 32)
+	// specText is how a spec line writes the value, where pyRepr of val
+	// is not it (an initializer's name, Reshape's -1).
+	specText string
 }
 
 // classes is the table, by class name.
@@ -81,14 +84,15 @@ type args struct {
 
 // argError is a bad value for one argument.
 type argError struct {
-	key string
-	msg string
+	key  string
+	msg  string
+	item int // 1 + the index of the tuple item at fault; 0: the whole value
 }
 
 func (e *argError) Error() string { return e.msg }
 
 func (a *args) bad(key, want string) error {
-	return &argError{key, fmt.Sprintf("%s must be %s, got %s", key, want, pyRepr(a.vals[key]))}
+	return &argError{key: key, msg: fmt.Sprintf("%s must be %s, got %s", key, want, showValue(a.vals[key]))}
 }
 
 func (a *args) has(key string) bool {
@@ -157,7 +161,7 @@ func (a *args) raw(key string) json.RawMessage {
 func (a *args) rate(key string, def float64) (float64, error) {
 	r, err := a.number(key, def)
 	if err == nil && !(r >= 0 && r <= 1) {
-		return 0, &argError{key, fmt.Sprintf("invalid value received for argument %s. Expected a float value between 0 and 1. Received: %s=%v", key, key, r)}
+		return 0, &argError{key: key, msg: fmt.Sprintf("invalid value received for argument %s. Expected a float value between 0 and 1. Received: %s=%v", key, key, r)}
 	}
 	return r, err
 }
@@ -176,7 +180,16 @@ func (a *args) lastAxis(key string) error {
 	if f, ok := v.(float64); ok && (f == -1 || a.in != nil && f == float64(len(a.in))) {
 		return nil
 	}
-	return &argError{key, fmt.Sprintf("only %s -1 (the last axis) is supported, got %s", key, pyRepr(a.vals[key]))}
+	return &argError{key: key, msg: fmt.Sprintf("only %s -1 (the last axis) is supported, got %s", key, pyRepr(a.vals[key]))}
+}
+
+// showValue writes a value for an error message: as pyRepr, strings in
+// double quotes.
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return pyRepr(v)
 }
 
 // pyRepr writes a value as Python would print it.
@@ -283,9 +296,9 @@ func shapeArg(a *args, key string, v any, batch bool) ([]int, error) {
 	l, ok := v.([]any)
 	if !ok || len(l) == 0 || batch && len(l) < 2 {
 		if f, isNum := v.(float64); isNum && a.spec {
-			return nil, &argError{key, fmt.Sprintf("%s must be a tuple, such as (%d,), got %s", key, int64(f), pyRepr(v))}
+			return nil, &argError{key: key, msg: fmt.Sprintf("%s must be a tuple, such as (%d,), got %s", key, int64(f), pyRepr(v))}
 		}
-		return nil, &argError{key, fmt.Sprintf("%s must be a non-empty tuple of positive integers, such as (32, 32, 3), got %s", key, pyRepr(v))}
+		return nil, &argError{key: key, msg: fmt.Sprintf("%s must be a non-empty tuple of positive integers, such as (32, 32, 3), got %s", key, pyRepr(v))}
 	}
 	if batch {
 		l = l[1:]
@@ -298,7 +311,7 @@ func shapeArg(a *args, key string, v any, batch bool) ([]int, error) {
 		case ok && f >= 1 && f == math.Trunc(f) && f <= math.MaxInt32:
 			dims[i] = int(f)
 		default:
-			return nil, &argError{key, fmt.Sprintf("each axis of %s must be a positive integer or None, got %s", key, pyRepr(e))}
+			return nil, &argError{key: key, item: i + 1, msg: fmt.Sprintf("each axis of %s must be a positive integer or None, got %s", key, showValue(e))}
 		}
 	}
 	return dims, nil

@@ -20,7 +20,7 @@ func activationArg(a *args, key string) (string, error) {
 	if !a.spec {
 		act, err := activationFromConfig(a.raw(key), a.keras3)
 		if err != nil {
-			return "", &argError{key, err.Error()}
+			return "", &argError{key: key, msg: err.Error()}
 		}
 		return act, nil
 	}
@@ -34,17 +34,17 @@ func activationArg(a *args, key string) (string, error) {
 	}
 	n := strings.ToLower(strings.TrimSpace(s))
 	if n == "" {
-		return "", &argError{key, fmt.Sprintf("could not interpret activation function identifier: %s; for no activation give None or 'linear'", pyRepr(v))}
+		return "", &argError{key: key, msg: fmt.Sprintf("could not interpret activation function identifier: %s; for no activation give None or 'linear'", showValue(v))}
 	}
 	if IsActivation(n) {
 		return n, nil
 	}
 	names := ActivationNames()
-	msg := fmt.Sprintf("unknown activation %s", pyRepr(v))
+	msg := fmt.Sprintf("unknown activation %s", showValue(v))
 	if sug := suggest.Nearest(n, names); sug != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", sug)
 	}
-	return "", &argError{key, msg + "; valid: " + strings.Join(names, ", ")}
+	return "", &argError{key: key, msg: msg + "; valid: " + strings.Join(names, ", ")}
 }
 
 // initializerArg reads an initializer: a name in a spec line (checked when
@@ -125,8 +125,8 @@ func init() {
 				{key: "units", val: d.Units},
 				{key: "activation", val: orLinear(act), dflt: act == "" || act == "linear"},
 				{key: "use_bias", val: !d.NoBias, dflt: !d.NoBias},
-				{key: "kernel_initializer", val: initializerJSON(d.KernelInitializer, "glorot_uniform"), dflt: d.KernelInitializer.Name == ""},
-				{key: "bias_initializer", val: initializerJSON(d.BiasInitializer, "zeros"), dflt: d.BiasInitializer.Name == ""},
+				{key: "kernel_initializer", val: initializerJSON(d.KernelInitializer, "glorot_uniform"), dflt: d.KernelInitializer.Name == "", specText: pyRepr(d.KernelInitializer.Name)},
+				{key: "bias_initializer", val: initializerJSON(d.BiasInitializer, "zeros"), dflt: d.BiasInitializer.Name == "", specText: pyRepr(d.BiasInitializer.Name)},
 			}
 			for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"} {
 				kvs = append(kvs, kv{key: k, val: nil, dflt: true})
@@ -139,7 +139,7 @@ func init() {
 		keywords: []string{"data_format"},
 		make: func(a *args) (Layer, error) {
 			if f, err := a.str("data_format"); err != nil || f == "channels_first" {
-				return nil, &argError{"data_format", "data_format channels_first is not supported; give 'channels_last' or None"}
+				return nil, &argError{key: "data_format", msg: "data_format channels_first is not supported; give 'channels_last' or None"}
 			}
 			return Flatten{InputShape: a.in, Name: a.name}, nil
 		},
@@ -172,8 +172,7 @@ func init() {
 			e := s.elem
 			switch e.Kind {
 			case kernels.ReLU:
-				r := ReLU{NegativeSlope: float64(e.Alpha), Threshold: float64(e.Alpha)}
-				r.Threshold = float64(e.Threshold)
+				r := ReLU{NegativeSlope: float64(e.Alpha), Threshold: float64(e.Threshold)}
 				if e.HasMax {
 					mv := float64(e.MaxValue)
 					r.MaxValue = &mv
@@ -198,12 +197,14 @@ func init() {
 			if err := noiseArgs(a); err != nil {
 				return nil, err
 			}
+			if a.spec {
+				if r, err := a.number("rate", 0); err != nil || !(r >= 0 && r < 1) {
+					return nil, a.bad("rate", "a float in [0, 1)")
+				}
+			}
 			r, err := a.rate("rate", 0)
 			if err != nil {
 				return nil, err
-			}
-			if a.spec && r >= 1 {
-				return nil, a.bad("rate", "a float in [0, 1)")
 			}
 			return Dropout{Rate: r, InputShape: a.in, Name: a.name}, nil
 		},
@@ -220,7 +221,7 @@ func init() {
 			v := a.vals["target_shape"]
 			l, ok := v.([]any)
 			if !ok || len(l) == 0 {
-				return nil, &argError{"target_shape", fmt.Sprintf("target_shape must be a non-empty tuple of positive integers, such as (32, 32, 3), got %s", pyRepr(v))}
+				return nil, &argError{key: "target_shape", msg: fmt.Sprintf("target_shape must be a non-empty tuple of positive integers, such as (32, 32, 3), got %s", showValue(v))}
 			}
 			dims := make([]int, len(l))
 			minus := 0
@@ -232,16 +233,17 @@ func init() {
 				case ok && f == -1:
 					dims[i] = -1
 					if minus++; minus > 1 && a.spec {
-						return nil, &argError{"target_shape", "target_shape may have only one -1 axis"}
+						return nil, &argError{key: "target_shape", item: i + 1, msg: "target_shape may have only one -1 axis"}
 					}
 				default:
-					return nil, &argError{"target_shape", fmt.Sprintf("each axis of target_shape must be a positive integer or -1, got %s", pyRepr(e))}
+					return nil, &argError{key: "target_shape", item: i + 1, msg: fmt.Sprintf("each axis of target_shape must be a positive integer or -1, got %s", showValue(e))}
 				}
 			}
 			return Reshape{TargetShape: dims, InputShape: a.in, Name: a.name}, nil
 		},
 		config: func(l Layer) (string, []kv, error) {
-			return "Reshape", []kv{{key: "target_shape", val: l.(Reshape).TargetShape, tuple: true}}, nil
+			t := l.(Reshape).TargetShape
+			return "Reshape", []kv{{key: "target_shape", val: t, tuple: true, specText: formatTuple(t, "-1")}}, nil
 		},
 	})
 	register(&classDef{
@@ -251,14 +253,14 @@ func init() {
 		make: func(a *args) (Layer, error) {
 			for _, k := range []string{"sparse", "ragged"} {
 				if b, err := a.boolean(k, false); err != nil || b {
-					return nil, &argError{k, "sparse and ragged inputs are not supported"}
+					return nil, &argError{key: k, msg: "sparse and ragged inputs are not supported"}
 				}
 			}
 			if a.has("batch_size") {
 				return nil, a.bad("batch_size", "None (the batch comes with the data)")
 			}
 			if a.in == nil {
-				return nil, &argError{"shape", "a shape is required: no batch_input_shape or batch_shape"}
+				return nil, &argError{key: "shape", msg: "a shape is required: no batch_input_shape or batch_shape"}
 			}
 			return InputLayer{Shape: a.in, Name: a.name}, nil
 		},
@@ -622,4 +624,36 @@ func withLayerInputShape(l Layer, s []int) Layer {
 		return c
 	}
 	return l
+}
+
+// layerBase returns what every layer has: its name, declared input shape
+// (InputLayer's Shape) and trainable=False.
+func layerBase(l Layer) (name string, in []int, frozen bool) {
+	switch c := l.(type) {
+	case Dense:
+		return c.Name, c.InputShape, c.Frozen
+	case Flatten:
+		return c.Name, c.InputShape, false
+	case Activation:
+		return c.Name, c.InputShape, false
+	case Dropout:
+		return c.Name, c.InputShape, false
+	case Reshape:
+		return c.Name, c.InputShape, false
+	case InputLayer:
+		return c.Name, c.Shape, false
+	case ReLU:
+		return c.Name, c.InputShape, false
+	case LeakyReLU:
+		return c.Name, c.InputShape, false
+	case ELU:
+		return c.Name, c.InputShape, false
+	case Softmax:
+		return c.Name, c.InputShape, false
+	case Identity:
+		return c.Name, c.InputShape, false
+	case tableLayer:
+		return c.base()
+	}
+	return "", nil, false
 }

@@ -152,10 +152,10 @@ func init() {
 				return nil, err
 			}
 			if r, _ := a.boolean("renorm", false); r {
-				return nil, &argError{"renorm", "renorm=True is not supported"}
+				return nil, &argError{key: "renorm", msg: "renorm=True is not supported"}
 			}
 			if a.has("virtual_batch_size") {
-				return nil, &argError{"virtual_batch_size", "virtual_batch_size is not supported"}
+				return nil, &argError{key: "virtual_batch_size", msg: "virtual_batch_size is not supported"}
 			}
 			l := BatchNormalization{InputShape: a.in, Name: a.name, Frozen: a.frozen}
 			var err error

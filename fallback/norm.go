@@ -42,7 +42,7 @@ func Norm(n kernels.Norm, src, dst, p0, p1 []float32) error {
 				if n.Beta {
 					b = float64(p1[j])
 				}
-				y[j] = float32(float64(v)*g + (b - mean*g))
+				y[j] = float32((float64(v)-mean)*g + b)
 			}
 		case kernels.NormScaleShift:
 			for j, v := range x {

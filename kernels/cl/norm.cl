@@ -56,11 +56,10 @@ __kernel void norm_rows(const int rows, const int cols, __global const float *sr
     const float g = inv;
 #endif
 #if HAS_BETA
-    const float res = p1[j] - mean * g;
+    y[j] = fma(x[j] - mean, g, p1[j]);
 #else
-    const float res = -mean * g;
+    y[j] = (x[j] - mean) * g;
 #endif
-    y[j] = fma(x[j], g, res);
   }
 #endif
 #else

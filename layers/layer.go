@@ -177,6 +177,9 @@ type node struct {
 	wbytes []int
 	// rank is the input rank the layer's InputSpec demands; 0: any.
 	rank int
+	// axis is the axis a Softmax or normalization works on: -1, or an
+	// index that must be the last axis's; 0: not such a layer.
+	axis int
 }
 
 func layerLabel(class, name string) string {
@@ -319,6 +322,10 @@ func (n *node) outputShape(in []int) ([]int, error) {
 	if n.rank > 0 && len(in) != n.rank {
 		return nil, fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected ndim=%d, found ndim=%d. Full shape received: %s: %w",
 			n.name, n.rank, len(in), formatShape(in), ErrShape)
+	}
+	if n.axis > 0 && n.axis != len(in)-1 {
+		return nil, fmt.Errorf("layers: %s %q: only the last axis is supported, got axis=%d on an input of shape %s: %w",
+			snakeCase(n.class), n.name, n.axis, formatShape(in), ErrShape)
 	}
 	switch n.kind {
 	case kindTable:

@@ -166,21 +166,22 @@ func (a *args) rate(key string, def float64) (float64, error) {
 	return r, err
 }
 
-// lastAxis reads an axis argument that must name the last axis: -1, [-1],
-// or, with the input's rank known, rank-1. Keras 3 saves a built
-// LayerNormalization's axis as a list.
-func (a *args) lastAxis(key string) error {
+// lastAxis reads an axis argument that must name the last axis: -1, or
+// its index (checked when the input's rank is known), alone or in a list
+// of one (Keras 3 and TF.js save a built LayerNormalization's axis as a
+// list). It returns -1 or the index.
+func (a *args) lastAxis(key string) (int, error) {
 	v, ok := a.vals[key]
 	if !ok || v == nil {
-		return nil
+		return -1, nil
 	}
 	if l, ok := v.([]any); ok && len(l) == 1 {
 		v = l[0]
 	}
-	if f, ok := v.(float64); ok && (f == -1 || a.in != nil && f == float64(len(a.in))) {
-		return nil
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && (f == -1 || f >= 1 && f < 64) {
+		return int(f), nil
 	}
-	return &argError{key: key, msg: fmt.Sprintf("only %s -1 (the last axis) is supported, got %s", key, pyRepr(a.vals[key]))}
+	return 0, &argError{key: key, msg: fmt.Sprintf("only %s -1 (the last axis) is supported, got %s", key, showValue(a.vals[key]))}
 }
 
 // showValue writes a value for an error message: as pyRepr, strings in

@@ -342,13 +342,15 @@ func init() {
 		positional: []string{"axis"},
 		keywords:   []string{"axis"},
 		make: func(a *args) (Layer, error) {
-			if err := a.lastAxis("axis"); err != nil {
+			ax, err := a.lastAxis("axis")
+			if err != nil {
 				return nil, err
 			}
-			return Softmax{InputShape: a.in, Name: a.name}, nil
+			return Softmax{Axis: ax, InputShape: a.in, Name: a.name}, nil
 		},
 		config: func(l Layer) (string, []kv, error) {
-			return "Softmax", []kv{{key: "axis", val: -1, dflt: true}}, nil
+			ax := axisOf(l.(Softmax).Axis)
+			return "Softmax", []kv{{key: "axis", val: ax, dflt: ax == -1}}, nil
 		},
 	})
 	for _, c := range []struct {
@@ -467,9 +469,12 @@ func (l ELU) alpha() float64 {
 	return *l.Alpha
 }
 
-// Softmax is Keras's Softmax layer over the last axis (axis=-1, the only
-// axis supported).
+// Softmax is Keras's Softmax layer over the last axis, the only axis
+// supported.
 type Softmax struct {
+	// Axis is -1, or the last axis's index (TF.js writes 1 for a (batch,
+	// units) input); zero means -1.
+	Axis       int
 	InputShape []int
 	Name       string
 }
@@ -537,7 +542,20 @@ func (l ELU) newNode() (*node, error) {
 
 func (l Softmax) newNode() (*node, error) {
 	l.InputShape = cloneInts(l.InputShape)
-	return activationNode("Softmax", l, kernels.Activation{}, true, l.Name, l.InputShape)
+	n, err := activationNode("Softmax", l, kernels.Activation{}, true, l.Name, l.InputShape)
+	if err != nil {
+		return nil, err
+	}
+	n.axis = axisOf(l.Axis)
+	return n, nil
+}
+
+// axisOf is an Axis field's value: zero means -1.
+func axisOf(a int) int {
+	if a == 0 {
+		return -1
+	}
+	return a
 }
 
 func (l Identity) newNode() (*node, error) {

@@ -55,6 +55,8 @@ type tableLayer interface {
 // when it follows a Dense layer with no activation, its rows when it
 // precedes one); elsewhere it runs as a per-column scale and shift.
 type BatchNormalization struct {
+	// Axis is -1, or the last axis's index; zero means -1.
+	Axis int
 	// Epsilon is added to the variance; zero means Keras's 1e-3.
 	Epsilon float64
 	// Momentum is training's moving-average momentum, kept for Config;
@@ -78,6 +80,9 @@ type BatchNormalization struct {
 // (unless NoCenter or RMSScaling). It runs as a row kernel right after the
 // layer feeding it, in place on that layer's output.
 type LayerNormalization struct {
+	// Axis is -1, or the last axis's index (TF.js writes [1] for a
+	// (batch, units) input); zero means -1.
+	Axis int
 	// Epsilon is added to the variance; zero means Keras's 1e-3.
 	Epsilon           float64
 	NoCenter, NoScale bool
@@ -104,6 +109,9 @@ func (LayerNormalization) ClassName() string { return "LayerNormalization" }
 
 // ClassName returns "PReLU".
 func (PReLU) ClassName() string { return "PReLU" }
+
+func (l BatchNormalization) axis() int { return axisOf(l.Axis) }
+func (l LayerNormalization) axis() int { return axisOf(l.Axis) }
 
 func (l BatchNormalization) base() (string, []int, bool) { return l.Name, l.InputShape, l.Frozen }
 func (l LayerNormalization) base() (string, []int, bool) { return l.Name, l.InputShape, l.Frozen }
@@ -148,7 +156,8 @@ func init() {
 		class:    "BatchNormalization",
 		keywords: []string{"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment"},
 		make: func(a *args) (Layer, error) {
-			if err := a.lastAxis("axis"); err != nil {
+			ax, err := a.lastAxis("axis")
+			if err != nil {
 				return nil, err
 			}
 			if r, _ := a.boolean("renorm", false); r {
@@ -157,8 +166,7 @@ func init() {
 			if a.has("virtual_batch_size") {
 				return nil, &argError{key: "virtual_batch_size", msg: "virtual_batch_size is not supported"}
 			}
-			l := BatchNormalization{InputShape: a.in, Name: a.name, Frozen: a.frozen}
-			var err error
+			l := BatchNormalization{Axis: ax, InputShape: a.in, Name: a.name, Frozen: a.frozen}
 			if l.Epsilon, err = epsArg(a, 1e-3); err != nil {
 				return nil, err
 			}
@@ -186,7 +194,7 @@ func init() {
 				return map[string]any{"class_name": class, "config": map[string]any{}}
 			}
 			return "BatchNormalization", []kv{
-				{key: "axis", val: -1, dflt: true},
+				{key: "axis", val: axisOf(x.Axis), dflt: axisOf(x.Axis) == -1},
 				{key: "momentum", val: mom, dflt: mom == 0.99},
 				{key: "epsilon", val: x.eps(), dflt: x.eps() == 1e-3},
 				{key: "center", val: !x.NoCenter, dflt: !x.NoCenter},
@@ -246,11 +254,11 @@ func init() {
 		class:    "LayerNormalization",
 		keywords: []string{"axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
 		make: func(a *args) (Layer, error) {
-			if err := a.lastAxis("axis"); err != nil {
+			ax, err := a.lastAxis("axis")
+			if err != nil {
 				return nil, err
 			}
-			l := LayerNormalization{InputShape: a.in, Name: a.name, Frozen: a.frozen}
-			var err error
+			l := LayerNormalization{Axis: ax, InputShape: a.in, Name: a.name, Frozen: a.frozen}
 			if l.Epsilon, err = epsArg(a, 1e-3); err != nil {
 				return nil, err
 			}
@@ -274,7 +282,7 @@ func init() {
 				return map[string]any{"class_name": class, "config": map[string]any{}}
 			}
 			kvs := []kv{
-				{key: "axis", val: -1, dflt: true},
+				{key: "axis", val: axisOf(x.Axis), dflt: axisOf(x.Axis) == -1},
 				{key: "epsilon", val: x.eps(), dflt: x.eps() == 1e-3},
 				{key: "center", val: !x.NoCenter, dflt: !x.NoCenter},
 				{key: "scale", val: !x.NoScale, dflt: !x.NoScale},
@@ -363,6 +371,9 @@ func newTableNode(l tableLayer) (*node, error) {
 	n.cfg = l
 	n.frozen = frozen
 	n.def = def.node
+	if ax, ok := l.(interface{ axis() int }); ok {
+		n.axis = ax.axis()
+	}
 	n.wdefs = def.node.weights(l)
 	return n, nil
 }

@@ -278,3 +278,74 @@ func TestTFJSNormFixtures(t *testing.T) {
 		})
 	}
 }
+
+// The .h5 (tf.keras 2.15) and .keras (Keras 3.5) files of the
+// normalizations and identities (testdata/norm/gen_norm.py, which says
+// which Keras sources give the layouts) load, keep every class, predict
+// as numpy's float64 on every backend, fold both BatchNormalization
+// layers, and survive SaveTFJS and LoadTFJS unchanged.
+func TestNormFiles(t *testing.T) {
+	dir := filepath.Join("testdata", "norm")
+	x := readNPY(t, filepath.Join(dir, "x.npy"))
+	const classes = "Dense BatchNormalization Dense BatchNormalization GaussianNoise Dense LayerNormalization PReLU " +
+		"GaussianDropout ActivityRegularization Dense LayerNormalization Dropout Dense"
+	for _, c := range []struct{ file, want string }{
+		{"norm_tfkeras2.15.h5", "expected.npy"},
+		{"norm_keras3.5.0.keras", "expected_keras3.npy"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			m, err := Load(filepath.Join(dir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			var got []string
+			for _, l := range m.Layers() {
+				got = append(got, l.Class)
+			}
+			if strings.Join(got, " ") != classes {
+				t.Errorf("classes %v", got)
+			}
+			want := readNPY(t, filepath.Join(dir, c.want))
+			for _, b := range testBackends(t) {
+				if err := m.Build(b); err != nil {
+					t.Fatal(err)
+				}
+				y, err := m.Predict(x)
+				if err != nil {
+					t.Fatalf("%s: %v", b.Name(), err)
+				}
+				checkExpected(t, b.Name(), y, want)
+			}
+			var e strings.Builder
+			if err := m.Explain(&e); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(e.String(), "folded into dense"); n != 2 {
+				t.Errorf("%d BatchNormalization layers folded, want 2:\n%s", n, e.String())
+			}
+			out := t.TempDir()
+			if err := m.SaveTFJS(out); err != nil {
+				t.Fatal(err)
+			}
+			back, err := LoadTFJS(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer back.Close()
+			if err := back.Build(Fallback()); err != nil {
+				t.Fatal(err)
+			}
+			y, err := back.Predict(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkExpected(t, "after SaveTFJS and LoadTFJS", y, want)
+			tr, nt := back.CountParams()
+			tr0, nt0 := m.CountParams()
+			if tr != tr0 || nt != nt0 || nt != 2*(9+7) {
+				t.Errorf("params %d/%d after the round trip, %d/%d before; want %d non-trainable", tr, nt, tr0, nt0, 2*(9+7))
+			}
+		})
+	}
+}

@@ -115,7 +115,7 @@ func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error)
 	seen := map[string]int{} // Keras 3's per-class counters of weight paths
 	sets := make([][]Tensor, len(m.nodes))
 	for i, n := range m.nodes {
-		if n.kind != kindDense && n.kind != kindTable {
+		if n.kind != kindDense && (n.kind != kindTable || len(n.wdefs) == 0) {
 			continue
 		}
 		key := n.name

@@ -463,8 +463,11 @@ func (n *node) fill() error {
 func (n *node) weightShapes() [][]int {
 	if n.kind == kindTable && n.inDim > 0 {
 		s := make([][]int, len(n.wdefs))
-		for i := range s {
+		for i, w := range n.wdefs {
 			s[i] = []int{n.inDim}
+			if w.scalar {
+				s[i] = []int{}
+			}
 		}
 		return s
 	}
@@ -505,6 +508,9 @@ func (n *node) paramSplit() (trainable, nonTrainable, trBytes, ntBytes int) {
 	for i, s := range shapes {
 		c := numElems(s)
 		size := 4
+		if n.kind == kindTable && n.wdefs[i].bytes > 0 {
+			size = n.wdefs[i].bytes
+		}
 		if i < len(n.wbytes) && n.wbytes[i] > 0 {
 			size = n.wbytes[i]
 		}

@@ -640,6 +640,9 @@ func withLayerInputShape(l Layer, s []int) Layer {
 	case PReLU:
 		set(&c.InputShape)
 		return c
+	case Normalization:
+		set(&c.InputShape)
+		return c
 	}
 	return l
 }

@@ -158,6 +158,27 @@ func forward64(t *testing.T, m *Sequential, x Tensor) []float64 {
 				}
 				return out
 			})
+		case Normalization:
+			var mean, variance []float64
+			if c.Mean != nil {
+				for j := range cols {
+					mean = append(mean, c.Mean[min(j, len(c.Mean)-1)])
+					variance = append(variance, c.Variance[min(j, len(c.Variance)-1)])
+				}
+			} else {
+				mean, variance = f32(ws[0].Data), f32(ws[1].Data)
+			}
+			rowwise(cols, func(row []float64) []float64 {
+				out := make([]float64, len(row))
+				for j, v := range row {
+					sd := math.Max(math.Sqrt(variance[j]), 1e-7)
+					out[j] = (v - mean[j]) / sd
+					if c.Invert {
+						out[j] = v*sd + mean[j]
+					}
+				}
+				return out
+			})
 		case PReLU:
 			alpha := f32(ws[0].Data)
 			rowwise(cols, func(row []float64) []float64 {
@@ -287,7 +308,7 @@ func TestTFJSNormFixtures(t *testing.T) {
 func TestNormFiles(t *testing.T) {
 	dir := filepath.Join("testdata", "norm")
 	x := readNPY(t, filepath.Join(dir, "x.npy"))
-	const classes = "Dense BatchNormalization Dense BatchNormalization GaussianNoise Dense LayerNormalization PReLU " +
+	const classes = "Normalization Dense BatchNormalization Dense BatchNormalization GaussianNoise Dense LayerNormalization PReLU " +
 		"GaussianDropout ActivityRegularization Dense LayerNormalization Dropout Dense"
 	for _, c := range []struct{ file, want string }{
 		{"norm_tfkeras2.15.h5", "expected.npy"},
@@ -321,8 +342,8 @@ func TestNormFiles(t *testing.T) {
 			if err := m.Explain(&e); err != nil {
 				t.Fatal(err)
 			}
-			if n := strings.Count(e.String(), "folded into dense"); n != 2 {
-				t.Errorf("%d BatchNormalization layers folded, want 2:\n%s", n, e.String())
+			if n := strings.Count(e.String(), "folded into dense"); n != 3 {
+				t.Errorf("%d Normalization and BatchNormalization layers folded, want 3:\n%s", n, e.String())
 			}
 			out := t.TempDir()
 			if err := m.SaveTFJS(out); err != nil {
@@ -343,8 +364,8 @@ func TestNormFiles(t *testing.T) {
 			checkExpected(t, "after SaveTFJS and LoadTFJS", y, want)
 			tr, nt := back.CountParams()
 			tr0, nt0 := m.CountParams()
-			if tr != tr0 || nt != nt0 || nt != 2*(9+7) {
-				t.Errorf("params %d/%d after the round trip, %d/%d before; want %d non-trainable", tr, nt, tr0, nt0, 2*(9+7))
+			if tr != tr0 || nt != nt0 || nt != 2*(9+7)+2*6+1 {
+				t.Errorf("params %d/%d after the round trip, %d/%d before; want %d non-trainable", tr, nt, tr0, nt0, 2*(9+7)+2*6+1)
 			}
 		})
 	}

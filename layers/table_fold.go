@@ -147,7 +147,7 @@ func (n *node) denseWeights() (kernel, bias []float32) {
 		if f.after {
 			continue
 		}
-		s, t := f.by.def.affine(f.by.cfg, f.by.ws)
+		s, t := f.by.def.affine(f.by.cfg, f.by.ws, f.by.inDim)
 		for k := 0; k < K; k++ {
 			row := w[k*N : (k+1)*N]
 			for j := range row {
@@ -160,7 +160,7 @@ func (n *node) denseWeights() (kernel, bias []float32) {
 		if !f.after {
 			continue
 		}
-		s, t := f.by.def.affine(f.by.cfg, f.by.ws)
+		s, t := f.by.def.affine(f.by.cfg, f.by.ws, f.by.inDim)
 		for k := 0; k < K; k++ {
 			row := w[k*N : (k+1)*N]
 			for j := range row {

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/densecl/densecl/fallback"
 	"github.com/densecl/densecl/kernels"
@@ -18,12 +19,14 @@ type nodeDef struct {
 	// affine, when set, gives the layer as a per-column y = x·scale +
 	// shift, computed in float64: a Dense layer beside it absorbs it (see
 	// fold.go).
-	affine func(l Layer, ws [][]float32) (scale, shift []float64)
+	affine func(l Layer, ws [][]float32, cols int) (scale, shift []float64)
 	// kern says the row operation that runs the layer where no Dense
 	// absorbs it, and its two parameter vectors (nil where unread).
 	kern func(l Layer, ws [][]float32) (k kernels.Norm, p0, p1 []float32)
 	// explain says what the layer computes.
 	explain string
+	// check, when set, checks the layer against its input's last axis.
+	check func(l Layer, cols int) error
 }
 
 // weightDef is one weight of a table node: a vector of the input's last
@@ -32,6 +35,8 @@ type weightDef struct {
 	name      string // "gamma", "moving_mean", ...
 	trainable bool
 	init      float32
+	scalar    bool // shape (), not (last axis,): Normalization's count
+	bytes     int  // bytes of an element in Keras (count is int64); 0: 4
 }
 
 // tableLayer is a configuration whose node is a table node.
@@ -214,14 +219,14 @@ func init() {
 				x := l.(BatchNormalization)
 				var ws []weightDef
 				if !x.NoScale {
-					ws = append(ws, weightDef{"gamma", true, 1})
+					ws = append(ws, weightDef{name: "gamma", trainable: true, init: 1})
 				}
 				if !x.NoCenter {
-					ws = append(ws, weightDef{"beta", true, 0})
+					ws = append(ws, weightDef{name: "beta", trainable: true, init: 0})
 				}
-				return append(ws, weightDef{"moving_mean", false, 0}, weightDef{"moving_variance", false, 1})
+				return append(ws, weightDef{name: "moving_mean", trainable: false, init: 0}, weightDef{name: "moving_variance", trainable: false, init: 1})
 			},
-			affine: func(l Layer, ws [][]float32) (scale, shift []float64) {
+			affine: func(l Layer, ws [][]float32, cols int) (scale, shift []float64) {
 				x := l.(BatchNormalization)
 				i := 0
 				var gamma, beta []float32
@@ -303,10 +308,10 @@ func init() {
 				x := l.(LayerNormalization)
 				var ws []weightDef
 				if !x.NoScale || x.RMSScaling {
-					ws = append(ws, weightDef{"gamma", true, 1})
+					ws = append(ws, weightDef{name: "gamma", trainable: true, init: 1})
 				}
 				if !x.NoCenter && !x.RMSScaling {
-					ws = append(ws, weightDef{"beta", true, 0})
+					ws = append(ws, weightDef{name: "beta", trainable: true, init: 0})
 				}
 				return ws
 			},
@@ -348,7 +353,7 @@ func init() {
 			}, nil
 		},
 		node: &nodeDef{
-			weights: func(Layer) []weightDef { return []weightDef{{"alpha", true, 0}} },
+			weights: func(Layer) []weightDef { return []weightDef{{name: "alpha", trainable: true}} },
 			kern: func(l Layer, ws [][]float32) (kernels.Norm, []float32, []float32) {
 				return kernels.Norm{Op: kernels.NormPReLU}, ws[0], nil
 			},
@@ -391,6 +396,11 @@ func (n *node) buildTable(in []int, init bool) error {
 	if n.inDim > 0 && c != n.inDim {
 		return incompatibleAxis(n.name, -1, n.inDim, in)
 	}
+	if n.def.check != nil {
+		if err := n.def.check(n.cfg, c); err != nil {
+			return err
+		}
+	}
 	if n.inDim == 0 {
 		n.inDim, n.ws = c, nil
 	}
@@ -405,6 +415,9 @@ func (n *node) fillTable() {
 	n.ws = make([][]float32, len(n.wdefs))
 	for i, w := range n.wdefs {
 		v := make([]float32, n.inDim)
+		if w.scalar {
+			v = v[:1]
+		}
 		for j := range v {
 			v[j] = w.init
 		}
@@ -416,10 +429,14 @@ func (n *node) fillTable() {
 // parameter counts.
 func (n *node) tableParams() (trainable, nonTrainable int) {
 	for _, w := range n.wdefs {
+		c := n.inDim
+		if w.scalar {
+			c = 1
+		}
 		if w.trainable && !n.frozen {
-			trainable += n.inDim
+			trainable += c
 		} else {
-			nonTrainable += n.inDim
+			nonTrainable += c
 		}
 	}
 	return
@@ -434,7 +451,7 @@ func (n *node) normOp() (kernels.Norm, []float32, []float32) {
 	if n.def.kern != nil {
 		return n.def.kern(n.cfg, n.ws)
 	}
-	scale, shift := n.def.affine(n.cfg, n.ws)
+	scale, shift := n.def.affine(n.cfg, n.ws, n.inDim)
 	p0, p1 := make([]float32, len(scale)), make([]float32, len(shift))
 	for j := range scale {
 		p0[j], p1[j] = float32(scale[j]), float32(shift[j])
@@ -524,4 +541,164 @@ func (b clBackend) Norm(k kernels.Norm, src, dst, p0, p1 Buffer) error {
 		return err
 	}
 	return b.d.Norm(k, bs[0], bs[1], bs[2], bs[3])
+}
+
+// Normalization is Keras's Normalization preprocessing layer over the
+// last axis (axis=-1), with the mean and variance it was adapted to, as
+// saved:
+//
+//	y = (x − mean)/max(sqrt(variance), 1e-7)
+//
+// (keras/src/layers/preprocessing/normalization.py, call; 1e-7 is
+// backend.epsilon()), or with Invert x·max(sqrt(variance), 1e-7) + mean.
+// Its weights, all non-trainable, are mean and variance, of the last axis,
+// and count, an int64 scalar kept for compatibility; Mean and Variance set
+// instead (Keras's mean= and variance= arguments, one value for every
+// unit or one per unit) replace them. It costs nothing beside a Dense
+// layer, which absorbs it at Build as it does BatchNormalization.
+type Normalization struct {
+	// Axis is -1, or the last axis's index; zero means -1.
+	Axis           int
+	Mean, Variance []float64
+	Invert         bool
+	InputShape     []int
+	Name           string
+}
+
+// ClassName returns "Normalization".
+func (Normalization) ClassName() string { return "Normalization" }
+
+func (l Normalization) base() (string, []int, bool) { return l.Name, l.InputShape, false }
+func (l Normalization) withName(n string) Layer     { l.Name = n; return l }
+func (l Normalization) axis() int                   { return axisOf(l.Axis) }
+
+func (l Normalization) newNode() (*node, error) {
+	if (l.Mean == nil) != (l.Variance == nil) || len(l.Mean) != len(l.Variance) {
+		return nil, fmt.Errorf("layers: normalization: when setting values directly, both mean and variance must be set, of the same shape. Received: mean=%v and variance=%v: %w", l.Mean, l.Variance, ErrInvalid)
+	}
+	for _, v := range l.Variance {
+		if !(v >= 0) {
+			return nil, fmt.Errorf("layers: normalization: variance must be ≥ 0, got %v: %w", v, ErrInvalid)
+		}
+	}
+	l.Mean, l.Variance = append([]float64(nil), l.Mean...), append([]float64(nil), l.Variance...)
+	if len(l.Mean) == 0 {
+		l.Mean, l.Variance = nil, nil
+	}
+	l.InputShape = cloneInts(l.InputShape)
+	return newTableNode(l)
+}
+
+// epsilon is keras.backend.epsilon(), Normalization's floor on the
+// standard deviation.
+const epsilon = 1e-7
+
+// floatList reads a number or a list of numbers; nil when absent.
+func floatList(a *args, key string) ([]float64, error) {
+	v, ok := a.vals[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	if f, ok := v.(float64); ok {
+		return []float64{f}, nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, a.bad(key, "a number or a list of numbers")
+	}
+	out := make([]float64, len(l))
+	for i, e := range l {
+		f, ok := e.(float64)
+		if !ok {
+			return nil, a.bad(key, "a number or a list of numbers")
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+func init() {
+	register(&classDef{
+		class:    "Normalization",
+		keywords: []string{"axis", "mean", "variance", "invert"},
+		make: func(a *args) (Layer, error) {
+			ax, err := a.lastAxis("axis")
+			if err != nil {
+				return nil, err
+			}
+			l := Normalization{Axis: ax, InputShape: a.in, Name: a.name}
+			if l.Mean, err = floatList(a, "mean"); err != nil {
+				return nil, err
+			}
+			if l.Variance, err = floatList(a, "variance"); err != nil {
+				return nil, err
+			}
+			if l.Invert, err = a.boolean("invert", false); err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		config: func(l Layer) (string, []kv, error) {
+			x := l.(Normalization)
+			list := func(v []float64) (any, string) {
+				switch len(v) {
+				case 0:
+					return nil, "None"
+				case 1:
+					return v[0], pyRepr(v[0])
+				}
+				parts := make([]string, len(v))
+				for i, f := range v {
+					parts[i] = pyRepr(f)
+				}
+				return v, "[" + strings.Join(parts, ", ") + "]"
+			}
+			mv, ms := list(x.Mean)
+			vv, vs := list(x.Variance)
+			return "Normalization", []kv{
+				{key: "axis", val: []int{axisOf(x.Axis)}, dflt: axisOf(x.Axis) == -1, specText: fmt.Sprint(axisOf(x.Axis))},
+				{key: "invert", val: x.Invert, dflt: !x.Invert},
+				{key: "mean", val: mv, dflt: x.Mean == nil, specText: ms},
+				{key: "variance", val: vv, dflt: x.Variance == nil, specText: vs},
+			}, nil
+		},
+		node: &nodeDef{
+			weights: func(l Layer) []weightDef {
+				if l.(Normalization).Mean != nil {
+					return nil
+				}
+				return []weightDef{{name: "mean", init: 0}, {name: "variance", init: 1}, {name: "count", scalar: true, bytes: 8}}
+			},
+			affine: func(l Layer, ws [][]float32, cols int) (scale, shift []float64) {
+				x := l.(Normalization)
+				n := cols
+				var mean, variance func(j int) float64
+				if x.Mean != nil {
+					mean = func(j int) float64 { return x.Mean[min(j, len(x.Mean)-1)] }
+					variance = func(j int) float64 { return x.Variance[min(j, len(x.Variance)-1)] }
+				} else {
+					mean = func(j int) float64 { return float64(ws[0][j]) }
+					variance = func(j int) float64 { return float64(ws[1][j]) }
+				}
+				scale, shift = make([]float64, n), make([]float64, n)
+				for j := range n {
+					sd := max(math.Sqrt(variance(j)), epsilon)
+					if x.Invert {
+						scale[j], shift[j] = sd, mean(j)
+					} else {
+						scale[j], shift[j] = 1/sd, -mean(j)/sd
+					}
+				}
+				return scale, shift
+			},
+			explain: "(x − mean)/max(sqrt(variance), 1e-7) over the last axis",
+			check: func(l Layer, cols int) error {
+				x := l.(Normalization)
+				if k := len(x.Mean); k > 1 && k != cols {
+					return fmt.Errorf("layers: normalization %q: mean and variance have %d values, the input's last axis %d: %w", x.Name, k, cols, ErrShape)
+				}
+				return nil
+			},
+		},
+	})
 }

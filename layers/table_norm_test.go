@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -255,6 +256,25 @@ func normCases() []normCase {
 			weights: func(t *testing.T, m *Sequential, r *rand.Rand) []ref64 {
 				return []ref64{lnRef(nil, nil, 1e-3, false), setDense(t, m, r, "dense", linear64)}
 			}, gemms: 1, norms: 1},
+		{name: "normalization (mean, variance given) folded before", k: 4,
+			layers: []Layer{Normalization{Mean: []float64{0.5, -1, 2, 0}, Variance: []float64{4, 0.25, 1, 0}, InputShape: []int{4}}, Dense{Units: 3}},
+			weights: func(t *testing.T, m *Sequential, r *rand.Rand) []ref64 {
+				norm := bnRef(nil, nil, []float32{0.5, -1, 2, 0}, []float32{4, 0.25, 1, 1e-14}, 0)
+				return []ref64{norm, setDense(t, m, r, "dense", linear64)}
+			}, gemms: 1},
+		{name: "inverted normalization unfolded after relu", k: 3,
+			layers: []Layer{Dense{Units: 5, Activation: "relu", InputShape: []int{3}}, Normalization{Mean: []float64{1.5}, Variance: []float64{9}, Invert: true}},
+			weights: func(t *testing.T, m *Sequential, r *rand.Rand) []ref64 {
+				d := setDense(t, m, r, "dense", relu64)
+				inv := func(x []float64) []float64 {
+					y := make([]float64, len(x))
+					for i, v := range x {
+						y[i] = v*3 + 1.5
+					}
+					return y
+				}
+				return []ref64{d, inv}
+			}, gemms: 1, norms: 1},
 		{name: "prelu and identities", k: 6,
 			layers: []Layer{Dense{Units: 9, InputShape: []int{6}}, GaussianNoiseLayer(0.1), PReLU{}, Identity{Class: "AlphaDropout", Value: 0.2}, Identity{Class: "ActivityRegularization", Value: 0.01}, Dense{Units: 2}},
 			weights: func(t *testing.T, m *Sequential, r *rand.Rand) []ref64 {
@@ -400,4 +420,33 @@ _________________________________________________________________
 		t.Errorf("CountParams = %d, %d", tr, nt)
 	}
 	fmt.Fprint(&b) // keep fmt
+}
+
+// Normalization's adapted weights are non-trainable, its count an int64
+// (8 bytes), as Keras 3's summary counts them.
+func TestNormalizationSummary(t *testing.T) {
+	m, err := NewSequential(Normalization{InputShape: []int{6}}, Dense{Units: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := m.Summary(&b, Keras3Table(0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"│ normalization (Normalization)   │ (None, 6)              │            13 │",
+		" Total params: 27 (112.00 B)",
+		" Trainable params: 14 (56.00 B)",
+		" Non-trainable params: 13 (56.00 B)",
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("summary has no line %q:\n%s", want, b.String())
+		}
+	}
+	if _, err := NewSequential(Normalization{Mean: []float64{1, 2}, Variance: []float64{1, 1}, InputShape: []int{3}}); err == nil || !errors.Is(err, ErrShape) {
+		t.Errorf("two means for three units: %v", err)
+	}
+	if _, err := NewSequential(Normalization{Mean: []float64{1}}); err == nil || !errors.Is(err, ErrInvalid) {
+		t.Errorf("a mean without a variance: %v", err)
+	}
 }

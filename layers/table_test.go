@@ -95,7 +95,7 @@ func TestTableAddsAClass(t *testing.T) {
 // spec a model's layers write parses back to the same line, and the config
 // loads back to the same config.
 func TestTableRoundTrips(t *testing.T) {
-	line := "Dense(8, input_shape=(5,)); BatchNormalization(momentum=0.9, epsilon=0.01, center=False); " +
+	line := "Normalization(mean=0.5, variance=2, input_shape=(5,)); Normalization(invert=True); Dense(8); BatchNormalization(momentum=0.9, epsilon=0.01, center=False); " +
 		"Dense(6, use_bias=False); LayerNormalization(epsilon=1e-05, scale=False); PReLU(); " +
 		"LayerNormalization(rms_scaling=True); ReLU(max_value=6); LeakyReLU(alpha=0.2); ELU(0.5); " +
 		"GaussianNoise(0.1); GaussianDropout(0.2); AlphaDropout(0.1); ActivityRegularization(l1=0.01); " +

@@ -26,6 +26,9 @@ Layouts, and the sources they follow:
   the order build() in keras/src/layers/normalization/*.py and
   keras/src/layers/activations/prelu.py creates them (the same names and
   order as above; LayerNormalization(rms_scaling=True) has gamma only).
+- Normalization (keras/src/layers/preprocessing/normalization.py, and
+  tf.keras 2.15's keras/layers/preprocessing/normalization.py): mean,
+  variance and count (an int64 scalar), all non-trainable.
 
 Expected outputs: float64 from the files' own weights, with Keras 3's
 formulas (batch_normalization.py and layer_normalization.py, call).
@@ -88,7 +91,11 @@ def model(rng):
         return ("PReLU", {"alpha_initializer": init("Zeros"), "alpha_regularizer": None, "alpha_constraint": None,
                           "shared_axes": None}, [("alpha", rng.uniform(-0.5, 0.5, n).astype(F32))])
 
+    norm = ("Normalization", {"axis": [-1], "invert": False, "mean": None, "variance": None},
+            [("mean", rng.uniform(-1, 1, 6).astype(F32)), ("variance", rng.uniform(0.1, 3, 6).astype(F32)),
+             ("count", np.array(1000, dtype=np.int64))])
     return [
+        norm,
         dense(9, "linear", 6),
         bn(9),
         dense(7, "relu", 9),
@@ -145,6 +152,8 @@ def forward(layers, x):
                 h = h / np.sqrt(var + cfg["epsilon"]) * w["gamma"]
             else:
                 h = (h - mean) / np.sqrt(var + cfg["epsilon"]) * w.get("gamma", 1) + w.get("beta", 0)
+        elif cls == "Normalization":
+            h = (h - w["mean"]) / np.maximum(np.sqrt(w["variance"]), 1e-7)
         elif cls == "PReLU":
             h = np.where(h >= 0, h, w["alpha"] * h)
     return h
@@ -227,9 +236,9 @@ def main():
     save_npy("expected.npy", forward(layers, x))
     # Keras 3: the second LayerNormalization with rms_scaling (gamma only).
     k3 = list(layers)
-    cls, cfg, _ = k3[11]
+    cls, cfg, _ = k3[12]
     cfg = dict(cfg, rms_scaling=True, center=True, scale=True)
-    k3[11] = (cls, cfg, [("gamma", rng.uniform(0.5, 2, 5).astype(F32))])
+    k3[12] = (cls, cfg, [("gamma", rng.uniform(0.5, 2, 5).astype(F32))])
     keras3(k3, os.path.join(HERE, "norm_keras3.5.0.keras"))
     save_npy("expected_keras3.npy", forward(k3, x))
 

@@ -14,7 +14,9 @@ import (
 // ReadTFJS accept; every refusal of a model outside that set ends with it.
 const SupportedModels = "densecl loads Sequential models and single-chain Functional models " +
 	"(each layer taking the previous layer's output) made of InputLayer, Dense, Flatten, " +
-	"Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and Softmax layers, with float32 weights"
+	"Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU, Softmax, PReLU, BatchNormalization, " +
+	"LayerNormalization, Normalization, GaussianNoise, GaussianDropout, AlphaDropout, " +
+	"SpatialDropout1D and ActivityRegularization layers, with float32 (or float16 and float64) weights"
 
 // unsupportedModel is the one error for a model outside SupportedModels:
 // what names the part that is not supported.
@@ -405,16 +407,6 @@ func unmarshalConfig(raw json.RawMessage, v any) error {
 		return fmt.Errorf("%v: %w", err, ErrFormat)
 	}
 	return nil
-}
-
-func rawOr(cfg json.RawMessage, key string) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(cfg, &m) == nil {
-		if v, ok := m[key]; ok {
-			return string(v)
-		}
-	}
-	return "nothing"
 }
 
 // activationFromConfig reads an activation: null, a name, or a serialized

@@ -17,8 +17,7 @@ import (
 // (or the directory holding it). It returns the model with its weights and
 // no backend; call Build. Every format goes through FromConfig and accepts
 // the models SupportedModels names (Sequential models and single-chain
-// Functional models of InputLayer, Dense, Flatten, Activation, Dropout,
-// Reshape, ReLU, LeakyReLU, ELU and Softmax layers); hard_sigmoid means
+// Functional models of the classes it lists); hard_sigmoid means
 // what the file's Keras version meant; optimizer weights are ignored; a
 // file with no input shape takes its width from the first Dense kernel.
 // Anything else (a Conv2D, a custom class, a nested model, a branch), a

@@ -7,9 +7,13 @@ import (
 )
 
 // Layer is a layer's configuration, one of Dense, Flatten, Activation,
-// Dropout, Reshape and InputLayer: a plain struct whose fields are Keras's
-// arguments, given to NewSequential or Sequential.Add by value or by
-// pointer. A Sequential copies the configuration when the layer is added.
+// Dropout, Reshape, InputLayer, ReLU, LeakyReLU, ELU, Softmax, PReLU,
+// BatchNormalization, LayerNormalization, Normalization and Identity (the
+// layers that compute nothing at inference): a plain struct whose fields
+// are Keras's arguments, given to NewSequential or Sequential.Add by value
+// or by pointer. Each class is defined once, in the package's table of
+// classes (table.go): its config keys both ways, its spec keywords, its
+// weights in every format's order and how it runs. A Sequential copies the configuration when the layer is added.
 type Layer interface {
 	// ClassName returns the Keras class name: "Dense", "Flatten", ...
 	ClassName() string

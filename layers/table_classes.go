@@ -60,14 +60,6 @@ func initializerArg(a *args, key, def string) (Initializer, error) {
 	return Initializer{Name: s}, nil
 }
 
-// commonKV is what every layer's config and spec may end with.
-func shapeKV(in []int) []kv {
-	if in == nil {
-		return nil
-	}
-	return []kv{{key: "input_shape", val: in, tuple: true}}
-}
-
 func init() {
 	register(&classDef{
 		class:      "Dense",

@@ -33,7 +33,7 @@ func (d *Device) Norm(n kernels.Norm, src, dst, p0, p1 *Buffer) error {
 	if !need1 || p1 == nil {
 		p1 = src
 	}
-	prog, err := d.Program(kernels.NormSource, kernels.NormOptions(n))
+	prog, err := d.Program(kernels.NormSource, kernels.NormOptions())
 	if err != nil {
 		return err
 	}
@@ -42,6 +42,6 @@ func (d *Device) Norm(n kernels.Norm, src, dst, p0, p1 *Buffer) error {
 		items = n.Rows * n.Cols
 	}
 	const wg = 64
-	return prog.Run("norm_rows", []int{roundUp(items, wg)}, []int{wg},
-		int32(n.Rows), int32(n.Cols), src, dst, p0, p1, n.Epsilon)
+	args := append([]any{int32(n.Rows), int32(n.Cols), src, dst, p0, p1}, n.Args()...)
+	return prog.Run("norm_rows", []int{roundUp(items, wg)}, []int{wg}, args...)
 }

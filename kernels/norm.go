@@ -81,7 +81,12 @@ func (n *Norm) Params() (p0, p1 bool) {
 	return true, true
 }
 
-// NormOptions returns the build options of NormSource for op.
-func NormOptions(n Norm) string {
-	return fmt.Sprintf("-DOP=%d -DHAS_GAMMA=%d -DHAS_BETA=%d", n.Op, b2i(n.Gamma), b2i(n.Beta))
+// NormOptions returns the build options of NormSource: none, since the
+// operation is a kernel argument.
+func NormOptions() string { return "" }
+
+// Args returns the kernel arguments of norm_rows after its buffers: eps,
+// op, has_gamma, has_beta.
+func (n *Norm) Args() []any {
+	return []any{n.Epsilon, int32(n.Op), int32(b2i(n.Gamma)), int32(b2i(n.Beta))}
 }

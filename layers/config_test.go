@@ -112,7 +112,8 @@ func TestFromConfigLayers(t *testing.T) {
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Conv2D","config":{"name":"conv2d"}}]}}`, `layer 0 "conv2d" (Conv2D): its class is not supported; densecl loads`},
 		{`{"class_name":"Sequential","config":{"layers":[]}}`, "has no layers"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Flatten","config":{"data_format":"channels_first"}}]}}`, "channels_first"},
-		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":1}}]}}`, "axis -1"},
+		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":[1, 2]}}]}}`, "axis -1"},
+		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":0}}]}}`, "axis -1"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"batch_input_shape":[null,3],"sparse":true}}]}}`, "sparse"},
 		{`[1, 2]`, "model config"},
 	} {

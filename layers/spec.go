@@ -108,22 +108,31 @@ func (e *SpecError) Error() string {
 // Layers are separated by ';', a newline or ','; the whole may be wrapped in
 // Sequential([ ... ]) (keras.Sequential, tf.keras.Sequential, with a name=
 // argument after the list). Class names may carry a keras., tf.keras. or
-// layers. prefix. Supported layers and arguments (positional ones in
-// order, then keywords):
+// layers. prefix. Every class of the package's table is taken, with the
+// keyword arguments of its Keras config and Keras's defaults, and the
+// positional ones Keras's constructor has first, for example:
 //
-//	Dense(units, activation=None, use_bias=True, input_shape=, input_dim=,
-//	      name=, kernel_initializer=, bias_initializer=, trainable=, dtype='float32')
-//	Flatten(input_shape=, name=, data_format='channels_last')
-//	Dropout(rate, noise_shape=None, seed=, input_shape=, name=)
-//	Activation(activation, input_shape=, name=)
-//	Reshape(target_shape, input_shape=, name=)
+//	Dense(units, activation=None, use_bias=True, kernel_initializer=, bias_initializer=)
+//	Dropout(rate, noise_shape=None, seed=None)
+//	Activation(activation)
+//	Reshape(target_shape)
 //	Input(shape, name=) or InputLayer(input_shape=, name=)
+//	BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True)
+//	LayerNormalization(axis=-1, epsilon=0.001, center=True, scale=True, rms_scaling=False)
+//	Normalization(axis=-1, mean=None, variance=None, invert=False)
+//	PReLU(), ReLU(max_value=None, negative_slope=0, threshold=0),
+//	LeakyReLU(negative_slope), ELU(alpha), Softmax(axis=-1)
+//	GaussianNoise(stddev), GaussianDropout(rate), AlphaDropout(rate),
+//	SpatialDropout1D(rate), ActivityRegularization(l1=0, l2=0)
 //
-// Values are Python literals: integers, floats, 'strings' or "strings",
-// True, False, None, tuples and lists. '#' starts a comment to the end of
+// and every layer takes input_shape=, input_dim=, name=, trainable= and
+// dtype='float32'. Values are Python literals: integers, floats, 'strings'
+// or "strings", True, False, None, tuples and lists, which hold plain
+// values only (no nesting: a line cannot make the parser recurse; it reads
+// a line in time linear in its length). '#' starts a comment to the end of
 // the line. A mistake returns a *SpecError naming the position, what was
 // expected and what came: "spec: position 52: expected ')' after
-// input_shape, got ';'".
+// input_shape, got ';'". Each SpecLayer is ready for Sequential.Add.
 func ParseSpec(line string) ([]SpecLayer, error) {
 	toks, err := lex(line)
 	if err != nil {

@@ -458,8 +458,13 @@ func (m *Sequential) Explain(w io.Writer) error {
 		return fmt.Errorf("layers: explain: the model's input shape is not known yet: %w", ErrNotBuilt)
 	}
 	bw := bufio.NewWriter(w)
-	for _, n := range m.nodes {
-		fmt.Fprintf(bw, "%s (%s): %s\n", n.name, n.class, n.explain())
+	for i, n := range m.nodes {
+		e := n.explain()
+		if n.kind == kindTable { // what Build does, built or not
+			d, _ := m.foldTarget(i)
+			e = n.explainTable(d)
+		}
+		fmt.Fprintf(bw, "%s (%s): %s\n", n.name, n.class, e)
 	}
 	return bw.Flush()
 }
@@ -487,12 +492,7 @@ func (n *node) explain() string {
 	case kindDropout:
 		return fmt.Sprintf("%s -> %s, the identity at inference; params 0", in, out)
 	case kindTable:
-		how := "a row kernel of its own"
-		if n.foldedInto != nil {
-			how = fmt.Sprintf("folded into dense %q at build, no kernel of its own", n.foldedInto.name)
-		}
-		t, nt := n.tableParams()
-		return fmt.Sprintf("%s: %s -> %s, %s; params %d trainable, %d non-trainable", n.def.explain, in, out, how, t, nt)
+		return n.explainTable(n.foldedInto)
 	case kindActivation:
 		how := "elementwise"
 		if n.act.soft != noSoftmax {
@@ -512,4 +512,16 @@ func (m *Sequential) paramBytes() (tr, nt, trB, ntB int) {
 		tr, nt, trB, ntB = tr+a, nt+b, trB+c, ntB+d
 	}
 	return
+}
+
+// explainTable describes a built table node, folded into d (nil: not).
+func (n *node) explainTable(d *node) string {
+	how := "a row kernel of its own"
+	if d != nil {
+		how = fmt.Sprintf("folded into dense %q at build, no kernel of its own", d.name)
+	} else if n.def.affine != nil {
+		how = "a per-column scale and shift (no Dense layer beside it to absorb it)"
+	}
+	t, nt := n.tableParams()
+	return fmt.Sprintf("%s: %s -> %s, %s; params %d trainable, %d non-trainable", n.def.explain, formatShape(n.in), formatShape(n.out), how, t, nt)
 }

@@ -2,7 +2,6 @@ package layers
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -419,7 +418,6 @@ _________________________________________________________________
 	if tr, nt := m.CountParams(); tr != 897 || nt != 128 {
 		t.Errorf("CountParams = %d, %d", tr, nt)
 	}
-	fmt.Fprint(&b) // keep fmt
 }
 
 // Normalization's adapted weights are non-trainable, its count an int64
@@ -448,5 +446,95 @@ func TestNormalizationSummary(t *testing.T) {
 	}
 	if _, err := NewSequential(Normalization{Mean: []float64{1}}); err == nil || !errors.Is(err, ErrInvalid) {
 		t.Errorf("a mean without a variance: %v", err)
+	}
+}
+
+// Folding a BatchNormalization into its Dense layer rounds the folded
+// weights once to float32, so the folded layer stays within the float32
+// GEMM bound of the float64 result of the unfolded pair: elementwise,
+//
+//	|y − y₆₄| ≤ (K+3)·2⁻²⁴·(|b'| + Σ_k |x_k·W'_kj|)
+//
+// with W' and b' the folded weights in float64 (Higham's bound for a dot
+// product of K terms, plus one rounding of each folded weight and one of
+// the bias). Checked before the BatchNormalization (rows) and after it
+// (columns), on every backend.
+func TestFoldBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 25))
+	const K, N, batch = 37, 10, 9
+	for _, after := range []bool{true, false} {
+		var ls []Layer
+		if after {
+			ls = []Layer{Dense{Units: N, InputShape: []int{K}}, BatchNormalization{}}
+		} else {
+			ls = []Layer{BatchNormalization{InputShape: []int{K}}, Dense{Units: N}}
+		}
+		m, err := NewSequential(ls...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setDense(t, m, r, "dense", linear64)
+		setBN(t, m, r, "batch_normalization", true, true, 1e-3)
+		bw, _ := m.Weights("batch_normalization")
+		dw, _ := m.Weights("dense")
+		c := len(bw[0].Data)
+		s, sh := make([]float64, c), make([]float64, c)
+		for j := range c {
+			s[j] = float64(bw[0].Data[j]) / math.Sqrt(float64(bw[3].Data[j])+1e-3)
+			sh[j] = float64(bw[1].Data[j]) - float64(bw[2].Data[j])*s[j]
+		}
+		// The folded weights in float64.
+		w := make([]float64, K*N)
+		b := make([]float64, N)
+		for j := range N {
+			b[j] = float64(dw[1].Data[j])
+		}
+		for k := range K {
+			for j := range N {
+				w[k*N+j] = float64(dw[0].Data[k*N+j])
+			}
+		}
+		if after {
+			for k := range K {
+				for j := range N {
+					w[k*N+j] *= s[j]
+				}
+			}
+			for j := range N {
+				b[j] = b[j]*s[j] + sh[j]
+			}
+		} else {
+			for k := range K {
+				for j := range N {
+					b[j] += sh[k] * w[k*N+j]
+					w[k*N+j] *= s[k]
+				}
+			}
+		}
+		x := randVec(r, batch*K, -2, 2)
+		for _, be := range testBackends(t) {
+			if err := m.Build(be); err != nil {
+				t.Fatal(err)
+			}
+			y, err := m.Predict(Tensor{Shape: []int{batch, K}, Data: x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range batch {
+				for j := range N {
+					exact, mag := b[j], math.Abs(b[j])
+					for k := range K {
+						p := float64(x[i*K+k]) * w[k*N+j]
+						exact += p
+						mag += math.Abs(p)
+					}
+					bound := float64(K+3) * 0x1p-24 * mag
+					if e := math.Abs(float64(y.Data[i*N+j]) - exact); !(e <= bound) {
+						t.Fatalf("%s, folded after=%v: sample %d unit %d off by %g, bound %g", be.Name(), after, i, j, e, bound)
+					}
+				}
+			}
+		}
+		m.Close()
 	}
 }

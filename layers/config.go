@@ -149,9 +149,8 @@ func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequent
 		if err != nil {
 			return nil, fmt.Errorf("layer %d %q (%s): %w", i, layerName(lo), lo.ClassName, err)
 		}
-		if d, ok := l.(Dense); ok && mc.Trainable != nil && !*mc.Trainable {
-			d.Frozen = true
-			l = d
+		if mc.Trainable != nil && !*mc.Trainable {
+			l = frozen(l)
 		}
 		if i == 0 && buildShape != nil {
 			l = withInputShape(l, buildShape)

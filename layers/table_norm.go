@@ -702,3 +702,23 @@ func init() {
 		},
 	})
 }
+
+// frozen returns l with trainable=False where it has weights (a model
+// saved with trainable=False freezes every layer).
+func frozen(l Layer) Layer {
+	switch c := l.(type) {
+	case Dense:
+		c.Frozen = true
+		return c
+	case BatchNormalization:
+		c.Frozen = true
+		return c
+	case LayerNormalization:
+		c.Frozen = true
+		return c
+	case PReLU:
+		c.Frozen = true
+		return c
+	}
+	return l
+}

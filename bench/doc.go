@@ -42,7 +42,9 @@
 //
 // ParseSpec reads a model as a Keras line (Dense(512, activation='relu',
 // input_shape=(32, 32, 3)); Dense(10, activation='softmax')), with errors
-// that give the position of a mistake. ParseShape reads MxNxK. ReadNPY
+// that give the position of a mistake: it is layers.ParseSpec, which reads
+// every class of the layers package's table; NewModel seeds the Dense
+// layers' initializers. ParseShape reads MxNxK. ReadNPY
 // (ReadNPYDtype) reads NumPy .npy arrays in C order of any numeric dtype as
 // float32, converted as Keras casts its input; WriteNPY writes float32.
 // ReadBin and WriteBin read and write raw little-endian float32 files. The

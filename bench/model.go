@@ -17,45 +17,32 @@ const SeedSpec = "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(
 // SeedBatch is the batch the main job runs the seed model at.
 const SeedBatch = 16
 
-// Layer returns the layers package's configuration for l. Dense weights
-// are seeded (seed, derived per layer from index), so that a model built
-// twice from one spec starts from the same weights.
-func (l LayerSpec) Layer(index int, seed uint64) layers.Layer {
-	switch l.Class {
-	case "Dense":
-		ki := layers.Initializer{Name: l.KernelInitializer, Seed: seed*1000 + uint64(2*index), Seeded: true}
-		bi := layers.Initializer{Name: l.BiasInitializer, Seed: seed*1000 + uint64(2*index+1), Seeded: true}
-		return layers.Dense{Units: l.Units, Activation: l.Activation, NoBias: l.NoBias,
-			KernelInitializer: ki, BiasInitializer: bi, InputShape: l.InputShape, Name: l.Name, Frozen: l.Frozen}
-	case "Flatten":
-		return layers.Flatten{InputShape: l.InputShape, Name: l.Name}
-	case "Dropout":
-		return layers.Dropout{Rate: l.Rate, InputShape: l.InputShape, Name: l.Name}
-	case "Activation":
-		return layers.Activation{Activation: l.Activation, InputShape: l.InputShape, Name: l.Name}
-	case "Reshape":
-		return layers.Reshape{TargetShape: l.TargetShape, InputShape: l.InputShape, Name: l.Name}
-	case "InputLayer":
-		return layers.InputLayer{Shape: l.InputShape, Name: l.Name}
-	}
-	return nil
-}
-
-// NewModel builds a Sequential from parsed specs, weights seeded by seed.
-// The errors are the layers package's (Keras's words), prefixed with the
-// layer's position in the spec.
+// NewModel builds a Sequential from parsed specs, each Dense layer's
+// initializers seeded (seed, derived per layer from its index), so that a
+// model built twice from one spec starts from the same weights. The errors
+// are the layers package's (Keras's words), prefixed with the layer's
+// position in the spec.
 func NewModel(specs []LayerSpec, seed uint64) (*layers.Sequential, error) {
 	m, err := layers.NewSequential()
 	if err != nil {
 		return nil, err
 	}
 	for i, s := range specs {
-		l := s.Layer(i, seed)
+		l := s.Layer
+		if d, ok := l.(layers.Dense); ok {
+			d.KernelInitializer.Seed, d.KernelInitializer.Seeded = seed*1000+uint64(2*i), true
+			d.BiasInitializer.Seed, d.BiasInitializer.Seeded = seed*1000+uint64(2*i+1), true
+			l = d
+		}
 		if l == nil {
-			return nil, &SpecError{s.Pos, fmt.Sprintf("layer %s is not supported", s.Class)}
+			return nil, &SpecError{Pos: s.Pos, Msg: "no layer"}
 		}
 		if err := m.Add(l); err != nil {
-			return nil, fmt.Errorf("spec: position %d: %s: %w", s.Pos, s.Class, err)
+			class := l.ClassName()
+			if class == "InputLayer" {
+				class = "Input"
+			}
+			return nil, fmt.Errorf("spec: position %d: %s: %w", s.Pos, class, err)
 		}
 	}
 	return m, nil

@@ -3,19 +3,20 @@ package layers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
-
-	"github.com/densecl/densecl/kernels"
 )
 
 // SupportedModels says which models FromConfig, Load, LoadTFJS and
 // ReadTFJS accept; every refusal of a model outside that set ends with it.
 const SupportedModels = "densecl loads Sequential models and single-chain Functional models " +
 	"(each layer taking the previous layer's output) made of InputLayer, Dense, Flatten, " +
-	"Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and Softmax layers, with float32 weights"
+	"Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU, Softmax, PReLU, BatchNormalization, " +
+	"LayerNormalization, Normalization, GaussianNoise, GaussianDropout, AlphaDropout, " +
+	"SpatialDropout1D and ActivityRegularization layers, with float32 (or float16 and float64) weights"
 
 // unsupportedModel is the one error for a model outside SupportedModels:
 // what names the part that is not supported.
@@ -148,9 +149,8 @@ func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequent
 		if err != nil {
 			return nil, fmt.Errorf("layer %d %q (%s): %w", i, layerName(lo), lo.ClassName, err)
 		}
-		if d, ok := l.(Dense); ok && mc.Trainable != nil && !*mc.Trainable {
-			d.Frozen = true
-			l = d
+		if mc.Trainable != nil && !*mc.Trainable {
+			l = frozen(l)
 		}
 		if i == 0 && buildShape != nil {
 			l = withInputShape(l, buildShape)
@@ -318,7 +318,7 @@ func withInputShape(l Layer, s []int) Layer {
 		}
 		return c
 	}
-	return l
+	return withLayerInputShape(l, s)
 }
 
 // commonConfig holds the keys every layer's config may have.
@@ -346,7 +346,7 @@ func (c commonConfig) inputShape() ([]int, error) {
 }
 
 // layerFromConfig turns one serialized layer into its configuration
-// struct.
+// struct, through the class's entry in the table (table.go).
 func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 	var c commonConfig
 	if err := unmarshalConfig(o.Config, &c); err != nil {
@@ -364,145 +364,38 @@ func layerFromConfig(o kerasObject, keras3 bool) (Layer, error) {
 	switch o.ClassName {
 	case "Sequential", "Functional", "Model":
 		return nil, unsupportedModel("a nested model")
-	case "InputLayer":
-		var x struct {
-			Sparse bool `json:"sparse"`
-			Ragged bool `json:"ragged"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		if x.Sparse || x.Ragged {
-			return nil, fmt.Errorf("input layer %q: sparse and ragged inputs are not supported: %w", c.Name, ErrFormat)
-		}
-		if in == nil {
-			return nil, fmt.Errorf("input layer %q has no batch_input_shape or batch_shape: %w", c.Name, ErrFormat)
-		}
-		return InputLayer{Shape: in, Name: c.Name}, nil
-	case "Dense":
-		var x struct {
-			Units             *float64        `json:"units"`
-			OutputDim         *float64        `json:"output_dim"` // Keras 1
-			Activation        json.RawMessage `json:"activation"`
-			UseBias           *bool           `json:"use_bias"`
-			Bias              *bool           `json:"bias"` // Keras 1
-			KernelInitializer json.RawMessage `json:"kernel_initializer"`
-			Init              json.RawMessage `json:"init"` // Keras 1
-			BiasInitializer   json.RawMessage `json:"bias_initializer"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		units := x.Units
-		if units == nil {
-			units = x.OutputDim
-		}
-		if units == nil || *units != math.Trunc(*units) || *units < 1 || *units > math.MaxInt32 {
-			return nil, fmt.Errorf("dense %q: units must be a positive integer, got %s: %w", c.Name, rawOr(o.Config, "units"), ErrFormat)
-		}
-		act, err := activationFromConfig(x.Activation, keras3)
-		if err != nil {
-			return nil, fmt.Errorf("dense %q: %w", c.Name, err)
-		}
-		d := Dense{Units: int(*units), Activation: act, InputShape: in, Name: c.Name,
-			Frozen: c.Trainable != nil && !*c.Trainable}
-		if x.UseBias != nil {
-			d.NoBias = !*x.UseBias
-		} else if x.Bias != nil {
-			d.NoBias = !*x.Bias
-		}
-		kraw := x.KernelInitializer
-		if len(kraw) == 0 {
-			kraw = x.Init
-		}
-		d.KernelInitializer = initializerFromConfig(kraw, "glorot_uniform")
-		d.BiasInitializer = initializerFromConfig(x.BiasInitializer, "zeros")
-		return d, nil
-	case "Flatten":
-		var x struct {
-			DataFormat string `json:"data_format"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		if x.DataFormat == "channels_first" {
-			return nil, fmt.Errorf("flatten %q: data_format channels_first is not supported: %w", c.Name, ErrFormat)
-		}
-		return Flatten{InputShape: in, Name: c.Name}, nil
-	case "Activation":
-		var x struct {
-			Activation json.RawMessage `json:"activation"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		act, err := activationFromConfig(x.Activation, keras3)
-		if err != nil {
-			return nil, fmt.Errorf("activation %q: %w", c.Name, err)
-		}
-		return Activation{Activation: act, InputShape: in, Name: c.Name}, nil
-	case "Dropout":
-		var x struct {
-			Rate float64 `json:"rate"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		return Dropout{Rate: x.Rate, InputShape: in, Name: c.Name}, nil
-	case "Reshape":
-		var x struct {
-			TargetShape []int `json:"target_shape"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		return Reshape{TargetShape: x.TargetShape, InputShape: in, Name: c.Name}, nil
-	case "ReLU", "LeakyReLU", "ELU":
-		var x struct {
-			MaxValue      *float64 `json:"max_value"`
-			NegativeSlope *float64 `json:"negative_slope"`
-			Alpha         *float64 `json:"alpha"`
-			Threshold     *float64 `json:"threshold"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		a := kernels.Activation{Kind: kernels.ReLU}
-		slope := x.NegativeSlope
-		if slope == nil {
-			slope = x.Alpha
-		}
-		switch o.ClassName {
-		case "LeakyReLU":
-			a = kernels.Activation{Kind: kernels.LeakyReLU, Alpha: 0.3} // the layer's default
-		case "ELU":
-			a = kernels.Activation{Kind: kernels.ELU, Alpha: 1}
-		}
-		if slope != nil {
-			a.Alpha = float32(*slope)
-		}
-		if o.ClassName == "ReLU" {
-			if x.MaxValue != nil {
-				a.HasMax, a.MaxValue = true, float32(*x.MaxValue)
-			}
-			if x.Threshold != nil {
-				a.Threshold = float32(*x.Threshold)
-			}
-		}
-		return Activation{Act: &a, InputShape: in, Name: c.Name}, nil
-	case "Softmax":
-		var x struct {
-			Axis json.RawMessage `json:"axis"`
-		}
-		if err := unmarshalConfig(o.Config, &x); err != nil {
-			return nil, err
-		}
-		if a := strings.TrimSpace(string(x.Axis)); a != "" && a != "null" && a != "-1" && a != "[-1]" {
-			return nil, fmt.Errorf("softmax %q: only axis -1 is supported, got %s: %w", c.Name, a, ErrFormat)
-		}
-		return Activation{Activation: "softmax", InputShape: in, Name: c.Name}, nil
 	}
-	return nil, unsupportedModel("its class")
+	def := classes[o.ClassName]
+	if def == nil {
+		return nil, unsupportedModel("its class")
+	}
+	vals := map[string]any{}
+	if err := unmarshalConfig(o.Config, &vals); err != nil {
+		return nil, err
+	}
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	// The shape keys are read above, with the file's own rules.
+	for _, k := range []string{"batch_input_shape", "batch_shape", "input_dim", "input_shape", "shape"} {
+		delete(vals, k)
+	}
+	if _, ok := vals["name"].(string); !ok {
+		delete(vals, "name")
+	}
+	if _, ok := vals["trainable"].(bool); !ok {
+		delete(vals, "trainable")
+	}
+	a := &args{class: o.ClassName, vals: vals, keras3: keras3, in: in}
+	l, err := fromArgs(def, a)
+	if err != nil {
+		var ae *argError
+		if errors.As(err, &ae) {
+			return nil, fmt.Errorf("%s %q: %s: %w", snakeCase(o.ClassName), c.Name, ae.msg, ErrFormat)
+		}
+		return nil, err
+	}
+	return l, nil
 }
 
 func unmarshalConfig(raw json.RawMessage, v any) error {
@@ -513,16 +406,6 @@ func unmarshalConfig(raw json.RawMessage, v any) error {
 		return fmt.Errorf("%v: %w", err, ErrFormat)
 	}
 	return nil
-}
-
-func rawOr(cfg json.RawMessage, key string) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(cfg, &m) == nil {
-		if v, ok := m[key]; ok {
-			return string(v)
-		}
-	}
-	return "nothing"
 }
 
 // activationFromConfig reads an activation: null, a name, or a serialized
@@ -629,53 +512,12 @@ func (m *Sequential) config() (map[string]any, error) {
 		if i == 0 && m.inShape != nil {
 			c["batch_input_shape"] = shapeJSON(withBatch(m.inShape))
 		}
-		class := n.class
-		switch n.kind {
-		case kindDense:
-			act, err := n.act.fileName()
-			if err != nil {
-				return nil, fmt.Errorf("layers: config: dense %q: %v: %w", n.name, err, ErrInvalid)
-			}
-			c["units"] = n.units
-			c["activation"] = act
-			c["use_bias"] = n.useBias
-			c["kernel_initializer"] = initializerJSON(n.kinit, "glorot_uniform")
-			c["bias_initializer"] = initializerJSON(n.binit, "zeros")
-			for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"} {
-				c[k] = nil
-			}
-		case kindFlatten:
-			c["data_format"] = "channels_last"
-		case kindDropout:
-			c["rate"] = n.cfg.(Dropout).Rate
-			c["noise_shape"] = nil
-			c["seed"] = nil
-		case kindReshape:
-			c["target_shape"] = n.target
-		case kindActivation:
-			if act, err := n.act.fileName(); err == nil {
-				c["activation"] = act
-				break
-			}
-			a := n.act.elem
-			switch a.Kind {
-			case kernels.ReLU:
-				class = "ReLU"
-				c["negative_slope"] = a.Alpha
-				c["threshold"] = a.Threshold
-				c["max_value"] = nil
-				if a.HasMax {
-					c["max_value"] = a.MaxValue
-				}
-			case kernels.LeakyReLU:
-				class = "LeakyReLU"
-				c["alpha"] = a.Alpha
-			case kernels.ELU:
-				class = "ELU"
-				c["alpha"] = a.Alpha
-			default:
-				return nil, fmt.Errorf("layers: config: activation %q: %s has no Keras name: %w", n.name, n.act, ErrInvalid)
-			}
+		class, kvs, err := configOf(n)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range kvs {
+			c[p.key] = p.val
 		}
 		layers = append(layers, map[string]any{"class_name": class, "config": c})
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/densecl/densecl/kernels"
 )
 
 // summaryOf returns the Keras 2 summary or fails.
@@ -92,18 +90,20 @@ func TestFromConfigLayers(t *testing.T) {
 	if d.Units != 3 || !d.NoBias || !d.Frozen || d.KernelInitializer.Name != "he_normal" || l[0].Trainable {
 		t.Errorf("dense config %+v", d)
 	}
-	wantActs := []kernels.Activation{
-		{Kind: kernels.ReLU, Alpha: 0.1, HasMax: true, MaxValue: 6, Threshold: 0.5},
-		{Kind: kernels.LeakyReLU, Alpha: 0.3},
-		{Kind: kernels.ELU, Alpha: 0.5},
-	}
-	for i, want := range wantActs {
-		if a := l[1+i].Config.(Activation).Act; a == nil || *a != want {
-			t.Errorf("layer %s: %+v, want %+v", l[1+i].Name, a, want)
+	// Each activation layer keeps its own class, as Keras's summary names it.
+	for i, want := range []string{"ReLU", "LeakyReLU", "ELU", "Softmax"} {
+		if l[1+i].Class != want || l[1+i].Config.ClassName() != want {
+			t.Errorf("layer %s: class %s (%T), want %s", l[1+i].Name, l[1+i].Class, l[1+i].Config, want)
 		}
 	}
-	if a := l[4].Config.(Activation).Activation; a != "softmax" {
-		t.Errorf("softmax layer: %q", a)
+	if r := l[1].Config.(ReLU); r.MaxValue == nil || *r.MaxValue != 6 || r.NegativeSlope != 0.1 || r.Threshold != 0.5 {
+		t.Errorf("relu %+v", r)
+	}
+	if r := l[2].Config.(LeakyReLU); r.slope() != 0.3 {
+		t.Errorf("leaky relu %+v", r)
+	}
+	if r := l[3].Config.(ELU); r.alpha() != 0.5 {
+		t.Errorf("elu %+v", r)
 	}
 	if a := l[5].Config.(Activation).Activation; a != "hard_sigmoid_k3" {
 		t.Errorf("keras 3 hard_sigmoid: %q", a)
@@ -112,7 +112,8 @@ func TestFromConfigLayers(t *testing.T) {
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Conv2D","config":{"name":"conv2d"}}]}}`, `layer 0 "conv2d" (Conv2D): its class is not supported; densecl loads`},
 		{`{"class_name":"Sequential","config":{"layers":[]}}`, "has no layers"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Flatten","config":{"data_format":"channels_first"}}]}}`, "channels_first"},
-		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":1}}]}}`, "axis -1"},
+		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":[1, 2]}}]}}`, "axis -1"},
+		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"Softmax","config":{"axis":0}}]}}`, "axis -1"},
 		{`{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"batch_input_shape":[null,3],"sparse":true}}]}}`, "sparse"},
 		{`[1, 2]`, "model config"},
 	} {

@@ -132,9 +132,9 @@
 // loads the result. FromConfig builds a model from a Keras model_config
 // (Keras 2, Keras 3 or TF.js layout); every loader goes through it, so all
 // accept the same models, those SupportedModels names: Sequential models
-// and single-chain Functional models of InputLayer, Dense, Flatten,
-// Activation, Dropout, Reshape, ReLU, LeakyReLU, ELU and Softmax layers
-// with float32 weights. Nested models, branches, shared layers, subclassed
+// and single-chain Functional models of the classes of the table (Dense,
+// the activation layers, BatchNormalization, LayerNormalization,
+// Normalization, PReLU, the views and the inference-time identities). Nested models, branches, shared layers, subclassed
 // models, other layer classes and quantized TF.js weights are refused with
 // an error that names the culprit and ends with SupportedModels. A loaded
 // model keeps its class (ClassName), which its summary follows. A file that

@@ -17,8 +17,7 @@ import (
 // (or the directory holding it). It returns the model with its weights and
 // no backend; call Build. Every format goes through FromConfig and accepts
 // the models SupportedModels names (Sequential models and single-chain
-// Functional models of InputLayer, Dense, Flatten, Activation, Dropout,
-// Reshape, ReLU, LeakyReLU, ELU and Softmax layers); hard_sigmoid means
+// Functional models of the classes it lists); hard_sigmoid means
 // what the file's Keras version meant; optimizer weights are ignored; a
 // file with no input shape takes its width from the first Dense kernel.
 // Anything else (a Conv2D, a custom class, a nested model, a branch), a
@@ -115,7 +114,7 @@ func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error)
 	seen := map[string]int{} // Keras 3's per-class counters of weight paths
 	sets := make([][]Tensor, len(m.nodes))
 	for i, n := range m.nodes {
-		if n.kind != kindDense {
+		if n.kind != kindDense && (n.kind != kindTable || len(n.wdefs) == 0) {
 			continue
 		}
 		key := n.name
@@ -133,10 +132,14 @@ func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error)
 			return nil, fmt.Errorf("no weights for layer %q (looked for %q in the file): %w", n.name, key, ErrFormat)
 		}
 		if n.inDim == 0 {
-			return nil, fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
+			return nil, fmt.Errorf("layers: %s %q is not built yet: its input shape is unknown: %w", snakeCase(n.class), n.name, ErrNotBuilt)
 		}
 		if want := len(n.weightShapes()); len(lw.Weights) != want {
-			return nil, fmt.Errorf("layer %q has %d weights in the file, want %d (kernel and bias): %w", n.name, len(lw.Weights), want, ErrFormat)
+			return nil, fmt.Errorf("layer %q has %d weights in the file, want %d (%s): %w", n.name, len(lw.Weights), want, strings.Join(n.weightNames(), ", "), ErrFormat)
+		}
+		n.wbytes = make([]int, len(lw.Weights))
+		for j, w := range lw.Weights {
+			n.wbytes[j] = w.ElemSize
 		}
 		ws := make([]Tensor, len(lw.Weights))
 		for j, w := range lw.Weights {
@@ -157,6 +160,11 @@ func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error)
 	}
 	if err := m.initWeights(); err != nil {
 		return nil, err
+	}
+	for _, w := range km.Optimizer {
+		c := numElems(w.Shape)
+		m.optParams += c
+		m.optBytes += c * max(w.ElemSize, 1)
 	}
 	return m, nil
 }

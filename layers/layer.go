@@ -7,9 +7,13 @@ import (
 )
 
 // Layer is a layer's configuration, one of Dense, Flatten, Activation,
-// Dropout, Reshape and InputLayer: a plain struct whose fields are Keras's
-// arguments, given to NewSequential or Sequential.Add by value or by
-// pointer. A Sequential copies the configuration when the layer is added.
+// Dropout, Reshape, InputLayer, ReLU, LeakyReLU, ELU, Softmax, PReLU,
+// BatchNormalization, LayerNormalization, Normalization and Identity (the
+// layers that compute nothing at inference): a plain struct whose fields
+// are Keras's arguments, given to NewSequential or Sequential.Add by value
+// or by pointer. Each class is defined once, in the package's table of
+// classes (table.go): its config keys both ways, its spec keywords, its
+// weights in every format's order and how it runs. A Sequential copies the configuration when the layer is added.
 type Layer interface {
 	// ClassName returns the Keras class name: "Dense", "Flatten", ...
 	ClassName() string
@@ -137,6 +141,7 @@ const (
 	kindDropout
 	kindReshape
 	kindInput
+	kindTable // a layer the table defines whole (table_norm.go)
 )
 
 // node is a layer inside a Sequential: its configuration, its shapes once
@@ -160,7 +165,25 @@ type node struct {
 	inDim          int // the kernel's rows; 0 until built
 	kernel, bias   []float32
 	kernBuf, biBuf Buffer
-	packed         Packed // the kernel prepared by a Packer backend, or nil
+	packed         Packed    // the kernel prepared by a Packer backend, or nil
+	folds          []foldRef // Dense: the affine layers folded into it
+
+	// Table nodes (kindTable): inDim is the last axis once built.
+	def        *nodeDef
+	wdefs      []weightDef
+	ws         [][]float32
+	pbufs      [2]Buffer    // the parameters of the unfolded operation
+	norm       kernels.Norm // the unfolded operation, Rows and Cols unset
+	foldedInto *node        // the Dense node that absorbs it, or nil
+
+	// wbytes is the bytes of one element of each weight as its file
+	// stored it (float16: 2); nil means 4 each.
+	wbytes []int
+	// rank is the input rank the layer's InputSpec demands; 0: any.
+	rank int
+	// axis is the axis a Softmax or normalization works on: -1, or an
+	// index that must be the last axis's; 0: not such a layer.
+	axis int
 }
 
 func layerLabel(class, name string) string {
@@ -300,7 +323,22 @@ func (l InputLayer) newNode() (*node, error) {
 // outputShape checks the input shape in (batch included, None allowed) as
 // the layer's Keras InputSpec does and returns the output shape.
 func (n *node) outputShape(in []int) ([]int, error) {
+	if n.rank > 0 && len(in) != n.rank {
+		return nil, fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected ndim=%d, found ndim=%d. Full shape received: %s: %w",
+			n.name, n.rank, len(in), formatShape(in), ErrShape)
+	}
+	if n.axis > 0 && n.axis != len(in)-1 {
+		return nil, fmt.Errorf("layers: %s %q: only the last axis is supported, got axis=%d on an input of shape %s: %w",
+			snakeCase(n.class), n.name, n.axis, formatShape(in), ErrShape)
+	}
 	switch n.kind {
+	case kindTable:
+		if len(in) < 2 {
+			return nil, incompatibleNdim(n.name, 2, in)
+		}
+		if n.inDim > 0 && in[len(in)-1] != n.inDim {
+			return nil, incompatibleAxis(n.name, -1, n.inDim, in)
+		}
 	case kindDense:
 		if len(in) < 2 {
 			return nil, incompatibleNdim(n.name, 2, in)
@@ -363,6 +401,10 @@ func (n *node) outputShape(in []int) ([]int, error) {
 
 // params returns the number of weights (0 until built).
 func (n *node) params() int {
+	if n.kind == kindTable {
+		t, nt := n.tableParams()
+		return t + nt
+	}
 	if n.kind != kindDense || n.inDim == 0 {
 		return 0
 	}
@@ -380,6 +422,11 @@ func (n *node) build(in []int, init bool) error {
 	out, err := n.outputShape(in)
 	if err != nil {
 		return err
+	}
+	if n.kind == kindTable {
+		if err := n.buildTable(in, init); err != nil {
+			return err
+		}
 	}
 	if n.kind == kindDense && n.inDim == 0 {
 		k := in[len(in)-1]
@@ -418,6 +465,16 @@ func (n *node) fill() error {
 // weightShapes returns the shapes of the layer's weights in Keras's order,
 // [kernel, bias].
 func (n *node) weightShapes() [][]int {
+	if n.kind == kindTable && n.inDim > 0 {
+		s := make([][]int, len(n.wdefs))
+		for i, w := range n.wdefs {
+			s[i] = []int{n.inDim}
+			if w.scalar {
+				s[i] = []int{}
+			}
+		}
+		return s
+	}
 	if n.kind != kindDense || n.inDim == 0 {
 		return nil
 	}
@@ -431,6 +488,13 @@ func (n *node) weightShapes() [][]int {
 // weightNames returns the weights' names as TF.js and the converter write
 // them: "dense/kernel", "dense/bias".
 func (n *node) weightNames() []string {
+	if n.kind == kindTable {
+		s := make([]string, len(n.wdefs))
+		for i, w := range n.wdefs {
+			s[i] = n.name + "/" + w.name
+		}
+		return s
+	}
 	if n.kind != kindDense {
 		return nil
 	}
@@ -439,4 +503,32 @@ func (n *node) weightNames() []string {
 		s = append(s, n.name+"/bias")
 	}
 	return s
+}
+
+// paramSplit returns the node's trainable and non-trainable parameters,
+// and their bytes as stored (4 per float32, 2 per float16).
+func (n *node) paramSplit() (trainable, nonTrainable, trBytes, ntBytes int) {
+	shapes := n.weightShapes()
+	for i, s := range shapes {
+		c := numElems(s)
+		size := 4
+		if n.kind == kindTable && n.wdefs[i].bytes > 0 {
+			size = n.wdefs[i].bytes
+		}
+		if i < len(n.wbytes) && n.wbytes[i] > 0 {
+			size = n.wbytes[i]
+		}
+		tr := !n.frozen
+		if n.kind == kindTable {
+			tr = tr && n.wdefs[i].trainable
+		}
+		if tr {
+			trainable += c
+			trBytes += c * size
+		} else {
+			nonTrainable += c
+			ntBytes += c * size
+		}
+	}
+	return
 }

@@ -151,6 +151,9 @@ func (m *Sequential) initWeights() error {
 		return err
 	}
 	for _, n := range m.nodes {
+		if n.kind == kindTable && n.inDim > 0 && n.ws == nil {
+			n.fillTable()
+		}
 		if n.kind == kindDense && n.inDim > 0 && n.kernel == nil {
 			if err := n.fill(); err != nil {
 				return err
@@ -164,6 +167,13 @@ func (m *Sequential) initWeights() error {
 // checkWeights, without copying them: the loaders hand over tensors they
 // decoded themselves.
 func (n *node) adoptWeights(w []Tensor) {
+	if n.kind == kindTable {
+		n.ws = make([][]float32, len(w))
+		for i, t := range w {
+			n.ws[i] = t.Data
+		}
+		return
+	}
 	n.kernel = w[0].Data
 	if n.useBias {
 		n.bias = w[1].Data

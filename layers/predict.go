@@ -199,6 +199,8 @@ func (n *node) writes() bool {
 		return true
 	case kindActivation:
 		return n.act.soft != noSoftmax || !n.act.isLinear()
+	case kindTable:
+		return n.tableWrites()
 	}
 	return false
 }
@@ -251,7 +253,7 @@ func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer
 		switch n.kind {
 		case kindDense:
 			rows := c * inPer / n.inDim
-			g := kernels.Gemm{M: rows, N: n.units, K: n.inDim, Alpha: 1, Bias: n.useBias}
+			g := kernels.Gemm{M: rows, N: n.units, K: n.inDim, Alpha: 1, Bias: n.biBuf != nil}
 			if n.act.soft == noSoftmax {
 				g.Act = n.act.elem
 			}
@@ -287,6 +289,18 @@ func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer
 				if err := b.Activate(e, src, d); err != nil {
 					return fmt.Errorf("layers: predict: activation %q: %w", n.name, err)
 				}
+			}
+			src = d
+		case kindTable: // a row operation, in place after the layer feeding it
+			if !n.writes() {
+				break
+			}
+			d := src
+			if src == in || i == last {
+				d = dst(i)
+			}
+			if err := n.runTable(b, src, d, c*inPer/n.inDim); err != nil {
+				return err
 			}
 			src = d
 		}
@@ -341,7 +355,7 @@ func dense2(n, next *node, rows int) (kernels.Dense2, bool) {
 		return kernels.Dense2{}, false
 	}
 	f := kernels.Dense2{M: rows, K: n.inDim, H: n.units, N: next.units,
-		Bias1: n.useBias, Bias2: next.useBias, Act1: n.act.elem, Act2: next.act.elem}
+		Bias1: n.biBuf != nil, Bias2: next.biBuf != nil, Act1: n.act.elem, Act2: next.act.elem}
 	switch next.act.soft {
 	case softmaxAxis:
 		f.Softmax = kernels.SoftmaxOn

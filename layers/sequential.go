@@ -35,6 +35,11 @@ type Sequential struct {
 	// unmade, for a loader to supply (see initWeights).
 	maxParams int
 	deferInit bool
+	// uploading is set while uploadHook re-uploads the layers a fold
+	// changes (table_fold.go); optParams and optBytes count the optimizer
+	// variables a Keras 3 file holds, for the summary's Optimizer line.
+	uploading           bool
+	optParams, optBytes int
 
 	poolMu sync.Mutex
 	pool   []*workspace
@@ -218,7 +223,7 @@ func withName(l Layer, name string) Layer {
 		c.Name = name
 		return c
 	}
-	return l
+	return withLayerName(l, name)
 }
 
 // buildShapes builds every layer from the input shape in (batch excluded).
@@ -295,17 +300,21 @@ func (m *Sequential) Backend() Backend {
 // upload puts a Dense node's weights on the backend (allocating them the
 // first time). It does nothing before Build or before the node is built.
 func (m *Sequential) upload(n *node) error {
+	if done, err := m.uploadHook(n); done || err != nil {
+		return err
+	}
 	b := m.backend
 	if b == nil || n.kind != kindDense || n.inDim == 0 {
 		return nil
 	}
+	kernel, bias := n.denseWeights()
 	var err error
 	if n.kernBuf == nil {
-		if n.kernBuf, err = b.Alloc(len(n.kernel)); err != nil {
+		if n.kernBuf, err = b.Alloc(len(kernel)); err != nil {
 			return fmt.Errorf("layers: dense %q: allocating the kernel on %s: %w", n.name, b.Name(), err)
 		}
 	}
-	if err = b.Upload(n.kernBuf, 0, n.kernel); err != nil {
+	if err = b.Upload(n.kernBuf, 0, kernel); err != nil {
 		return fmt.Errorf("layers: dense %q: uploading the kernel: %w", n.name, err)
 	}
 	if p, ok := b.(Packer); ok {
@@ -317,13 +326,13 @@ func (m *Sequential) upload(n *node) error {
 			return fmt.Errorf("layers: dense %q: packing the kernel: %w", n.name, err)
 		}
 	}
-	if n.useBias {
+	if bias != nil {
 		if n.biBuf == nil {
-			if n.biBuf, err = b.Alloc(len(n.bias)); err != nil {
+			if n.biBuf, err = b.Alloc(len(bias)); err != nil {
 				return fmt.Errorf("layers: dense %q: allocating the bias on %s: %w", n.name, b.Name(), err)
 			}
 		}
-		if err = b.Upload(n.biBuf, 0, n.bias); err != nil {
+		if err = b.Upload(n.biBuf, 0, bias); err != nil {
 			return fmt.Errorf("layers: dense %q: uploading the bias: %w", n.name, err)
 		}
 	}
@@ -357,6 +366,7 @@ func (m *Sequential) releaseNode(n *node) error {
 		errs = append(errs, n.packed.Release())
 		n.packed = nil
 	}
+	errs = append(errs, m.releaseTable(n))
 	for _, buf := range []*Buffer{&n.kernBuf, &n.biBuf} {
 		if *buf != nil {
 			errs = append(errs, m.backend.Release(*buf))
@@ -433,11 +443,9 @@ func (m *Sequential) CountParams() (trainable, nonTrainable int) {
 
 func (m *Sequential) countParams() (trainable, nonTrainable int) {
 	for _, n := range m.nodes {
-		if n.frozen {
-			nonTrainable += n.params()
-		} else {
-			trainable += n.params()
-		}
+		t, nt, _, _ := n.paramSplit()
+		trainable += t
+		nonTrainable += nt
 	}
 	return
 }
@@ -466,16 +474,13 @@ func (m *Sequential) Weights(layer string) ([]Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.kind == kindDense && n.inDim == 0 {
+	if (n.kind == kindDense || n.kind == kindTable) && n.inDim == 0 {
 		return nil, fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
 	}
 	shapes := n.weightShapes()
 	out := make([]Tensor, len(shapes))
 	for i, s := range shapes {
-		src := n.kernel
-		if i == 1 {
-			src = n.bias
-		}
+		src := n.weightData(i)
 		out[i] = Tensor{Shape: cloneInts(s), Data: append([]float32(nil), src...)}
 	}
 	return out, nil
@@ -497,11 +502,14 @@ func (m *Sequential) SetWeights(layer string, w []Tensor) error {
 }
 
 func (m *Sequential) setWeights(n *node, w []Tensor) error {
-	if n.kind == kindDense && n.inDim == 0 {
+	if (n.kind == kindDense || n.kind == kindTable) && n.inDim == 0 {
 		return fmt.Errorf("layers: dense %q is not built yet: its input shape is unknown: %w", n.name, ErrNotBuilt)
 	}
 	if err := checkWeights(n, w); err != nil {
 		return err
+	}
+	if n.kind == kindTable {
+		return m.setTableWeights(n, w)
 	}
 	if n.kind != kindDense {
 		return nil

@@ -180,11 +180,11 @@ func (m *Sequential) summaryKeras2(w *bufio.Writer, c summaryConfig) {
 	}
 	fmt.Fprintln(w, strings.Repeat("=", lineLength))
 	units := []string{"Byte", "KB", "MB", "GB", "TB", "PB"}
-	tr, nt := m.countParams()
+	tr, nt, trB, ntB := m.paramBytes()
 	if era == era213 {
-		fmt.Fprintf(w, "Total params: %d (%s)\n", tr+nt, readableSize(float64(4*(tr+nt)), units))
-		fmt.Fprintf(w, "Trainable params: %d (%s)\n", tr, readableSize(float64(4*tr), units))
-		fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", nt, readableSize(float64(4*nt), units))
+		fmt.Fprintf(w, "Total params: %d (%s)\n", tr+nt, readableSize(float64(trB+ntB), units))
+		fmt.Fprintf(w, "Trainable params: %d (%s)\n", tr, readableSize(float64(trB), units))
+		fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", nt, readableSize(float64(ntB), units))
 	} else {
 		fmt.Fprintf(w, "Total params: %s\n", withCommas(tr+nt))
 		fmt.Fprintf(w, "Trainable params: %s\n", withCommas(tr))
@@ -389,10 +389,15 @@ func (m *Sequential) summaryKeras3(w *bufio.Writer, c summaryConfig, L int) {
 	}
 	hline("└", "┴", "┘", "─")
 	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
-	tr, nt := m.countParams()
-	fmt.Fprintf(w, " Total params: %s (%s)\n", withCommas(tr+nt), readableSize(float64(4*(tr+nt)), units))
-	fmt.Fprintf(w, " Trainable params: %s (%s)\n", withCommas(tr), readableSize(float64(4*tr), units))
-	fmt.Fprintf(w, " Non-trainable params: %s (%s)\n", withCommas(nt), readableSize(float64(4*nt), units))
+	tr, nt, trB, ntB := m.paramBytes()
+	// Keras 3 (summary_utils.py): the optimizer's variables, once it is
+	// built, count in the total and get a line of their own.
+	fmt.Fprintf(w, " Total params: %s (%s)\n", withCommas(tr+nt+m.optParams), readableSize(float64(trB+ntB+m.optBytes), units))
+	fmt.Fprintf(w, " Trainable params: %s (%s)\n", withCommas(tr), readableSize(float64(trB), units))
+	fmt.Fprintf(w, " Non-trainable params: %s (%s)\n", withCommas(nt), readableSize(float64(ntB), units))
+	if m.optParams > 0 {
+		fmt.Fprintf(w, " Optimizer params: %s (%s)\n", withCommas(m.optParams), readableSize(float64(m.optBytes), units))
+	}
 }
 
 func roundHalfEven(x float64) int {
@@ -453,8 +458,13 @@ func (m *Sequential) Explain(w io.Writer) error {
 		return fmt.Errorf("layers: explain: the model's input shape is not known yet: %w", ErrNotBuilt)
 	}
 	bw := bufio.NewWriter(w)
-	for _, n := range m.nodes {
-		fmt.Fprintf(bw, "%s (%s): %s\n", n.name, n.class, n.explain())
+	for i, n := range m.nodes {
+		e := n.explain()
+		if n.kind == kindTable { // what Build does, built or not
+			d, _ := m.foldTarget(i)
+			e = n.explainTable(d)
+		}
+		fmt.Fprintf(bw, "%s (%s): %s\n", n.name, n.class, e)
 	}
 	return bw.Flush()
 }
@@ -481,6 +491,8 @@ func (n *node) explain() string {
 		return fmt.Sprintf("%s -> %s, a view of the same data; params 0", in, out)
 	case kindDropout:
 		return fmt.Sprintf("%s -> %s, the identity at inference; params 0", in, out)
+	case kindTable:
+		return n.explainTable(n.foldedInto)
 	case kindActivation:
 		how := "elementwise"
 		if n.act.soft != noSoftmax {
@@ -489,4 +501,27 @@ func (n *node) explain() string {
 		return fmt.Sprintf("%s applied %s: %s -> %s; params 0", n.act, how, in, out)
 	}
 	return fmt.Sprintf("%s -> %s", in, out)
+}
+
+// paramBytes returns the model's trainable and non-trainable parameters
+// and their bytes, each weight at its own dtype's size (Keras's
+// weight_memory_size: a float16 weight is 2 bytes an element).
+func (m *Sequential) paramBytes() (tr, nt, trB, ntB int) {
+	for _, n := range m.nodes {
+		a, b, c, d := n.paramSplit()
+		tr, nt, trB, ntB = tr+a, nt+b, trB+c, ntB+d
+	}
+	return
+}
+
+// explainTable describes a built table node, folded into d (nil: not).
+func (n *node) explainTable(d *node) string {
+	how := "a row kernel of its own"
+	if d != nil {
+		how = fmt.Sprintf("folded into dense %q at build, no kernel of its own", d.name)
+	} else if n.def.affine != nil {
+		how = "a per-column scale and shift (no Dense layer beside it to absorb it)"
+	}
+	t, nt := n.tableParams()
+	return fmt.Sprintf("%s: %s -> %s, %s; params %d trainable, %d non-trainable", n.def.explain, formatShape(n.in), formatShape(n.out), how, t, nt)
 }

@@ -343,10 +343,7 @@ func (m *Sequential) SaveTFJS(dir string) error {
 	var specs []tfjsWeight
 	for _, n := range m.nodes {
 		for j, s := range n.weightShapes() {
-			src := n.kernel
-			if j == 1 {
-				src = n.bias
-			}
+			src := n.weightData(j)
 			specs = append(specs, tfjsWeight{Name: n.weightNames()[j], Shape: s, Dtype: "float32"})
 			for _, v := range src {
 				data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))

@@ -82,7 +82,30 @@ func readKeras(name string, r io.ReaderAt, size int64) (*Model, error) {
 	if m.Layers, err = rd.keras3Layers(root); err != nil {
 		return nil, err
 	}
+	if m.Optimizer, err = rd.keras3Optimizer(root); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// keras3Optimizer reads the variables under optimizer/vars, if any.
+func (rd reader) keras3Optimizer(root *hdf5.Group) ([]Weight, error) {
+	if !root.Has("optimizer") {
+		return nil, nil
+	}
+	g, err := root.Group("optimizer")
+	if err != nil || !g.Has("vars") {
+		return nil, nil // not a group, or no variables: nothing to count
+	}
+	vars, err := g.Group("vars")
+	if err != nil {
+		return nil, nil
+	}
+	ws, err := rd.keras3Vars(vars)
+	if err != nil {
+		return nil, rd.errf(err, "optimizer")
+	}
+	return ws, nil
 }
 
 // readSmall reads a JSON member of the zip.

@@ -35,6 +35,10 @@ type Weight struct {
 	Name  string
 	Shape []int // empty for a scalar
 	Data  []float32
+	// ElemSize is the bytes of one element as the file stores it: 4 for
+	// float32, 2 for float16, 8 for float64 or int64 (Keras's summary
+	// counts a weight's bytes by its own dtype).
+	ElemSize int
 }
 
 // LayerWeights are the weights of one layer, in load order.
@@ -58,6 +62,11 @@ type Model struct {
 	// or, for the Keras 3 layout, every group below "layers/" that has a
 	// "vars" child, depth first in name order, variables in numeric order.
 	Layers []LayerWeights
+	// Optimizer holds the Keras 3 layout's optimizer variables
+	// (optimizer/vars/N, in numeric order: iterations, learning_rate, then
+	// the slots), present when the model was saved compiled with a built
+	// optimizer; nil otherwise and for legacy files.
+	Optimizer []Weight
 }
 
 // Error is the error type of this package: "kerasfile: FILE: DETAIL".
@@ -327,7 +336,7 @@ func (rd reader) weight(g *hdf5.Group, path string) (Weight, error) {
 	if err != nil {
 		return Weight{}, err
 	}
-	w := Weight{Shape: d.Shape()}
+	w := Weight{Shape: d.Shape(), ElemSize: d.Type().Size}
 	if w.Shape == nil {
 		w.Shape = []int{}
 	}

@@ -1,47 +1,45 @@
-package bench
+package layers
 
 import (
+	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/densecl/densecl/layers"
 )
 
 func TestParseSpecGood(t *testing.T) {
-	seed := []LayerSpec{
-		{Class: "Dense", Pos: 1, Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}},
-		{Class: "Dense", Pos: 57, Units: 10, Activation: "softmax"},
+	seed := []SpecLayer{
+		{Layer: Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}}, Pos: 1},
+		{Layer: Dense{Units: 10, Activation: "softmax"}, Pos: 57},
 	}
 	cases := []struct {
 		name, line string
-		want       []LayerSpec
+		want       []SpecLayer
 		canonical  string // FormatSpec of the result; "" means SeedSpec
 	}{
-		{"seed", SeedSpec, seed, ""},
+		{"seed", seedSpec, seed, ""},
 		{"keywords and double quotes", `Dense(units=512, activation="relu", input_shape=[32, 32, 3]); Dense(units=10, activation="softmax")`, nil, ""},
 		{"newline separated", "Dense(512, activation='relu', input_shape=(32, 32, 3))\nDense(10, activation='softmax')\n", nil, ""},
 		{"Sequential wrapper", "Sequential([\n  Dense(512, activation='relu', input_shape=(32, 32, 3)),\n  Dense(10, activation='softmax'),\n])", nil, ""},
-		{"qualified names and model =", "model = keras.Sequential([keras.layers.Dense(512, activation='relu', input_shape=(32, 32, 3)), layers.Dense(10, activation='softmax')], name='m')", nil, ""},
+		{"qualified names and model =", "model = keras.Sequential([keras.Dense(512, activation='relu', input_shape=(32, 32, 3)), Dense(10, activation='softmax')], name='m')", nil, ""},
 		{"trailing separator and comment", "Dense(512, activation='relu', input_shape=(32, 32, 3)); # first\nDense(10, activation='softmax');", nil, ""},
 		{"mlp", "Input(shape=(784,)); Flatten(); Dense(128, 'relu', False, name='hidden'); Dropout(0.2); Dense(10, activation=None)",
-			[]LayerSpec{
-				{Class: "InputLayer", Pos: 1, InputShape: []int{784}},
-				{Class: "Flatten", Pos: 22},
-				{Class: "Dense", Pos: 33, Units: 128, Activation: "relu", NoBias: true, Name: "hidden"},
-				{Class: "Dropout", Pos: 75, Rate: 0.2},
-				{Class: "Dense", Pos: 89, Units: 10},
+			[]SpecLayer{
+				{Layer: InputLayer{Shape: []int{784}}, Pos: 1},
+				{Layer: Flatten{}, Pos: 22},
+				{Layer: Dense{Units: 128, Activation: "relu", NoBias: true, Name: "hidden", KernelInitializer: Initializer{}, BiasInitializer: Initializer{}}, Pos: 33},
+				{Layer: Dropout{Rate: 0.2}, Pos: 75},
+				{Layer: Dense{Units: 10}, Pos: 89},
 			},
 			"Input(shape=(784,)); Flatten(); Dense(128, activation='relu', use_bias=False, name='hidden'); Dropout(0.2); Dense(10)"},
 		{"reshape and activation", "Reshape((-1, 8), input_shape=(32,)); Activation('tanh'); Dense(4, input_dim=8, use_bias=True, kernel_initializer='he_normal')",
-			[]LayerSpec{
-				{Class: "Reshape", Pos: 1, TargetShape: []int{-1, 8}, InputShape: []int{32}},
-				{Class: "Activation", Pos: 38, Activation: "tanh"},
-				{Class: "Dense", Pos: 58, Units: 4, InputShape: []int{8}, KernelInitializer: "he_normal"},
+			[]SpecLayer{
+				{Layer: Reshape{TargetShape: []int{-1, 8}, InputShape: []int{32}}, Pos: 1},
+				{Layer: Activation{Activation: "tanh"}, Pos: 38},
+				{Layer: Dense{Units: 4, InputShape: []int{8}, KernelInitializer: Initializer{Name: "he_normal"}}, Pos: 58},
 			},
 			"Reshape((-1, 8), input_shape=(32,)); Activation('tanh'); Dense(4, kernel_initializer='he_normal', input_shape=(8,))"},
-		{"None axis", "Dense(3, input_shape=(None, 4))", []LayerSpec{{Class: "Dense", Pos: 1, Units: 3, InputShape: []int{-1, 4}}}, "Dense(3, input_shape=(None, 4))"},
+		{"None axis", "Dense(3, input_shape=(None, 4))", []SpecLayer{{Layer: Dense{Units: 3, InputShape: []int{-1, 4}}, Pos: 1}}, "Dense(3, input_shape=(None, 4))"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,18 +52,18 @@ func TestParseSpecGood(t *testing.T) {
 			}
 			canon := c.canonical
 			if canon == "" {
-				canon = SeedSpec
+				canon = seedSpec
 			}
-			if s := FormatSpec(got); s != canon {
+			if s := formatSpecs(t, got); s != canon {
 				t.Errorf("FormatSpec = %q, want %q", s, canon)
 			}
-			// The canonical form parses to the same layers.
-			again, err := ParseSpec(FormatSpec(got))
+			// The canonical form parses to the same
+			again, err := ParseSpec(formatSpecs(t, got))
 			if err != nil {
 				t.Fatalf("ParseSpec(FormatSpec): %v", err)
 			}
-			if FormatSpec(again) != FormatSpec(got) {
-				t.Errorf("round trip: %q != %q", FormatSpec(again), FormatSpec(got))
+			if formatSpecs(t, again) != formatSpecs(t, got) {
+				t.Errorf("round trip: %q != %q", formatSpecs(t, again), formatSpecs(t, got))
 			}
 		})
 	}
@@ -87,7 +85,7 @@ func TestParseSpecBad(t *testing.T) {
 		{"Dense(0)", 7, "units must be a positive integer, got 0"},
 		{"Dense(units=2.5)", 13, "units must be a positive integer, got 2.5"},
 		{"Dense(activation='relu')", 1, "Dense needs units"},
-		{"Conv2D(3, 3)", 1, `unknown layer "Conv2D"; supported: Activation, Dense`},
+		{"Conv2D(3, 3)", 1, `unknown layer "Conv2D"; supported: Activation, ActivityRegularization, AlphaDropout, BatchNormalization, Dense`},
 		{"Dense(10, relu)", 11, "quote strings"},
 		{"Dense(10, use_bias=false)", 20, "Python writes False"},
 		{"Dense(10, input_shape=784)", 23, "input_shape must be a tuple, such as (784,)"},
@@ -131,11 +129,11 @@ func TestParseSpecBad(t *testing.T) {
 }
 
 func TestNewModelFromSpec(t *testing.T) {
-	specs, err := ParseSpec(SeedSpec)
+	specs, err := ParseSpec(seedSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewModel(specs, 1)
+	m, err := specModel(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,52 +146,66 @@ func TestNewModelFromSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewModel(specs, 1); err == nil || !strings.Contains(err.Error(), "spec: position 29: Reshape") || !IsInputError(err) {
+	if _, err := specModel(specs); err == nil || !strings.Contains(err.Error(), "spec: position 29: Reshape") {
 		t.Errorf("NewModel with a bad reshape: %v, want an input error at position 29", err)
-	}
-}
-
-func TestCheckGemmActivation(t *testing.T) {
-	for _, ok := range []string{"relu", "Swish", "gelu", "linear"} {
-		if err := CheckGemmActivation(ok); err != nil {
-			t.Errorf("%s: %v", ok, err)
-		}
-	}
-	for name, want := range map[string]string{"softmax": "over the last axis", "rleu": "did you mean relu?", "nope": "valid: "} {
-		if err := CheckGemmActivation(name); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", name, err, want)
-		}
 	}
 }
 
 // A spec takes exactly the activations the Go API takes, from one list,
 // and builds a model with each; a misspelt one gets the same hint.
 func TestSpecActivationsMatchLayers(t *testing.T) {
-	names := layers.ActivationNames()
-	if !slices.Equal(ActivationNames(), names) {
-		t.Errorf("ActivationNames() = %v, want layers.ActivationNames() %v", ActivationNames(), names)
-	}
+	names := ActivationNames()
 	for _, n := range names {
 		specs, err := ParseSpec("Dense(5, activation='" + n + "', input_shape=(3,))")
 		if err != nil {
 			t.Errorf("%s: %v", n, err)
 			continue
 		}
-		if _, err := NewModel(specs, 1); err != nil {
+		if _, err := specModel(specs); err != nil {
 			t.Errorf("%s: NewModel: %v", n, err)
 		}
-		if !layers.IsActivation(n) {
-			t.Errorf("layers.IsActivation(%q) = false", n)
+		if !IsActivation(n) {
+			t.Errorf("IsActivation(%q) = false", n)
 		}
 	}
 	_, err := ParseSpec("Dense(5, activation='rleu', input_shape=(3,))")
 	if err == nil || !strings.Contains(err.Error(), "(did you mean relu?)") {
 		t.Errorf("rleu in a spec: %v, want a did-you-mean relu", err)
 	}
-	if _, err := layers.NewSequential(&layers.Dense{Units: 5, Activation: "rleu"}); err == nil || !strings.Contains(err.Error(), "(did you mean relu?)") {
+	if _, err := NewSequential(&Dense{Units: 5, Activation: "rleu"}); err == nil || !strings.Contains(err.Error(), "(did you mean relu?)") {
 		t.Errorf("rleu in the Go API: %v, want a did-you-mean relu", err)
 	}
-	if layers.IsActivation("nonsense") {
-		t.Error(`layers.IsActivation("nonsense") = true`)
+	if IsActivation("nonsense") {
+		t.Error(`IsActivation("nonsense") = true`)
 	}
+}
+
+const seedSpec = "Dense(512, activation='relu', input_shape=(32, 32, 3)); Dense(10, activation='softmax')"
+
+func formatSpecs(t *testing.T, specs []SpecLayer) string {
+	t.Helper()
+	ls := make([]Layer, len(specs))
+	for i, s := range specs {
+		ls[i] = s.Layer
+	}
+	s, err := FormatSpec(ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// specModel builds a model from a parsed spec, errors prefixed with the
+// layer's position.
+func specModel(specs []SpecLayer) (*Sequential, error) {
+	m, err := NewSequential()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range specs {
+		if err := m.Add(s.Layer); err != nil {
+			return nil, fmt.Errorf("spec: position %d: %s: %w", s.Pos, specClassName(s), err)
+		}
+	}
+	return m, nil
 }

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/densecl/densecl/layers"
-	"google.golang.org/grpc/codes"
 	pb "github.com/densecl/densecl/serve/oip/inferencepb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -314,4 +314,3 @@ func outShapeFor(v *version, n int) []int64 {
 	out[0] = int64(n)
 	return out
 }
-

@@ -621,9 +621,10 @@ func (r *Repository) build(name, ver, path string, cfg Config) (v *version, err 
 		}
 	}
 	v = &version{model: name, name: ver, path: path, platform: platformOf(path), state: stateReady}
+	built := v
 	defer func() {
 		if err != nil {
-			for _, m := range v.replicas {
+			for _, m := range built.replicas {
 				m.Close()
 			}
 		}

@@ -28,43 +28,31 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The end-to-end tests build denseserve once, start it on loopback ports
+// The end-to-end tests start denseserve (the test binary, built once per
+// test run, running main's run in its own process) on loopback ports
 // (127.0.0.1, port 0: the start log line says which) over a repository
 // made in a temporary folder, and drive it with curl, grpcurl and the Go
 // gRPC client. Every loop in them is bounded.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// serverEnv makes the test binary run denseserve's main instead of the
+// tests: the server under test is the same code as the command, in its
+// own process, with nothing to link a second time.
+const serverEnv = "DENSESERVE_TEST_RUN_MAIN"
 
 func serverBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "denseserve-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "denseserve")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return exe
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	if os.Getenv(serverEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stderr, nil))
 	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // tool finds an outside tool: on PATH or in GOPATH/bin. It skips when the
@@ -149,6 +137,7 @@ type server struct {
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(serverBinary(t), append([]string{"-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), serverEnv+"=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -625,12 +614,12 @@ func testErrors(t *testing.T, s *server) {
 }
 
 // testQueue fills the slow model's queue (one sample, 10 s to fill a
-// batch): a second request gets 429, and the first one's timeout (300 ms)
+// batch): a second request gets 429, and the first one's timeout (1 s)
 // passes in the queue: 504.
 func testQueue(t *testing.T, s *server) {
 	first := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest("POST", s.url+"/v2/models/slow/infer", bytes.NewReader(inferJSON("", "input", "FP32", []int64{1, 8}, make([]float32, 8), map[string]any{"timeout": 300000}, nil)))
+		req, _ := http.NewRequest("POST", s.url+"/v2/models/slow/infer", bytes.NewReader(inferJSON("", "input", "FP32", []int64{1, 8}, make([]float32, 8), map[string]any{"timeout": 1000000}, nil)))
 		resp, err := client.Do(req)
 		if err != nil {
 			first <- -1
@@ -639,16 +628,15 @@ func testQueue(t *testing.T, s *server) {
 		resp.Body.Close()
 		first <- resp.StatusCode
 	}()
-	var code int
-	var body []byte
-	deadline := time.Now().Add(250 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		code, body, _ = do(t, "POST", s.url+"/v2/models/slow/infer", inferJSON("", "input", "FP32", []int64{1, 8}, make([]float32, 8), map[string]any{"timeout": 1000}, nil), nil)
-		if code == 429 {
+	// Wait (bounded) until the first request is in the queue.
+	for i := 0; i < 200; i++ {
+		_, m, _ := do(t, "GET", s.url+"/metrics", nil, nil)
+		if strings.Contains(string(m), `denseserve_queue_depth{model="slow",version="1"} 1`) {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
+	code, body, _ := do(t, "POST", s.url+"/v2/models/slow/infer", inferJSON("", "input", "FP32", []int64{1, 8}, make([]float32, 8), nil, nil), nil)
 	if code != 429 || !strings.Contains(string(body), "queue is full") {
 		t.Errorf("second request to a full queue: %d %s, want 429", code, body)
 	}
@@ -928,5 +916,134 @@ func testRepository(t *testing.T, s *server, dir string) {
 	}
 	if _, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "nope"}); status.Code(err) != codes.NotFound {
 		t.Errorf("gRPC load of an unknown model: %v, want NotFound", err)
+	}
+}
+
+// TestSIGTERMUnderLoad sends SIGTERM while 16 clients (REST binary and
+// gRPC) send requests back to back: every request the server answered
+// succeeded, the clients saw only refusals of new connections or calls
+// after the signal, and the server exited 0.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	dir := repo(t)
+	s := start(t, "-model", "mlp="+filepath.Join(dir, "mlp", "2", "model.json"), "-shutdown-timeout", "10s")
+	x1, y1 := mlpInput(t, 1)
+	body, h := binaryRequest(t, "", "FP32", []int64{1, 8}, rawFP32(x1), map[string]any{"binary_data_output": true}, nil)
+	c := grpcClient(t, s)
+	var (
+		mu         sync.Mutex
+		signalled  bool
+		ok, failed int
+		problems   []string
+		wg         sync.WaitGroup
+	)
+	note := func(err string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !signalled {
+			problems = append(problems, "before SIGTERM: "+err)
+		}
+		failed++
+	}
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{}
+			hc := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+			defer tr.CloseIdleConnections()
+			for range 5000 {
+				if g%2 == 0 {
+					req, _ := http.NewRequest("POST", s.url+"/v2/models/mlp/infer", bytes.NewReader(body))
+					for k, v := range h {
+						req.Header.Set(k, v)
+					}
+					resp, err := hc.Do(req)
+					if err != nil {
+						note(err.Error())
+						return
+					}
+					out, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					hl := 0
+					fmt.Sscan(resp.Header.Get("Inference-Header-Content-Length"), &hl)
+					if err != nil || resp.StatusCode != 200 || hl <= 0 || len(out)-hl != 16 {
+						mu.Lock()
+						problems = append(problems, fmt.Sprintf("an answered request: %d %v %.100s", resp.StatusCode, err, out))
+						mu.Unlock()
+						return
+					}
+					if got := fromRaw(out[hl:]); math.Abs(float64(got[0]-y1[0])) > 1e-5 {
+						mu.Lock()
+						problems = append(problems, fmt.Sprintf("wrong result %v, want %v", got, y1))
+						mu.Unlock()
+						return
+					}
+				} else {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					r, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "mlp", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+						{Name: "input", Datatype: "FP32", Shape: []int64{1, 8}, Contents: &pb.InferTensorContents{Fp32Contents: x1}}}})
+					cancel()
+					if err != nil {
+						if status.Code(err) != codes.Unavailable {
+							mu.Lock()
+							problems = append(problems, "gRPC: "+err.Error())
+							mu.Unlock()
+						} else {
+							note(err.Error())
+						}
+						return
+					}
+					if got := r.Outputs[0].Contents.GetFp32Contents(); len(got) != 4 || math.Abs(float64(got[0]-y1[0])) > 1e-5 {
+						mu.Lock()
+						problems = append(problems, fmt.Sprintf("gRPC: wrong result %v", got))
+						mu.Unlock()
+						return
+					}
+				}
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	signalled = true
+	before := ok
+	mu.Unlock()
+	t0 := time.Now()
+	code := s.stop(t)
+	took := time.Since(t0)
+	wg.Wait()
+	if code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+	if len(problems) > 0 {
+		t.Fatalf("%d problems, the first: %s", len(problems), problems[0])
+	}
+	if before == 0 {
+		t.Fatalf("no request succeeded before SIGTERM")
+	}
+	t.Logf("%d requests answered (%d before SIGTERM), %d refused after it; exit after %v", ok, before, failed, took)
+}
+
+// TestBadModelExits: a model that fails to load at start makes denseserve
+// exit 1, with the reason in its load log line.
+func TestBadModelExits(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "model.h5")
+	os.WriteFile(bad, []byte("not HDF5"), 0o644)
+	cmd := exec.Command(serverBinary(t), "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-model", "bad="+bad)
+	cmd.Env = append(os.Environ(), serverEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), `"msg":"load"`) || !strings.Contains(stderr.String(), "model.h5") {
+		t.Fatalf("denseserve with a broken model: %v, stderr %s", err, stderr.String())
+	}
+	cmd = exec.Command(serverBinary(t), "-http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), serverEnv+"=1")
+	if out, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "no models") {
+		t.Fatalf("denseserve without models: exit %d, %s", cmd.ProcessState.ExitCode(), out)
 	}
 }

@@ -599,8 +599,14 @@ func testErrors(t *testing.T, s *server) {
 		{"declared, not sent", "/v2/models/mlp/infer", inferJSON("", "input", "FP32", []int64{100000, 8}, []float32{1}, nil, nil), nil, 400, `but its \"data\" is`},
 		{"body", "/v2/models/mlp/infer", big, nil, 413, `larger than the 2000000 bytes`},
 		{"header length", "/v2/models/mlp/infer", []byte("{}"), map[string]string{"Inference-Header-Content-Length": "99"}, 400, `Inference-Header-Content-Length is \"99\"`},
-		{"binary size", "/v2/models/mlp/infer", func() []byte { b, _ := binaryRequest(t, "", "FP32", []int64{1, 8}, make([]byte, 16), nil, nil); return b }(),
-			func() map[string]string { _, h := binaryRequest(t, "", "FP32", []int64{1, 8}, make([]byte, 16), nil, nil); return h }(), 400, `binary_data_size is 16 bytes, want 32`},
+		{"binary size", "/v2/models/mlp/infer", func() []byte {
+			b, _ := binaryRequest(t, "", "FP32", []int64{1, 8}, make([]byte, 16), nil, nil)
+			return b
+		}(),
+			func() map[string]string {
+				_, h := binaryRequest(t, "", "FP32", []int64{1, 8}, make([]byte, 16), nil, nil)
+				return h
+			}(), 400, `binary_data_size is 16 bytes, want 32`},
 		{"timeout parameter", "/v2/models/mlp/infer", inferJSON("", "input", "FP32", []int64{1, 8}, make([]float32, 8), map[string]any{"timeout": "soon"}, nil), nil, 400, `parameter \"timeout\"`},
 		{"index body", "/v2/repository/index", []byte("[1]"), nil, 400, "index request"},
 		{"load unknown", "/v2/repository/models/nope/load", nil, nil, 404, `unknown model \"nope\"`},

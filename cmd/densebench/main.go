@@ -143,6 +143,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdSummary(rest, stdout, stderr)
 	case "tune":
 		return cmdTune(rest, stdout, stderr)
+	case "load":
+		return cmdLoad(rest, stdout, stderr)
 	case "help":
 		if len(rest) > 0 && rest[0] != "" {
 			if u, ok := subUsage[rest[0]]; ok {

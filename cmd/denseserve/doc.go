@@ -6,6 +6,9 @@
 //	denseserve -models DIR [-http :8000] [-grpc :8001] [-device SEL]
 //	denseserve -model NAME=PATH [-model NAME=PATH ...] [...]
 //
+// PATH is a model file, or a folder laid out as one model of a repository
+// (a model file or version folders, and config.json).
+//
 // DIR follows Triton's layout: DIR/NAME/model.keras (or model.h5,
 // model.json), or version folders DIR/NAME/1/, DIR/NAME/2/, and an
 // optional DIR/NAME/config.json (oip.Config). The server listens first

@@ -198,6 +198,20 @@ func (m *model) sortedVersions() []string {
 	return out
 }
 
+// hasVersions reports whether dir holds a numbered version folder.
+func hasVersions(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err == nil && e.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
 // findFile returns the model file in dir, or "".
 func findFile(dir string) string {
 	for _, f := range modelFiles {
@@ -287,7 +301,11 @@ func newRepository(dir string, singles map[string]string, opts *Options, log *sl
 		if _, dup := r.models[name]; dup {
 			return nil, fmt.Errorf("model %q is named twice", name)
 		}
-		r.models[name] = &model{name: name, source: path, single: true, wanted: true, versions: map[string]*version{}}
+		// A folder is read as a repository's model folder (versions,
+		// config.json); a file is the model itself, version 1.
+		st, err := os.Stat(path)
+		single := err != nil || !st.IsDir() || findFile(path) == "" && !hasVersions(path)
+		r.models[name] = &model{name: name, source: path, single: single, wanted: true, versions: map[string]*version{}}
 	}
 	return r, nil
 }

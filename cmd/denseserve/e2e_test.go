@@ -1053,3 +1053,50 @@ func TestBadModelExits(t *testing.T) {
 		t.Fatalf("denseserve without models: exit %d, %s", cmd.ProcessState.ExitCode(), out)
 	}
 }
+
+// TestREADMEServing runs the README's Serving example: the server as its
+// first line starts it, then its infer command (with this server's
+// address), whose answer must be examples/y_expected.npy.
+func TestREADMEServing(t *testing.T) {
+	tool(t, "curl")
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n## Serving\n")
+	if !ok {
+		t.Fatal("README has no Serving section")
+	}
+	_, block, _ := strings.Cut(sec, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	const startLine = "go run ./cmd/denseserve -model seed=examples/seed.keras -http 127.0.0.1:8000 -grpc 127.0.0.1:8001 &"
+	if len(lines) < 5 || lines[0] != startLine || !strings.HasPrefix(lines[3], "H=") {
+		t.Fatalf("the README's Serving example changed: %q", lines)
+	}
+	s := start(t, "-model", "seed="+filepath.Join("..", "..", "examples", "seed.keras"))
+	script := strings.Join(lines[1:], "\n")
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8000", s.url)
+	cmd := exec.Command("bash", "-c", "set -e\n"+script)
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the README's commands: %v: %s", err, out)
+	}
+	// The outputs follow one another without newlines: ready, metadata,
+	// the answer.
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var ready, meta map[string]any
+	var r inferResponse
+	if err := dec.Decode(&ready); err != nil || ready["ready"] != true {
+		t.Fatalf("ready: %v %v", ready, err)
+	}
+	if err := dec.Decode(&meta); err != nil || meta["name"] != "seed" {
+		t.Fatalf("metadata: %v %v", meta, err)
+	}
+	if err := dec.Decode(&r); err != nil || r.ID != "readme" {
+		t.Fatalf("infer: %v %+v", err, r)
+	}
+	_, _, _, y := examples(t)
+	near(t, "README infer", r.Outputs[0].Data, y)
+}

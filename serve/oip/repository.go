@@ -261,7 +261,7 @@ func versionFiles(dir string) (map[string]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no model file in %s: want %s there, or in version folders %s/1, %s/2, ...", dir, strings.Join(modelFiles, ", "), dir, dir)
+		return nil, fmt.Errorf("no model file in %s: want %s there, or in numbered version folders (%s/1)", dir, strings.Join(modelFiles, ", "), dir)
 	}
 	return out, nil
 }

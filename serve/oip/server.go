@@ -147,8 +147,11 @@ func (s *Server) Serve(httpLn, grpcLn net.Listener) error {
 	errc := make(chan error, 2)
 	n := 0
 	if httpLn != nil {
+		// A request's body must arrive, and its answer leave, within
+		// MaxTimeout (and a little more for the answer): a slow client
+		// cannot hold a handler longer.
 		s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 1 << 20,
-			IdleTimeout: 2 * time.Minute}
+			ReadTimeout: s.opts.MaxTimeout, WriteTimeout: s.opts.MaxTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
 		n++
 		go func() {
 			err := s.httpSrv.Serve(httpLn)

@@ -12,12 +12,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/densecl/densecl/layers"
 	pb "github.com/densecl/densecl/serve/oip/inferencepb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -334,4 +336,45 @@ func grpcClient(ctx context.Context, o LoadOptions) (loadClient, func(), error) 
 		_, err := c.ModelInfer(ctx, req)
 		return err
 	}, func() { cc.Close() }, nil
+}
+
+// LoadMLPSpec is the MLP that densebench load's README figures serve
+// beside the seed model (SeedSpec): 784-512 relu-256 gelu-10 softmax.
+const LoadMLPSpec = "Dense(512, activation='relu', input_shape=(784,)); Dense(256, activation='gelu'); Dense(10, activation='softmax')"
+
+// WriteLoadRepositories writes the two model repositories the README's
+// serving figures compare, under dir: dir/batched and dir/unbatched, each
+// with the models mlp (LoadMLPSpec) and seed (SeedSpec) as TF.js files
+// with seeded weights. batched/NAME/config.json sets max_batch_size 64
+// and max_queue_delay_microseconds 1000; unbatched/NAME/config.json sets
+// max_batch_size 1 and a queue of 1024, so that 64 clients queue rather
+// than being refused.
+func WriteLoadRepositories(dir string) error {
+	configs := map[string]string{
+		"batched":   `{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_microseconds": 1000}}`,
+		"unbatched": `{"max_batch_size": 1, "dynamic_batching": {"default_queue_policy": {"max_queue_size": 1024}}}`,
+	}
+	for name, spec := range map[string]string{"mlp": LoadMLPSpec, "seed": SeedSpec} {
+		specs, err := ParseSpec(spec)
+		if err != nil {
+			return err
+		}
+		m, err := NewModel(specs, 1)
+		if err != nil {
+			return err
+		}
+		if err := m.Build(layers.Fallback()); err != nil {
+			return err
+		}
+		for repo, cfg := range configs {
+			d := filepath.Join(dir, repo, name)
+			if err := m.SaveTFJS(d); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(d, "config.json"), []byte(cfg+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -68,5 +69,24 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(context.Background(), LoadOptions{Model: "m"}); !IsInputError(err) {
 		t.Errorf("no target: %v", err)
+	}
+}
+
+func TestWriteLoadRepositories(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteLoadRepositories(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"batched/mlp", "batched/seed", "unbatched/mlp", "unbatched/seed"} {
+		m, err := layers.Load(filepath.Join(dir, p, "model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, p, "config.json")); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"mlp": 784, "seed": 3}[filepath.Base(p)]; m.InputShape()[len(m.InputShape())-1] != want {
+			t.Errorf("%s: input shape %v", p, m.InputShape())
+		}
 	}
 }

@@ -26,6 +26,11 @@ The input is one random sample of the shape the model's metadata gives.
 for binary outputs), or gRPC raw_input_contents. -server-pid PID reads the
 server's resident memory at 10 s and at the end. With -json the result is
 one {"kind":"load",...} line on stdout.
+
+  densebench load -write-repos DIR
+
+writes the README's two model repositories, DIR/batched and DIR/unbatched
+(the MLP and the seed model; max_batch_size 64 and 1), for denseserve.
 `
 
 func init() { subUsage["load"] = loadUsage }
@@ -42,8 +47,16 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.Binary, "binary", false, "binary tensors: REST binary tensor data extension, gRPC raw contents")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "the server's process id, to read its resident memory at 10 s and at the end (Linux)")
 	asJSON := fs.Bool("json", false, "one JSON line on stdout")
+	writeRepos := fs.String("write-repos", "", "write the README's two model repositories (batched, unbatched) under `DIR` and exit")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
+	}
+	if *writeRepos != "" {
+		if err := bench.WriteLoadRepositories(*writeRepos); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s/batched and %s/unbatched (models mlp and seed)\n", *writeRepos, *writeRepos)
+		return nil
 	}
 	switch {
 	case fs.NArg() > 0:

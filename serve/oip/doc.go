@@ -39,8 +39,18 @@
 // # Errors and limits
 //
 // Errors are {"error": "..."} (a gRPC status on gRPC) with the protocol's
-// codes; see classify for the table. A shape error carries Keras's words,
-// as Predict gives them. Options bound a request body (413), the elements
+// codes:
+//
+//	bad request, shape, datatype, element limit   400  InvalidArgument
+//	unknown model, version or path                404  NotFound
+//	body over MaxBodyBytes                        413  ResourceExhausted
+//	the model's queue full (serve.ErrOverloaded)  429  ResourceExhausted
+//	server or model not ready, unloading          503  Unavailable
+//	timeout parameter or deadline passed          504  DeadlineExceeded
+//	the client went away                          499  Canceled
+//	a replica's failure (serve.ReplicaError)      500  Internal
+//
+// A shape error carries Keras's words, as Predict gives them. Options bound a request body (413), the elements
 // of a tensor (400) and the time of a request (504): each is checked
 // before anything the request declares is allocated. The per-request
 // timeout is the "timeout" parameter, in microseconds (Triton's unit), or

@@ -154,7 +154,10 @@ type request struct {
 	start time.Time // when its batch started
 	comp  time.Duration
 	err   error
-	done  chan struct{} // capacity 1: signalled once the request is done
+	// ctxErr is the caller's context error when it ended while the
+	// request ran alone (stateDirect): the request ends with it.
+	ctxErr error
+	done   chan struct{} // capacity 1: signalled once the request is done
 }
 
 // NewBatcher returns a Batcher over replicas: one or more models, built
@@ -261,9 +264,11 @@ func (b *Batcher) Stats() Stats {
 
 // Predict runs the model on x, of shape (n, ...per-sample shape), n >= 1,
 // within a batch with other callers' requests of the same per-sample
-// shape, and returns the output, of shape (n, ...output shape): the same
-// values, bit for bit, as the replica's own Predict of x. It is safe for
-// any number of goroutines; x must not change until it returns.
+// shape, and returns the output, of shape (n, ...output shape): x's rows
+// of the batch's output, the values the replica's own Predict of x gives
+// (bit for bit where the device computes a row alike at every batch size;
+// see the package documentation). It is safe for any number of
+// goroutines; x must not change until it returns.
 //
 // It returns ctx.Err() at once when ctx ends before the result is ready
 // (the request leaves its queue, or its batch's other callers go on
@@ -335,8 +340,9 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 		b.mu.Unlock()
 		out = make([]float32, size) // the caller's result
 		b.mu.Lock()
+		kept := q
 		if q, err = b.admit(per, n); q == nil && err == nil {
-			err = ErrOverloaded // its queue went away: rare enough to refuse
+			q, err = b.addQueue(kept) // dropped meanwhile, empty, for other shapes
 		}
 		if err != nil {
 			b.mu.Unlock()
@@ -362,15 +368,7 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 		if err := ctx.Err(); b.leave(r, err) {
 			return layers.Tensor{}, err
 		}
-		<-r.done
-		if r.err == nil && r.n > b.opts.MaxBatch {
-			// It ran alone on the caller's memory, which it has written:
-			// the context still ended first.
-			err := ctx.Err()
-			b.finish(r, err, outcomeCancelled)
-			b.pool.Put(r.reset())
-			return layers.Tensor{}, err
-		}
+		<-r.done // it finished, or runs alone on the caller's memory
 	}
 	err = r.err
 	shape := q.resultShape(n, own)
@@ -381,52 +379,51 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 	return layers.Tensor{Shape: shape, Data: out}, nil
 }
 
-// leave handles a caller whose context ended while r was in flight. It
-// reports whether the caller may return ctx.Err() now; if not, r is done
-// or running on the caller's memory, and the caller waits for r.done.
+// leave handles a caller whose context ended, with err, while r was in
+// flight. It reports whether the caller may return err now. If so, r is
+// no longer the caller's: a request that leaves is never recycled (a
+// replica may still hold it), only dropped. If not, r is done, or runs
+// alone on the caller's memory and will end with err; the caller waits
+// for r.done.
 func (b *Batcher) leave(r *request, err error) bool {
 	r.mu.Lock()
+	q, n := r.q, r.n
 	switch r.state {
 	case stateQueued:
 		r.state = stateCancelled
+		waited := time.Since(r.enq)
 		r.mu.Unlock()
-		q := time.Since(r.enq)
-		n := r.n
-		if b.unqueue(r) {
-			b.pool.Put(r.reset()) // still in the queue: ours to recycle
-		} // else a replica took it and recycles it when it sees the state
-		b.stats.request(n, q, 0, err, outcomeCancelled)
+		b.unqueue(q, r, n) // else a replica took it and drops it at its gather
+		b.stats.request(n, waited, 0, err, outcomeCancelled)
 		return true
 	case stateRunning:
-		r.state = stateAbandoned // the replica recycles it after its batch
-		q, n := r.start.Sub(r.enq), r.n
+		r.state = stateAbandoned // the replica drops it after its batch
+		waited := r.start.Sub(r.enq)
 		r.mu.Unlock()
-		b.stats.request(n, q, 0, err, outcomeCancelled)
+		b.stats.request(n, waited, 0, err, outcomeCancelled)
 		return true
+	case stateDirect:
+		r.ctxErr = err
 	}
 	r.mu.Unlock()
 	return false
 }
 
-// unqueue removes r, cancelled, from its queue, and reports whether it was
-// still there.
-func (b *Batcher) unqueue(r *request) bool {
+// unqueue removes r, of n samples, cancelled, from q if it is still
+// there.
+func (b *Batcher) unqueue(q *shapeQueue, r *request, n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := r.q
-	i := slices.Index(q.pending, r)
-	if i < 0 {
-		return false
+	if i := slices.Index(q.pending, r); i >= 0 {
+		q.pending = slices.Delete(q.pending, i, i+1)
+		q.samples -= n
+		b.depth -= n
 	}
-	q.pending = slices.Delete(q.pending, i, i+1)
-	q.samples -= r.n
-	b.depth -= r.n
-	return true
 }
 
 // reset clears r for the pool, keeping its channel.
 func (r *request) reset() *request {
-	r.x, r.dst, r.q, r.err = nil, nil, nil, nil
+	r.x, r.dst, r.q, r.err, r.ctxErr = nil, nil, nil, nil, nil
 	return r
 }
 
@@ -680,8 +677,7 @@ func (b *Batcher) run(rep int, q *shapeQueue, batch []*request) {
 		r.mu.Lock()
 		if r.state == stateCancelled {
 			r.mu.Unlock()
-			b.pool.Put(r.reset())
-			batch[i] = nil
+			batch[i] = nil // dropped, not recycled: see leave
 			continue
 		}
 		copy(bufs.in[n*q.inPer:], r.x[:r.n*q.inPer])
@@ -716,8 +712,7 @@ func (b *Batcher) run(rep int, q *shapeQueue, batch []*request) {
 		r.mu.Lock()
 		if r.state == stateAbandoned {
 			r.mu.Unlock()
-			b.pool.Put(r.reset())
-			off += rows
+			off += rows // dropped, not recycled: see leave
 			continue
 		}
 		if err == nil {
@@ -737,8 +732,7 @@ func (b *Batcher) runAlone(rep int, q *shapeQueue, r *request) {
 	r.mu.Lock()
 	if r.state == stateCancelled {
 		r.mu.Unlock()
-		b.pool.Put(r.reset())
-		return
+		return // dropped, not recycled: see leave
 	}
 	r.state, r.start = stateDirect, time.Now()
 	r.mu.Unlock()
@@ -752,9 +746,13 @@ func (b *Batcher) runAlone(rep int, q *shapeQueue, r *request) {
 	}
 	b.stats.batch(rep, r.n, 1, comp, err == nil)
 	r.mu.Lock()
+	kind := outcomeFor(err)
+	if r.ctxErr != nil { // its caller's context ended while it ran
+		err, kind = r.ctxErr, outcomeCancelled
+	}
 	r.err, r.comp, r.state = err, comp, stateDone
 	r.mu.Unlock()
-	b.finish(r, err, outcomeFor(err))
+	b.finish(r, err, kind)
 	r.done <- struct{}{}
 }
 

@@ -18,12 +18,16 @@
 // # Shapes and storage
 //
 // Tensors are layers.Tensor: float32, row-major, the batch (axis 0)
-// first. A request carries n >= 1 samples; its result has n rows of the
-// model's output, bit for bit what the replica's own Predict of the
-// request's input gives (a Dense layer's rows do not depend on the other
-// rows of its batch). Requests queue by per-sample shape (the shape
-// without axis 0): only requests of one shape share a batch, so a model
-// whose input shape has None axes serves each shape from its own queue.
+// first. A request carries n >= 1 samples; its result is its n rows of
+// the batch's output. A Dense layer's row does not depend on the other
+// rows of its batch, so these are, bit for bit, what the replica's own
+// Predict of the request's input gives, wherever the device computes a
+// row the same way at both batch sizes: the tests check it on the
+// fallback and on PoCL at the default MaxBatch (PoCL's GEMM rounds some
+// rows differently at 256 rows than at one, within float32's tolerance).
+// Requests queue by per-sample shape (the shape without axis 0): only
+// requests of one shape share a batch, so a model whose input shape has
+// None axes serves each shape from its own queue.
 //
 // # When a batch runs
 //

@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // commands are densebench's subcommands.
-var commands = []string{"devices", "gemm", "model", "predict", "summary", "tune", "help"}
+var commands = []string{"devices", "gemm", "model", "predict", "summary", "tune", "batcher", "help"}
 
 // errorLine is the one line densebench prints for err from the subcommand
 // cmd ("" for none): "densebench: CMD: " once, then the cause, without the
@@ -143,6 +143,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdSummary(rest, stdout, stderr)
 	case "tune":
 		return cmdTune(rest, stdout, stderr)
+	case "batcher":
+		return cmdBatcher(rest, stdout, stderr)
 	case "load":
 		return cmdLoad(rest, stdout, stderr)
 	case "help":

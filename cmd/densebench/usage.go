@@ -79,6 +79,8 @@ Usage:
   densebench summary -spec ... | -model ...   the Keras summary and the per-layer explanation
   densebench tune [-device SEL] [-budget 2m] [-class ...] [-shapes ...] [-dry-run] [-save-db FILE] [-json]
                                               tune the GEMM per shape class; save only sure wins
+  densebench batcher -spec ... | -model ... [-concurrency 64] [-duration 2s] [-max-batch 64] [-max-delay 1ms] [-replicas N] [-devices SEL,...]
+                                              load-test the dynamic batcher (serve.Batcher) against unbatched callers
   densebench help COMMAND                     a command's flags
 
 Flags of the main job: -device SEL, -json, -plot out.png|out.svg, -reps N, -backend,

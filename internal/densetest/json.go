@@ -15,6 +15,7 @@ var JSONSchema = map[string][]string{
 	"model":    {"kind", "backend", "device", "precision", "spec", "batch", "build_ms", "median_ms", "samples_per_s", "compute_median_ms", "compute_samples_per_s", "into_median_ms", "into_samples_per_s", "max_rel_err", "runs"},
 	"copy":     {"kind", "backend", "device", "bytes", "gb_per_s", "median_ms", "runs"},
 	"transfer": {"kind", "backend", "device", "direction", "memory", "bytes", "gb_per_s", "median_ms", "runs"},
+	"batcher":  {"kind", "backend", "device", "spec", "concurrency", "max_batch", "max_delay_ms", "replicas", "samples_per_s", "p50_ms", "p99_ms", "p999_ms", "mean_batch", "unbatched_samples_per_s", "unbatched_p50_ms", "unbatched_p99_ms", "unbatched_p999_ms", "ceiling_samples_per_s", "ceiling_batch_ms", "of_ceiling", "vs_unbatched", "duration_s"},
 	"device":   {"kind", "index", "default", "platform", "name", "vendor", "type", "version", "driver_version", "compute_units", "clock_mhz", "global_mem_bytes", "max_alloc_bytes", "local_mem_bytes", "max_work_group", "float_vector", "tuned", "gemm_params", "gemm"},
 }
 

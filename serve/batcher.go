@@ -254,6 +254,18 @@ func (b *Batcher) InputShape() []int { return slices.Clone(b.inShape) }
 // None.
 func (b *Batcher) OutputShape() []int { return slices.Clone(b.outShape) }
 
+// Options returns the batcher's options with every default filled in
+// (MaxBatch, MaxDelay, MaxQueue) and PreferredBatch sorted, as a server
+// reports its model's configuration.
+func (b *Batcher) Options() Options {
+	o := b.opts
+	o.PreferredBatch = slices.Clone(o.PreferredBatch)
+	return o
+}
+
+// Replicas returns the number of replicas.
+func (b *Batcher) Replicas() int { return len(b.replicas) }
+
 // Stats returns a snapshot of the batcher's counters.
 func (b *Batcher) Stats() Stats {
 	b.mu.Lock()
@@ -307,7 +319,7 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 	per := x.Shape[1:]
 
 	b.mu.Lock()
-	q, err := b.admit(per, n)
+	q, err := b.admit(per, n, nil)
 	if q == nil && err == nil { // a shape not queued yet: check it with the model
 		b.mu.Unlock()
 		nq, verr := b.newQueue(per)
@@ -316,10 +328,7 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 			return layers.Tensor{}, verr
 		}
 		b.mu.Lock()
-		q, err = b.admit(per, n)
-		if q == nil && err == nil {
-			q, err = b.addQueue(nq)
-		}
+		q, err = b.admit(per, n, nq)
 	}
 	if err != nil {
 		b.mu.Unlock()
@@ -340,11 +349,7 @@ func (b *Batcher) predict(ctx context.Context, dst []float32, x layers.Tensor, o
 		b.mu.Unlock()
 		out = make([]float32, size) // the caller's result
 		b.mu.Lock()
-		kept := q
-		if q, err = b.admit(per, n); q == nil && err == nil {
-			q, err = b.addQueue(kept) // dropped meanwhile, empty, for other shapes
-		}
-		if err != nil {
+		if q, err = b.admit(per, n, q); err != nil {
 			b.mu.Unlock()
 			b.stats.request(n, time.Since(enq), 0, err, outcomeRejected)
 			return layers.Tensor{}, err
@@ -438,11 +443,30 @@ func (q *shapeQueue) resultShape(n int, own bool) []int {
 	return s
 }
 
-// admit finds the queue of per under b.mu and checks the capacity for n
-// more samples. It returns (nil, nil) when no queue holds that shape yet.
-func (b *Batcher) admit(per []int, n int) (*shapeQueue, error) {
+// admit finds the queue of per under b.mu, adding made (a queue for per
+// that the caller made, if not nil) when there is none, and checks that
+// the batcher is open and has room for n more samples. It returns (nil,
+// nil) when no queue holds that shape and made is nil: the caller checks
+// the shape with the model (newQueue) and comes back.
+func (b *Batcher) admit(per []int, n int, made *shapeQueue) (*shapeQueue, error) {
 	if b.closed {
 		return nil, ErrClosed
+	}
+	var q *shapeQueue
+	for _, c := range b.queues {
+		if slices.Equal(c.per, per) {
+			q = c
+			break
+		}
+	}
+	if q == nil {
+		if made == nil {
+			return nil, nil
+		}
+		var err error
+		if q, err = b.addQueue(made); err != nil {
+			return nil, err
+		}
 	}
 	if n > b.opts.MaxQueue {
 		return nil, fmt.Errorf("serve: a request of %d samples is more than the queue holds (MaxQueue %d): %w", n, b.opts.MaxQueue, ErrOverloaded)
@@ -450,12 +474,7 @@ func (b *Batcher) admit(per []int, n int) (*shapeQueue, error) {
 	if b.depth+n > b.opts.MaxQueue {
 		return nil, ErrOverloaded
 	}
-	for _, q := range b.queues {
-		if slices.Equal(q.per, per) {
-			return q, nil
-		}
-	}
-	return nil, nil
+	return q, nil
 }
 
 // addQueue adds q under b.mu, dropping empty queues when maxShapes are

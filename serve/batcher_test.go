@@ -626,6 +626,9 @@ func TestNewBatcherErrors(t *testing.T) {
 	if got := b.OutputShape(); !slices.Equal(got, []int{layers.None, 10}) {
 		t.Errorf("OutputShape %v", got)
 	}
+	if o := b.Options(); o.MaxBatch != DefaultMaxBatch || o.MaxDelay != DefaultMaxDelay || o.MaxQueue != DefaultQueueBatches*DefaultMaxBatch || b.Replicas() != 1 {
+		t.Errorf("Options() %+v, Replicas() %d: want the defaults filled in and 1 replica", o, b.Replicas())
+	}
 	if s := b.Stats(); len(s.BatchSizes) != DefaultMaxBatch+1 {
 		t.Errorf("len(BatchSizes) %d, want %d", len(s.BatchSizes), DefaultMaxBatch+1)
 	}

@@ -5,7 +5,7 @@
 //
 // # Use
 //
-//	m, err := bench.NewModel(...) // or layers.Load, layers.NewSequential
+//	m, err := layers.Load("model.keras") // or layers.NewSequential(...)
 //	err = m.Build(layers.OpenCL(dev))
 //	b, err := serve.NewBatcher(serve.Options{MaxBatch: 64, MaxDelay: time.Millisecond}, m)
 //	defer b.Close()
@@ -50,8 +50,8 @@
 // # Errors
 //
 // A request ends with its result or with exactly one error, and only its
-// own: ctx.Err() when its context ends first (it leaves the queue; a
-// request whose batch already runs lets it finish without it);
+// own: ctx.Err() when its context ends first (it leaves the queue, or the
+// batch it is in, which runs on for its other callers);
 // ErrOverloaded when the queue is full (at once, never blocking);
 // ErrClosed after Close; the error the model's Predict gives for an input
 // that does not fit the model (wrapping layers.ErrShape, checked before

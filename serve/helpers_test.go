@@ -145,7 +145,7 @@ func (f *fake) PredictInto(dst []float32, x layers.Tensor, o layers.PredictOptio
 			return layers.Tensor{}, errFake
 		}
 	}
-	out := dst[:0]
+	var out []float32
 	if cap(dst) >= n*f.outPer {
 		out = dst[:n*f.outPer]
 	} else {

@@ -430,11 +430,18 @@ func appendRaw(b []byte, v []float32) []byte {
 	return b
 }
 
+// maxRank bounds the axes of a request's tensor, so that a shape is never
+// longer than a message needs.
+const maxRank = 32
+
 // tensorElems returns the element count of shape, refusing a negative
 // axis and a count over limit before anything is allocated.
 func tensorElems(name string, shape []int64, limit int) (int, error) {
 	if len(shape) == 0 {
 		return 0, badRequestf("input %q has no shape: want (batch, ...) with the batch axis first", name)
+	}
+	if len(shape) > maxRank {
+		return 0, badRequestf("input %q has %d axes: want at most %d", name, len(shape), maxRank)
 	}
 	n := int64(1)
 	for _, d := range shape {

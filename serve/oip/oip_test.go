@@ -137,6 +137,7 @@ func TestTensorElems(t *testing.T) {
 		{[]int64{101}, 0, "more than the 100 elements"},
 		{[]int64{-1, 3}, 0, "must not be negative"},
 		{nil, 0, "has no shape"},
+		{make([]int64, 33), 0, "33 axes: want at most 32"},
 	} {
 		n, err := tensorElems("x", c.shape, 100)
 		if c.err == "" && (err != nil || n != c.n) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {

@@ -145,6 +145,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdTune(rest, stdout, stderr)
 	case "batcher":
 		return cmdBatcher(rest, stdout, stderr)
+	case "load":
+		return cmdLoad(rest, stdout, stderr)
 	case "help":
 		if len(rest) > 0 && rest[0] != "" {
 			if u, ok := subUsage[rest[0]]; ok {

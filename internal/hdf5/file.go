@@ -41,12 +41,12 @@ type File struct {
 	data, inflated *budget
 	// limit, when set by SetDataLimit, bounds the dataset bytes the File
 	// returns and inflates from then on, all datasets together.
-	limit          *limitBudget
-	mu             sync.Mutex
-	objects        map[uint64]cachedObject
-	tables         map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
-	chunks         map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
-	gheaps         map[uint64]*globalHeap
+	limit   *limitBudget
+	mu      sync.Mutex
+	objects map[uint64]cachedObject
+	tables  map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
+	chunks  map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
+	gheaps  map[uint64]*globalHeap
 }
 
 // Open opens the HDF5 file at path. Close it when done.

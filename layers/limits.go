@@ -110,9 +110,9 @@ func checkJSONDepth(b []byte, max int, what string) error {
 // many more there are.
 const maxListed = 5
 
-// listSome quotes the first maxListed of items, out of total (which may be
-// more than len(items): the callers pass only what they print), and says
-// how many more there are: ["a" "b" "c" "d" "e"] and 299995 more.
+// listSome writes the first maxListed of items as %v does, out of total
+// (which may be more than len(items): callers may pass only what is
+// printed), and says how many more there are: [a b c d e] and 299995 more.
 func listSome(items []string, total int) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -120,7 +120,7 @@ func listSome(items []string, total int) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(strconv.Quote(s))
+		b.WriteString(s)
 	}
 	b.WriteByte(']')
 	if more := total - min(len(items), maxListed); more > 0 {

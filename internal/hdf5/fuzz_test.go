@@ -21,7 +21,7 @@ func FuzzHDF5(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		densetest.LimitAllocs(t, densetest.FuzzAllocLimit, func() {
+		densetest.Bounded(t, func() {
 			file, err := NewReader(bytes.NewReader(b), int64(len(b)))
 			if err != nil {
 				return

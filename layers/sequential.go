@@ -290,8 +290,8 @@ func (m *Sequential) buildShapes(in []int) error {
 // on the previous one. If no input shape is known yet (no InputShape and no
 // InputLayer), the layers are built by the first Predict, from its input.
 func (m *Sequential) Build(b Backend) error {
-	if b == nil {
-		return fmt.Errorf("layers: build: backend is nil: %w", ErrInvalid)
+	if err := usable(b, "build"); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -88,6 +88,13 @@ const maxModelJSON = 64 << 20
 // size against DefaultMaxParams (or MaxParamsEnv). The weights are never
 // initialized, only read.
 //
+// A shard path must name a regular file inside the folder of model.json,
+// once every symbolic link on the way is resolved (where fsys can read
+// links: fs.ReadLinkFS, as os.DirFS, os.Root.FS and fstest.MapFS are); a
+// path or a link that leads out of the folder is an error that names it.
+// Each distinct path is resolved and read once, however often the manifest
+// lists it, and errors list a few paths and say how many more there are.
+//
 // It returns an error wrapping ErrFormat that names the culprit for an
 // unknown layer class, a missing or short shard (with the bytes declared
 // and present), a weight that is missing, not float32 or matches no layer,

@@ -467,3 +467,72 @@ func TestListSome(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteUntrustedVariants writes the hostile files of the tests above,
+// and variants of the fixtures of ../shared/fixtures/untrusted (bigger,
+// nested, shared, renamed), to $DENSECL_UNTRUSTED_DIR, for measuring
+// densebench on them:
+//
+//	DENSECL_UNTRUSTED_DIR=/tmp/untrusted go test -run WriteUntrustedVariants ./layers
+//	/usr/bin/time -v densebench summary -model /tmp/untrusted/bomb.keras
+//
+// It is skipped when the variable is unset.
+func TestWriteUntrustedVariants(t *testing.T) {
+	dir := os.Getenv("DENSECL_UNTRUSTED_DIR")
+	if dir == "" {
+		t.Skip("DENSECL_UNTRUSTED_DIR is not set")
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(untrusted, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bomb, chunk := read("keras-zipbomb-1g.keras"), read("h5-bigchunk-1g.h5")
+	secret := make([]byte, 32)
+	for i := range 8 {
+		binary.LittleEndian.PutUint32(secret[4*i:], math.Float32bits(1))
+	}
+	model := `{"format":"layers-model","modelTopology":{"class_name":"Sequential","config":{"layers":[{"class_name":"Dense","config":{"activation":"linear","batch_input_shape":[null,3],"name":"d","units":2,"use_bias":true}}],"name":"s"}},"weightsManifest":[{"paths":["group1-shard1of1.bin"],"weights":[{"name":"d/kernel","shape":[3,2],"dtype":"float32"},{"name":"d/bias","shape":[2],"dtype":"float32"}]}]}`
+	deep := strings.Repeat("[", 1<<20) + strings.Repeat("]", 1<<20)
+	paths := strings.Repeat(`"w.bin",`, 1_000_000)
+	files := map[string][]byte{
+		"bomb.keras":        bomb,
+		"bomb-renamed.h5":   bomb,
+		"bomb4g.keras":      patchZipSizes(t, bomb, "model.weights.h5", 1<<32-16),
+		"liar.keras":        lyingZip(t, 256<<20),
+		"chunk.h5":          chunk,
+		"chunk2g.h5":        patchU32(t, chunk, [2]uint32{1 << 28, 4}, [2]uint32{1 << 29, 4}),
+		"chunk4g.keras":     patchU32(t, chunk, [2]uint32{1 << 28, 4}, [2]uint32{1<<30 - 1, 4}),
+		"hang.keras":        read("hang-unnamed-layers-100k.keras"),
+		"b16384/model.json": read("bomb-dense16384-model.json"),
+		"secret.bin":        secret,
+		"link/model.json":   []byte(model),
+		"nested/a/b/model.json": []byte(strings.Replace(model, `"paths":["group1-shard1of1.bin"]`,
+			`"paths":["./c/../group1-shard1of1.bin"]`, 1)),
+		"deep/model.json": []byte(`{"modelTopology":{"class_name":"Sequential","config":{"name":"s","layers":` + deep + `}}}`),
+		"shared/model.json": []byte(`{"modelTopology":{"class_name":"Sequential","config":{"name":"s","layers":[{"class_name":"Dense","config":{"name":"d","units":2,"batch_input_shape":[null,3]}}]}},` +
+			`"weightsManifest":[{"paths":[` + paths + `"w.bin"],"weights":[{"name":"d/kernel","shape":[3,2],"dtype":"float32"},{"name":"d/bias","shape":[2],"dtype":"float32"}]}]}`),
+		"shared/w.bin": secret[:4],
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"link/group1-shard1of1.bin":       "../secret.bin",
+		"nested/a/b/group1-shard1of1.bin": "../../../secret.bin",
+	} {
+		p := filepath.Join(dir, link)
+		os.Remove(p)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -133,6 +133,9 @@ const (
 	DataLimitSlack  = 4 << 20
 )
 
+// dataLimitSlack is DataLimitSlack, a variable for tests.
+var dataLimitSlack int64 = DataLimitSlack
+
 // memberBound is what a deflated model.weights.h5 may inflate to, given
 // what the config expects.
 func (e Expected) memberBound() int64 {
@@ -207,7 +210,7 @@ func (rd reader) expect(opts *Options, config json.RawMessage, version string) (
 // limitData bounds the dataset bytes f reads and inflates by what the
 // config expects.
 func limitData(f *hdf5.File, e Expected) {
-	f.SetDataLimit(DataLimitFactor*e.Bytes + DataLimitSlack)
+	f.SetDataLimit(DataLimitFactor*e.Bytes + dataLimitSlack)
 }
 
 type reader struct {

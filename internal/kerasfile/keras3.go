@@ -225,11 +225,14 @@ func (m *memberReader) fill(end int64) error {
 	if int64(len(m.buf)) == m.size {
 		// Read to the end so that archive/zip checks the size and CRC-32.
 		var one [1]byte
-		if _, err := io.ReadFull(m.rc, one[:]); err != io.EOF {
-			if err == nil {
-				err = fmt.Errorf("inflates past the %d bytes the zip says", m.size)
-			}
+		switch _, err := io.ReadFull(m.rc, one[:]); {
+		case err == io.EOF:
+		case err == nil || errors.Is(err, zip.ErrFormat): // archive/zip's word for a stream past its size
+			m.err = fmt.Errorf("%s: inflates past the %d bytes its zip headers declare, the most it may take", m.name, m.size)
+		default:
 			m.err = fmt.Errorf("%s: %w", m.name, err)
+		}
+		if m.err != nil {
 			m.buf = m.buf[:0]
 		}
 		m.closeRC()

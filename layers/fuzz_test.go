@@ -18,8 +18,9 @@ import (
 const fuzzMaxParams = "1048576"
 
 // FuzzFromConfig builds models from arbitrary config JSON: errors are
-// expected; a panic, or more than densetest.FuzzAllocLimit allocated, is a
-// bug. A model that builds must summarize. Seeds: the configs of this
+// expected; a panic, more than densetest.FuzzAllocLimit allocated or more
+// than densetest.FuzzTimeLimit taken, is a bug. A model that builds must
+// summarize. Seeds: the configs of this
 // package's tests, and testdata/fuzz/FuzzFromConfig.
 func FuzzFromConfig(f *testing.F) {
 	f.Setenv(MaxParamsEnv, fuzzMaxParams)
@@ -29,6 +30,8 @@ func FuzzFromConfig(f *testing.F) {
 	f.Add([]byte(keras2Config), "2.15.0")
 	f.Add([]byte(keras3Config), "3.3.3")
 	f.Add([]byte(`{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"output_dim": 3, "input_dim": 2, "init": "uniform"}}]}`), "1.2.2")
+	deep := strings.Repeat("[", MaxConfigDepth-3) + strings.Repeat("]", MaxConfigDepth-3)
+	f.Add([]byte(`{"class_name":"Functional","config":{"name":"f","layers":[{"class_name":"InputLayer","name":"i","config":{"batch_input_shape":[null,2]},"inbound_nodes":[]},{"class_name":"Dense","name":"d","config":{"units":2},"inbound_nodes":`+deep+`}]}}`), "")
 	f.Fuzz(func(t *testing.T, config []byte, version string) {
 		densetest.Bounded(t, func() {
 			m, err := FromConfig(config, version)

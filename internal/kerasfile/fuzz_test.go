@@ -16,7 +16,8 @@ import (
 
 // FuzzKeras reads arbitrary bytes as a .keras zip and as an HDF5 Keras
 // file: errors are expected; panics, hangs and allocations beyond
-// densetest.FuzzAllocLimit are bugs.
+// densetest.FuzzAllocLimit or cases longer than densetest.FuzzTimeLimit
+// are bugs.
 func FuzzKeras(f *testing.F) {
 	// Small seeds: the fuzzer mutates and minimises big inputs slowly.
 	// TestMutations and TestTruncated cover the bigger fixtures.

@@ -83,7 +83,7 @@ type modelLayer struct {
 // say where in the config they are but not that they come from a config.
 // opts may be nil.
 func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequential, error) {
-	if err := checkJSONDepth(config, MaxConfigDepth, "the config"); err != nil {
+	if err := checkConfig(config, opts); err != nil {
 		return nil, err
 	}
 	var top struct {
@@ -131,9 +131,6 @@ func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequent
 			what += fmt.Sprintf(" (registered as %q)", *top.RegisteredName)
 		}
 		return nil, unsupportedModel("%s, a subclassed or custom model,", what)
-	}
-	if err := checkLayerCount(len(mc.Layers), opts); err != nil {
-		return nil, err
 	}
 	m := &Sequential{name: "sequential", functional: functional, deferInit: true}
 	if opts != nil {

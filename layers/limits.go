@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -54,6 +56,38 @@ type LoadOptions struct {
 // layers; a 15 KB file can list 100,000, and refusing it at once costs
 // nothing. Models built in Go with Add have no such limit.
 const DefaultMaxLayers = 4096
+
+// checkConfig refuses, before it is decoded into layers, a model config
+// nested deeper than MaxConfigDepth or listing more layers than opts
+// allow (its "config.layers", or the bare list of "config" of Keras up to
+// 2.2): counting them decodes nothing but the list's length, so a 15 KB
+// file that inflates to 100,000 layers is refused before any is made.
+func checkConfig(config []byte, opts *LoadOptions) error {
+	if err := checkJSONDepth(config, MaxConfigDepth, "the config"); err != nil {
+		return err
+	}
+	var top struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if json.Unmarshal(config, &top) != nil {
+		return nil // the decoder says what is wrong
+	}
+	var layers []struct{}
+	if c := bytes.TrimSpace(top.Config); len(c) > 0 && c[0] == '[' {
+		if json.Unmarshal(c, &layers) != nil {
+			return nil
+		}
+	} else {
+		var mc struct {
+			Layers []struct{} `json:"layers"`
+		}
+		if json.Unmarshal(c, &mc) != nil {
+			return nil
+		}
+		layers = mc.Layers
+	}
+	return checkLayerCount(len(layers), opts)
+}
 
 // checkLayerCount refuses a config of n layers over the limit of opts.
 func checkLayerCount(n int, opts *LoadOptions) error {

@@ -48,15 +48,19 @@ func TestAddManyLayers(t *testing.T) {
 	// Under a second on a quiet machine (about 0.6 s of CPU, most of it
 	// allocating the layers); the naming that rescanned every layer took
 	// minutes. On a loaded machine the bound is the cost's growth
-	// instead: ten times the layers may cost at most twenty times the
-	// time (quadratic naming costs a hundred times).
-	if took > time.Second {
+	// instead: ten times the layers may cost at most forty times the
+	// time (quadratic naming costs a hundred times, cubic a thousand).
+	for try := 0; took > time.Second; try++ {
 		_, small := build(n / 10)
-		if took > 20*small {
-			t.Errorf("%d layers took %v, %d took %v: the cost grows faster than the layer count", n, took, n/10, small)
-		} else {
+		if took <= 40*small {
 			t.Logf("%d layers took %v (over a second, on a loaded machine: %d took %v)", n, took, n/10, small)
+			break
 		}
+		if try == 2 {
+			t.Errorf("%d layers took %v, %d took %v: the cost grows faster than the layer count", n, took, n/10, small)
+			break
+		}
+		_, took = build(n) // a burst of load on a shared machine: measure again
 	}
 	ls := m.Layers()
 	names := make(map[string]bool, n)
@@ -163,7 +167,7 @@ func TestUntrustedFixtures(t *testing.T) {
 		if got > 100<<20 {
 			t.Errorf("%s: allocated %d bytes", c.name, got)
 		}
-		if took > 5*time.Second {
+		if took > 30*time.Second { // milliseconds of work: this catches a hang
 			t.Errorf("%s: took %v", c.name, took)
 		}
 	}
@@ -418,7 +422,7 @@ func TestTFJSRepeatedShard(t *testing.T) {
 	if w[0].Data[n-1] != 0.5 || w[1].Data[n-1] != 0.5 {
 		t.Errorf("weights %v %v", w[0].Data[n-1], w[1].Data[n-1])
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > 30*time.Second { // a fraction of a second of work
 		t.Errorf("took %v", took)
 	}
 	// Sizes that do not add up: the error lists five paths of 300,000.

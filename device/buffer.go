@@ -16,11 +16,19 @@ type Buffer struct {
 }
 
 // Len returns the number of float32 elements.
-func (b *Buffer) Len() int { return b.n }
+func (b *Buffer) Len() int {
+	if b == nil {
+		return 0
+	}
+	return b.n
+}
 
 // Alloc returns a buffer of n float32 elements. Its contents are undefined
 // until written.
 func (d *Device) Alloc(n int) (*Buffer, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if n < 1 {
 		return nil, fmt.Errorf("device: alloc: size must be at least 1 float, got %d", n)
 	}
@@ -79,6 +87,9 @@ func (b *Buffer) releaseUse() { b.mu.RUnlock() }
 // Upload copies src into dst starting at element off, and returns when
 // src may be reused.
 func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err
@@ -105,6 +116,9 @@ func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
 // Download copies len(dst) elements of src, starting at element off, into
 // dst after every operation enqueued before it has completed.
 func (d *Device) Download(dst []float32, src *Buffer, off int) error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err
@@ -130,6 +144,9 @@ func (d *Device) Download(dst []float32, src *Buffer, off int) error {
 
 // Copy copies n elements from src at srcOff to dst at dstOff on the device.
 func (d *Device) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff, n int) error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err
@@ -157,6 +174,9 @@ func (d *Device) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff, n int) error
 
 // Fill sets n elements of b from off to v.
 func (d *Device) Fill(b *Buffer, off, n int, v float32) error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err
@@ -198,6 +218,9 @@ func (t *Transfer) Wait() error {
 // at once: operations enqueued later see the data. src is pinned and must
 // not change until the returned Transfer's Wait.
 func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return nil, err
@@ -226,7 +249,12 @@ func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, er
 // Download: true on devices shaped like a CPU, whose memory is the host's.
 // On others WrapHost still works, but the driver may copy, or have the
 // device reach across the bus.
-func (d *Device) ZeroCopy() bool { return d.info.cpuLike() }
+func (d *Device) ZeroCopy() bool {
+	if d == nil {
+		return false
+	}
+	return d.info.cpuLike()
+}
 
 // WrapHost returns a buffer over the memory of data: on a ZeroCopy device,
 // kernels read and write data itself. readOnly declares that no operation
@@ -235,6 +263,9 @@ func (d *Device) ZeroCopy() bool { return d.info.cpuLike() }
 // the device's writes are in data once SyncHost has returned. Release the
 // buffer only after a SyncHost or Finish that follows its last use.
 func (d *Device) WrapHost(data []float32, readOnly bool) (*Buffer, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("device: wrap: the slice is empty")
 	}
@@ -261,6 +292,9 @@ func (d *Device) WrapHost(data []float32, readOnly bool) (*Buffer, error) {
 // writes to b, a buffer from WrapHost, visible in its host slice (a
 // blocking map for reading, then the unmap).
 func (d *Device) SyncHost(b *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err

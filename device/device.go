@@ -224,6 +224,10 @@ type Device struct {
 	streams streams        // the transfer queues of UploadStaged and DownloadStaged
 }
 
+// errNilDevice is the error of every method called on a nil *Device: the
+// value device.Open returns with its error.
+var errNilDevice = errors.New("device: the device is nil (did device.Open fail? check its error)")
+
 // Open opens the device that selector names (see the package doc).
 func Open(selector string) (*Device, error) {
 	infos, err := List()
@@ -252,10 +256,21 @@ func Open(selector string) (*Device, error) {
 }
 
 // Info describes the device.
-func (d *Device) Info() Info { return d.info }
+func (d *Device) Info() Info {
+	if d == nil {
+		var zero Info
+		return zero
+	}
+	return d.info
+}
 
 // String names the device.
-func (d *Device) String() string { return d.info.Name + " (" + d.info.Platform + ")" }
+func (d *Device) String() string {
+	if d == nil {
+		return "<nil device>"
+	}
+	return d.info.Name + " (" + d.info.Platform + ")"
+}
 
 // use takes the device for one operation; the caller calls the returned
 // function when done.
@@ -272,6 +287,9 @@ func (d *Device) use() (func(), error) {
 // the context. Buffers still held become unusable. Closing twice is not
 // an error.
 func (d *Device) Close() error {
+	if d == nil {
+		return errNilDevice
+	}
 	d.life.Lock()
 	defer d.life.Unlock()
 	if d.closed {
@@ -294,6 +312,9 @@ func (d *Device) Close() error {
 
 // Finish waits until every operation enqueued so far has completed.
 func (d *Device) Finish() error {
+	if d == nil {
+		return errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return err

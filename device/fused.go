@@ -53,6 +53,9 @@ type fusedState struct {
 // d: a model that has predicted keeps the fusion it planned until it is
 // built again (layers.Sequential.Build).
 func (d *Device) SetDense2Form(form Dense2Form) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if form < Dense2Auto || form > Dense2GPU {
 		return fmt.Errorf("device: dense2 form %d is not auto (0), cpu (1) or gpu (2)", int(form))
 	}
@@ -66,6 +69,10 @@ func (d *Device) SetDense2Form(form Dense2Form) error {
 // SetDense2Form, or the device class's (Dense2CPU or Dense2GPU), never
 // Dense2Auto.
 func (d *Device) Dense2Form() Dense2Form {
+	if d == nil {
+		var zero Dense2Form
+		return zero
+	}
 	d.fused.mu.Lock()
 	form := d.fused.form
 	d.fused.mu.Unlock()
@@ -80,6 +87,10 @@ func (d *Device) Dense2Form() Dense2Form {
 
 // Dense2GPUParams returns the parameters of the GPU form on this device.
 func (d *Device) Dense2GPUParams() kernels.Dense2GPUParams {
+	if d == nil {
+		var zero kernels.Dense2GPUParams
+		return zero
+	}
 	d.fused.mu.Lock()
 	defer d.fused.mu.Unlock()
 	if d.fused.gpu == (kernels.Dense2GPUParams{}) {
@@ -93,6 +104,9 @@ func (d *Device) Dense2GPUParams() kernels.Dense2GPUParams {
 // device's work-group and local memory. As with SetDense2Form, models
 // that have predicted keep their plans until they are built again.
 func (d *Device) SetDense2GPUParams(p kernels.Dense2GPUParams) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -133,6 +147,9 @@ func (d *Device) limits() kernels.Limits {
 //
 // Kept layer by layer, a pair gives the same results to float32 rounding.
 func (d *Device) FusesDense2(f kernels.Dense2) bool {
+	if d == nil {
+		return false
+	}
 	if !kernels.Fusible(f.K, f.H, f.N) {
 		return false
 	}
@@ -148,6 +165,9 @@ func (d *Device) FusesDense2(f kernels.Dense2) bool {
 // layer has no bias. It fails when f does not fit the form
 // (FusesDense2).
 func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	lens := make([]int, 6)
 	for i, b := range []*Buffer{x, w1, b1, w2, b2, y} {
 		if b != nil {

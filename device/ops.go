@@ -9,12 +9,20 @@ import (
 // GemmParams returns the GEMM kernel parameters this device uses for the
 // large class (kernels.ClassLarge), the parameters that PackB packs for.
 func (d *Device) GemmParams() kernels.GemmParams {
+	if d == nil {
+		var zero kernels.GemmParams
+		return zero
+	}
 	return d.GemmParamsFor(kernels.ClassLarge)
 }
 
 // GemmParamsFor returns the GEMM kernel parameters this device uses for
 // products of class c.
 func (d *Device) GemmParamsFor(c kernels.GemmClass) kernels.GemmParams {
+	if d == nil {
+		var zero kernels.GemmParams
+		return zero
+	}
 	d.opsMu.Lock()
 	defer d.opsMu.Unlock()
 	if d.gemm[c] == (kernels.GemmParams{}) {
@@ -35,6 +43,10 @@ func (d *Device) defaultGemm(c kernels.GemmClass) kernels.GemmParams {
 // ClassThresholds returns the limits by which d sorts products into
 // classes.
 func (d *Device) ClassThresholds() kernels.ClassThresholds {
+	if d == nil {
+		var zero kernels.ClassThresholds
+		return zero
+	}
 	d.opsMu.Lock()
 	defer d.opsMu.Unlock()
 	if d.classes == (kernels.ClassThresholds{}) {
@@ -54,6 +66,9 @@ func (d *Device) defaultThresholds() kernels.ClassThresholds {
 
 // SetClassThresholds makes d sort later products into classes by t.
 func (d *Device) SetClassThresholds(t kernels.ClassThresholds) {
+	if d == nil {
+		return
+	}
 	d.opsMu.Lock()
 	d.classes = t
 	d.opsMu.Unlock()
@@ -61,6 +76,10 @@ func (d *Device) SetClassThresholds(t kernels.ClassThresholds) {
 
 // GemmClassOf returns the class of an M×N×K product on d.
 func (d *Device) GemmClassOf(m, n, k int) kernels.GemmClass {
+	if d == nil {
+		var zero kernels.GemmClass
+		return zero
+	}
 	return d.ClassThresholds().ClassOf(m, n, k)
 }
 
@@ -68,6 +87,9 @@ func (d *Device) GemmClassOf(m, n, k int) kernels.GemmClass {
 // fails when p is invalid or its work-group is larger than the device
 // allows.
 func (d *Device) SetGemmParams(p kernels.GemmParams) error {
+	if d == nil {
+		return errNilDevice
+	}
 	for _, c := range kernels.GemmClasses {
 		if err := d.SetGemmParamsFor(c, p); err != nil {
 			return err
@@ -79,6 +101,9 @@ func (d *Device) SetGemmParams(p kernels.GemmParams) error {
 // SetGemmParamsFor makes the device use p for later GEMMs of class c. It
 // fails when p is invalid or does not fit the device.
 func (d *Device) SetGemmParamsFor(c kernels.GemmClass, p kernels.GemmParams) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if c < 0 || int(c) >= kernels.NumGemmClasses {
 		return fmt.Errorf("device: gemm class %d out of range", int(c))
 	}
@@ -129,6 +154,9 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 // layer's weights) is better packed once with PackB and multiplied with
 // GemmPacked.
 func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if err := gemmCheck(&g, a, b, c, bias, "B"); err != nil {
 		return err
 	}
@@ -348,6 +376,9 @@ const softmaxGroupMin = 2048
 
 // Softmax runs softmax or log_softmax over the rows of src into dst.
 func (d *Device) Softmax(s kernels.Softmax, src, dst *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if src == nil || dst == nil {
 		return fmt.Errorf("device: softmax: nil buffer")
 	}
@@ -385,6 +416,9 @@ func (d *Device) Softmax(s kernels.Softmax, src, dst *Buffer) error {
 
 // Activate applies e.Act to e.N elements of src, writing dst.
 func (d *Device) Activate(e kernels.Elementwise, src, dst *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if src == nil || dst == nil {
 		return fmt.Errorf("device: activation: nil buffer")
 	}

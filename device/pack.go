@@ -43,6 +43,9 @@ func (pb *PackedB) Release() error {
 // afterwards; the PackedB does not follow it. It returns once the packing
 // is enqueued.
 func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if b == nil {
 		return nil, fmt.Errorf("device: pack: buffer B is nil")
 	}
@@ -131,6 +134,9 @@ func (d *Device) packBInto(p kernels.GemmParams, g kernels.Gemm, b, dst *Buffer)
 // for. bias may be nil when g.Bias is false. It returns once the kernel is
 // enqueued.
 func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if pb == nil {
 		return fmt.Errorf("device: gemm: packed B is nil")
 	}

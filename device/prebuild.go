@@ -9,6 +9,9 @@ import "github.com/densecl/densecl/kernels"
 // not fit the device or a build fails. The launch path builds what it
 // needs anyway: PrepareGemm only moves the builds earlier.
 func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if err := d.checkGemmParams(p); err != nil {
 		return err
 	}

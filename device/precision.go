@@ -81,6 +81,10 @@ type precisionState struct {
 
 // Precision returns the precision of d's matrix products.
 func (d *Device) Precision() Precision {
+	if d == nil {
+		var zero Precision
+		return zero
+	}
 	d.prec.mu.Lock()
 	defer d.prec.mu.Unlock()
 	return d.prec.p
@@ -90,6 +94,9 @@ func (d *Device) Precision() Precision {
 // on a device that cannot do it (see TF32Supported) returns that error
 // and leaves the precision unchanged.
 func (d *Device) SetPrecision(p Precision) error {
+	if d == nil {
+		return errNilDevice
+	}
 	switch p {
 	case FP32:
 	case TF32:
@@ -114,6 +121,9 @@ func (d *Device) SetPrecision(p Precision) error {
 // ErrNoTF32 that names the device and what it lacks. The outcome is
 // checked once per Device.
 func (d *Device) TF32Supported() error {
+	if d == nil {
+		return errNilDevice
+	}
 	d.prec.mu.Lock()
 	defer d.prec.mu.Unlock()
 	if !d.prec.checked {
@@ -209,6 +219,10 @@ func (d *Device) runTF32Probe(emulate bool) error {
 
 // TF32Params returns the parameters of d's TF32 GEMM.
 func (d *Device) TF32Params() kernels.TF32Params {
+	if d == nil {
+		var zero kernels.TF32Params
+		return zero
+	}
 	d.prec.mu.Lock()
 	defer d.prec.mu.Unlock()
 	return d.tf32ParamsLocked()
@@ -224,6 +238,9 @@ func (d *Device) tf32ParamsLocked() kernels.TF32Params {
 // SetTF32Params makes d's later TF32 products use p. It fails when p is
 // invalid or does not fit the device (work-group size, local memory).
 func (d *Device) SetTF32Params(p kernels.TF32Params) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ type Program struct {
 // compile slowly gain from it); concurrent requests of one key wait for
 // its single build.
 func (d *Device) Program(src, options string) (*Program, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return nil, err
@@ -151,6 +154,9 @@ func orNone(log string) string {
 
 // Builds returns how many programs this Device has built.
 func (d *Device) Builds() int {
+	if d == nil {
+		return 0
+	}
 	d.progMu.Lock()
 	defer d.progMu.Unlock()
 	return d.builds

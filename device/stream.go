@@ -33,6 +33,9 @@ type Staging struct {
 // AllocStaging returns n float32 elements of pinned host memory, mapped
 // for reading and writing until Release.
 func (d *Device) AllocStaging(n int) (*Staging, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if n < 1 {
 		return nil, fmt.Errorf("device: staging: size must be at least 1 float, got %d", n)
 	}
@@ -210,6 +213,9 @@ func clEvents(evs []*Event) ([]*cl.Event, error) {
 // runs beside the compute queue: the copy overlaps kernels, and kernels
 // that read dst must wait for the event (ComputeAfter).
 func (d *Device) UploadStaged(dst *Buffer, off int, s *Staging, soff, n int, after ...*Event) (*Event, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	return d.staged(true, dst, off, s, soff, n, after)
 }
 
@@ -218,6 +224,9 @@ func (d *Device) UploadStaged(dst *Buffer, off int, s *Staging, soff, n int, aft
 // every event in after has completed (ComputeMark's, for results of
 // kernels), and returns its event; s holds the data once it has completed.
 func (d *Device) DownloadStaged(s *Staging, soff int, src *Buffer, off, n int, after ...*Event) (*Event, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	return d.staged(false, src, off, s, soff, n, after)
 }
 
@@ -282,6 +291,9 @@ func (d *Device) staged(up bool, b *Buffer, off int, s *Staging, soff, n int, af
 // it (kernels, Upload, Download, ...) wait until the events have
 // completed: a barrier on the in-order queue.
 func (d *Device) ComputeAfter(after ...*Event) error {
+	if d == nil {
+		return errNilDevice
+	}
 	wait, err := clEvents(after)
 	if err != nil || len(wait) == 0 {
 		return err
@@ -297,6 +309,9 @@ func (d *Device) ComputeAfter(after ...*Event) error {
 // enqueued on the compute queue before it has: what DownloadStaged waits
 // for to read a result.
 func (d *Device) ComputeMark() (*Event, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	ev, err := d.sync(nil, false)
 	if err != nil {
 		return nil, err

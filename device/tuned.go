@@ -331,6 +331,10 @@ func lookupLevels(info Info, levels []tunedLevel) GemmLookup {
 // with each class's parameters replaced by those d uses: a class changed
 // since by SetGemmParams or SetGemmParamsFor says SourceSet.
 func (d *Device) Tuned() GemmLookup {
+	if d == nil {
+		var zero GemmLookup
+		return zero
+	}
 	l := LookupGemm(d.info)
 	for _, c := range kernels.GemmClasses {
 		if p := d.GemmParamsFor(c); p != l.Classes[c].Params {
@@ -361,5 +365,9 @@ func (d *Device) withTuned() *Device {
 // for d's device type: what d uses where neither the cache nor the
 // database has the class.
 func (d *Device) DefaultGemmParams(c kernels.GemmClass) kernels.GemmParams {
+	if d == nil {
+		var zero kernels.GemmParams
+		return zero
+	}
 	return d.defaultGemm(c)
 }

@@ -84,6 +84,9 @@ type modelLayer struct {
 // say where in the config they are but not that they come from a config.
 // opts may be nil.
 func fromConfig(config []byte, kerasVersion string, opts *LoadOptions) (*Sequential, error) {
+	if err := checkConfig(config, opts); err != nil {
+		return nil, err
+	}
 	var top struct {
 		kerasObject
 		RegisteredName *string `json:"registered_name"`

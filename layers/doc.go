@@ -158,6 +158,19 @@
 // FromConfig and the loaders return an error wrapping ErrTooLarge that
 // gives the bytes the weights would need.
 //
+// A loaded config is read before any weight, and what it declares bounds
+// the rest: a .keras file's model.weights.h5 may inflate to at most twice
+// the weights' float32 bytes plus room for HDF5's own structures (a larger
+// size is refused at once, and the member is inflated only as far as it
+// is read), and the HDF5 data read and inflated in one load is at most 8
+// times those bytes plus 4 MiB (an HDF5 chunk inflates only the bytes its
+// dataset needs). A config may list at most DefaultMaxLayers layers
+// (4096; LoadOptions.MaxLayers raises it) and nest at most MaxConfigDepth
+// levels. A TF.js shard must be a regular file inside the model's folder
+// once symbolic links are resolved (LoadTFJS opens the folder as an
+// os.Root); each distinct shard is read once. Naming a layer costs O(1),
+// so a model of N layers is built in O(N).
+//
 // # Errors
 //
 // Nothing in this package panics on user input. Errors are lowercase, start

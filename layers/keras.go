@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,7 +44,20 @@ func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
 	if err := checkModelFile(path); err != nil {
 		return nil, fmt.Errorf("layers: load %s: %w", path, err)
 	}
-	km, err := kerasfile.Open(path)
+	// The config is read first: what it declares bounds what the file's
+	// weights may inflate to and take (kerasfile.Expected).
+	var fromCfg *Sequential
+	var cfgErr error
+	km, err := kerasfile.OpenWith(path, &kerasfile.Options{Expect: func(config json.RawMessage, version string) (kerasfile.Expected, error) {
+		fromCfg, cfgErr = fromConfig(config, version, opts)
+		if cfgErr != nil {
+			return kerasfile.Expected{}, cfgErr
+		}
+		return fromCfg.expectedWeights(), nil
+	}})
+	if cfgErr != nil {
+		return nil, fmt.Errorf("layers: load %s: model config: %w", path, unprefixed(cfgErr))
+	}
 	if err != nil {
 		// The reader's message names the file too: say it once.
 		msg := strings.TrimPrefix(err.Error(), "kerasfile: ")
@@ -53,7 +67,7 @@ func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
 		}
 		return nil, fmt.Errorf("layers: load %s: %w", path, reworded{msg, errors.Join(err, ErrFormat)})
 	}
-	m, err := fromKerasModel(km, opts)
+	m, err := fromKerasModel(km, fromCfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("layers: load %s: %w", path, unprefixed(err))
 	}
@@ -85,20 +99,23 @@ func checkModelFile(path string) error {
 // fromKerasModel builds a model from a Keras file's description: every
 // weight is checked against the config, and the model's size against the
 // limit, before any is set; none is initialized.
-func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error) {
+// m, when not nil, is the model already made from km.Config.
+func fromKerasModel(km *kerasfile.Model, m *Sequential, opts *LoadOptions) (*Sequential, error) {
 	if km.Config == nil {
 		return nil, fmt.Errorf("the file holds weights only (%s), no model config to build from: %w", km.Format, ErrFormat)
 	}
-	m, err := fromConfig(km.Config, km.KerasVersion, opts)
-	if err != nil {
-		return nil, fmt.Errorf("model config: %w", err)
+	if m == nil {
+		var err error
+		if m, err = fromConfig(km.Config, km.KerasVersion, opts); err != nil {
+			return nil, fmt.Errorf("model config: %w", err)
+		}
 	}
 	byName := map[string]kerasfile.LayerWeights{}
 	for _, lw := range km.Layers {
 		byName[lw.Layer] = lw
 	}
 	keras3 := km.Format == kerasfile.FormatKeras || km.Format == kerasfile.FormatKerasWeights
-	err = m.inputFromKernel(func(layer string) ([]int, bool) {
+	err := m.inputFromKernel(func(layer string) ([]int, bool) {
 		key := layer
 		if keras3 { // the first Dense layer's weights are under "dense"
 			key = "dense"
@@ -174,8 +191,11 @@ func fromKerasModel(km *kerasfile.Model, opts *LoadOptions) (*Sequential, error)
 // ({"args": [{"config": {"keras_history": ["dense", 0, 0]}}]}).
 func inboundNames(v any) []string {
 	var names []string
-	var walk func(v any)
-	walk = func(v any) {
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > MaxConfigDepth { // bounded: fromConfig checked the config's depth
+			return
+		}
 		switch x := v.(type) {
 		case []any:
 			if len(x) >= 3 {
@@ -187,20 +207,20 @@ func inboundNames(v any) []string {
 				}
 			}
 			for _, e := range x {
-				walk(e)
+				walk(e, depth+1)
 			}
 		case map[string]any:
 			if h, ok := x["keras_history"]; ok {
-				walk(h)
+				walk(h, depth+1)
 				return
 			}
 			for _, k := range []string{"args", "config"} {
 				if e, ok := x[k]; ok {
-					walk(e)
+					walk(e, depth+1)
 				}
 			}
 		}
 	}
-	walk(v)
+	walk(v, 0)
 	return names
 }

@@ -167,7 +167,7 @@ func TestLoadErrors(t *testing.T) {
 			break
 		}
 	}
-	if _, err := fromKerasModel(km, nil); err == nil || !strings.Contains(err.Error(), "dense_9") || !errors.Is(err, ErrShape) {
+	if _, err := fromKerasModel(km, nil, nil); err == nil || !strings.Contains(err.Error(), "dense_9") || !errors.Is(err, ErrShape) {
 		t.Errorf("wrong weight shape: %v", err)
 	}
 }

@@ -1,11 +1,15 @@
 package layers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/densecl/densecl/internal/kerasfile"
 )
 
 // ErrTooLarge: a model's weights would exceed the parameter limit (see
@@ -40,6 +44,123 @@ type LoadOptions struct {
 	// read. Zero means the process default (MaxParamsEnv, else
 	// DefaultMaxParams).
 	MaxParams int
+	// MaxLayers caps the layers of the file's model config; a config that
+	// lists more is refused, with ErrTooLarge, before any layer is made.
+	// Zero means DefaultMaxLayers.
+	MaxLayers int
+}
+
+// DefaultMaxLayers is the most layers a loaded model config (FromConfig,
+// Load, LoadTFJS, ReadTFJS) may list unless LoadOptions.MaxLayers says
+// otherwise: 4096. Real Dense models have a handful to a few hundred
+// layers; a 15 KB file can list 100,000, and refusing it at once costs
+// nothing. Models built in Go with Add have no such limit.
+const DefaultMaxLayers = 4096
+
+// checkConfig refuses, before it is decoded into layers, a model config
+// nested deeper than MaxConfigDepth or listing more layers than opts
+// allow (its "config.layers", or the bare list of "config" of Keras up to
+// 2.2): counting them decodes nothing but the list's length, so a 15 KB
+// file that inflates to 100,000 layers is refused before any is made.
+func checkConfig(config []byte, opts *LoadOptions) error {
+	if err := checkJSONDepth(config, MaxConfigDepth, "the config"); err != nil {
+		return err
+	}
+	var top struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if json.Unmarshal(config, &top) != nil {
+		return nil // the decoder says what is wrong
+	}
+	var layers []struct{}
+	if c := bytes.TrimSpace(top.Config); len(c) > 0 && c[0] == '[' {
+		if json.Unmarshal(c, &layers) != nil {
+			return nil
+		}
+	} else {
+		var mc struct {
+			Layers []struct{} `json:"layers"`
+		}
+		if json.Unmarshal(c, &mc) != nil {
+			return nil
+		}
+		layers = mc.Layers
+	}
+	return checkLayerCount(len(layers), opts)
+}
+
+// checkLayerCount refuses a config of n layers over the limit of opts.
+func checkLayerCount(n int, opts *LoadOptions) error {
+	limit, source := DefaultMaxLayers, "the default limit (layers.DefaultMaxLayers)"
+	if opts != nil && opts.MaxLayers > 0 {
+		limit, source = opts.MaxLayers, "LoadOptions.MaxLayers"
+	}
+	if n <= limit {
+		return nil
+	}
+	return fmt.Errorf("the config lists %d layers, more than the %d allowed by %s; set LoadOptions.MaxLayers to allow it: %w", n, limit, source, ErrTooLarge)
+}
+
+// MaxConfigDepth is how deeply the JSON of a model config or a model.json
+// may nest (objects and arrays): 64. Keras writes at most about 12 levels
+// (a Keras 3 Functional layer's inbound_nodes inside its model's layers);
+// a hundred thousand "[" is a few hundred kilobytes that a recursive walk
+// would follow.
+const MaxConfigDepth = 64
+
+// checkJSONDepth refuses JSON nested deeper than max levels, scanning the
+// bytes once without recursion (strings, with their escapes, skipped);
+// what names the document in the error. It does not check the syntax:
+// the decoder does.
+func checkJSONDepth(b []byte, max int, what string) error {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+			if depth > max {
+				return fmt.Errorf("%s nests objects and arrays deeper than %d levels (at byte %d), deeper than any Keras model: %w", what, max, i, ErrFormat)
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return nil
+}
+
+// maxListed is how many items an error message lists before it says how
+// many more there are.
+const maxListed = 5
+
+// listSome writes the first maxListed of items as %v does, out of total
+// (which may be more than len(items): callers may pass only what is
+// printed), and says how many more there are: [a b c d e] and 299995 more.
+func listSome(items []string, total int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range items[:min(len(items), maxListed)] {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+	}
+	b.WriteByte(']')
+	if more := total - min(len(items), maxListed); more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	return b.String()
 }
 
 // maxParams returns the limit that applies given an explicit one (0 for
@@ -132,13 +253,47 @@ func (m *Sequential) plannedParams(in []int) int64 {
 	return total
 }
 
-// builtParams returns the parameters of the nodes built so far.
+// builtParams returns the parameters of the nodes built so far. Nodes are
+// only appended, and their parameters change only when buildShapes
+// rebuilds them (which resets m.counted), so the sum over the nodes
+// already counted is kept and only new ones are added: Add stays O(1).
 func (m *Sequential) builtParams() int64 {
-	var total int64
-	for _, n := range m.nodes {
+	if m.counted.n > len(m.nodes) {
+		m.counted.n, m.counted.sum = 0, 0
+	}
+	for _, n := range m.nodes[m.counted.n:] {
+		if n.kind == kindDense && n.inDim == 0 {
+			// Unbuilt: it may be built later; count again from here.
+			break
+		}
+		m.counted.sum += int64(n.params())
+		m.counted.n++
+	}
+	total := m.counted.sum
+	for _, n := range m.nodes[m.counted.n:] {
 		total += int64(n.params())
 	}
 	return total
+}
+
+// expectedWeights says what a model just read from a config declares of
+// its weights, for the file readers to bound what they inflate and read:
+// their float32 bytes (negative while a Dense layer's input width is
+// unknown) and their count.
+func (m *Sequential) expectedWeights() kerasfile.Expected {
+	var e kerasfile.Expected
+	for _, n := range m.nodes {
+		if n.kind != kindDense {
+			continue
+		}
+		e.Variables += len(n.weightNames())
+		if n.inDim == 0 {
+			e.Bytes = -1
+		} else if e.Bytes >= 0 {
+			e.Bytes += 4 * int64(n.params())
+		}
+	}
+	return e
 }
 
 // initWeights fills, with their initializers, the weights of every built

@@ -13,8 +13,23 @@ import (
 // data follows the device (ZeroCopy: in place on host memory; otherwise
 // streaming through pinned staging memory) unless EnvPredict, read here,
 // says otherwise.
+//
+// A nil dev (what device.Open returns with its error) gives a backend
+// whose every operation returns an error, and Build refuses it at once.
 func OpenCL(dev *device.Device) Backend {
 	return clBackend{d: dev, path: predictPath(os.Getenv(EnvPredict))}
+}
+
+// usable returns an error for a backend that cannot run anything: nil, or
+// the OpenCL backend of a nil device.
+func usable(b Backend, what string) error {
+	if b == nil {
+		return fmt.Errorf("layers: %s: backend is nil: %w", what, ErrInvalid)
+	}
+	if c, ok := b.(clBackend); ok && c.d == nil {
+		return fmt.Errorf("layers: %s: the OpenCL backend has no device (layers.OpenCL(nil): was device.Open's error checked?): %w", what, ErrInvalid)
+	}
+	return nil
 }
 
 type clBackend struct {

@@ -41,6 +41,21 @@ type Sequential struct {
 	uploading           bool
 	optParams, optBytes int
 
+	// names maps every layer's name (the InputLayer's too) to its node,
+	// and nextName each automatic base name ("dense") to the first suffix
+	// that may still be free (0 for the bare base): naming a layer costs
+	// O(1) amortized, whatever the model's size. Both are made by the
+	// first Add.
+	names    map[string]*node
+	nextName map[string]int
+	// counted caches builtParams over nodes[:counted.n], so that Add
+	// costs O(1) and not O(layers); buildShapes, which rebuilds nodes,
+	// resets it.
+	counted struct {
+		n   int
+		sum int64
+	}
+
 	poolMu sync.Mutex
 	pool   []*workspace
 	plans  []cachedPlan // Predict's plans by input shape (predict_plan.go)
@@ -129,12 +144,14 @@ func (m *Sequential) Add(l Layer) error {
 			return fmt.Errorf("layers: add: an InputLayer can only come first in a Sequential model: %w", ErrInvalid)
 		}
 	}
-	if err := m.assignName(n); err != nil {
+	auto, err := m.assignName(n)
+	if err != nil {
 		return err
 	}
 	if n.kind == kindInput {
 		m.input = n
 		m.inShape = cloneInts(n.declared)
+		m.takeName(n, auto)
 		return nil
 	}
 	var in []int
@@ -171,35 +188,52 @@ func (m *Sequential) Add(l Layer) error {
 		m.inShape = cloneInts(n.declared)
 	}
 	m.nodes = append(m.nodes, n)
+	m.takeName(n, auto)
 	return nil
 }
 
-// assignName gives n its automatic name or checks its own for uniqueness.
-func (m *Sequential) assignName(n *node) error {
-	taken := func(s string) bool {
-		if m.input != nil && m.input.name == s {
-			return true
-		}
-		for _, o := range m.nodes {
-			if o.name == s {
-				return true
-			}
-		}
-		return false
-	}
+// assignName gives n its automatic name or checks its own for uniqueness,
+// as Keras does: the snake-case class name ("dense"), else the first of
+// "dense_1", "dense_2", ... that no layer has. Lookups go through the map
+// of taken names, and the search for a free suffix starts where the last
+// one ended (names are never freed), so naming N layers costs O(N) in all.
+// The name is taken by takeName once the layer is added.
+func (m *Sequential) assignName(n *node) (auto int, err error) {
+	auto = -1
 	if n.name != "" {
-		if taken(n.name) {
-			return fmt.Errorf("layers: all layers added to a Sequential model should have unique names. Name %q is already the name of a layer in this model. Update the `name` argument to pass a unique name: %w", n.name, ErrInvalid)
+		if _, dup := m.names[n.name]; dup {
+			return auto, fmt.Errorf("layers: all layers added to a Sequential model should have unique names. Name %q is already the name of a layer in this model. Update the `name` argument to pass a unique name: %w", n.name, ErrInvalid)
 		}
 	} else {
 		base := snakeCase(n.class)
-		n.name = base
-		for i := 1; taken(n.name); i++ {
-			n.name = base + "_" + strconv.Itoa(i)
+		i := m.nextName[base]
+		for ; ; i++ {
+			n.name = base
+			if i > 0 {
+				n.name = base + "_" + strconv.Itoa(i)
+			}
+			if _, dup := m.names[n.name]; !dup {
+				break
+			}
 		}
+		auto = i
 	}
 	n.cfg = withName(n.cfg, n.name)
-	return nil
+	return auto, nil
+}
+
+// takeName records the name of n, just added to the model; auto is the
+// suffix assignName chose for an automatic name, -1 for the layer's own.
+func (m *Sequential) takeName(n *node, auto int) {
+	if m.names == nil {
+		m.names = map[string]*node{}
+		m.nextName = map[string]int{}
+	}
+	m.names[n.name] = n
+	if auto >= 0 {
+		base := snakeCase(n.class)
+		m.nextName[base] = max(m.nextName[base], auto+1)
+	}
 }
 
 func withName(l Layer, name string) Layer {
@@ -251,6 +285,7 @@ func (m *Sequential) buildShapes(in []int) error {
 	for i, c := range copies {
 		*m.nodes[i] = *c
 	}
+	m.counted.n, m.counted.sum = 0, 0
 	m.inShape = cloneInts(in)
 	return nil
 }
@@ -260,8 +295,8 @@ func (m *Sequential) buildShapes(in []int) error {
 // on the previous one. If no input shape is known yet (no InputShape and no
 // InputLayer), the layers are built by the first Predict, from its input.
 func (m *Sequential) Build(b Backend) error {
-	if b == nil {
-		return fmt.Errorf("layers: build: backend is nil: %w", ErrInvalid)
+	if err := usable(b, "build"); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -451,16 +486,14 @@ func (m *Sequential) countParams() (trainable, nonTrainable int) {
 }
 
 func (m *Sequential) find(name string) (*node, error) {
-	for _, n := range m.nodes {
-		if n.name == name {
-			return n, nil
-		}
+	if n, ok := m.names[name]; ok && n != m.input {
+		return n, nil
 	}
-	names := make([]string, len(m.nodes))
-	for i, n := range m.nodes {
-		names[i] = n.name
+	names := make([]string, 0, min(len(m.nodes), maxListed+1))
+	for _, n := range m.nodes[:min(len(m.nodes), maxListed+1)] {
+		names = append(names, n.name)
 	}
-	return nil, fmt.Errorf("layers: no layer named %q in model %q (layers: %v): %w", name, m.modelName(), names, ErrInvalid)
+	return nil, fmt.Errorf("layers: no layer named %q in model %q (layers: %s): %w", name, m.modelName(), listSome(names, len(m.nodes)), ErrInvalid)
 }
 
 // Weights returns a copy of the named layer's weights in Keras's order:

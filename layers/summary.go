@@ -102,6 +102,9 @@ func Keras3Table(lineLength int) SummaryOption {
 // returns an error (wrapping ErrNotBuilt) while the model's input shape is
 // unknown; Keras 3's table shows such layers with "?" and "0 (unbuilt)".
 func (m *Sequential) Summary(w io.Writer, opts ...SummaryOption) error {
+	if w == nil {
+		return fmt.Errorf("layers: summary: the writer is nil: %w", ErrInvalid)
+	}
 	var c summaryConfig
 	for _, o := range opts {
 		if o != nil {
@@ -452,6 +455,9 @@ func ellipsis(r []rune, width int) string {
 // It returns an error wrapping ErrNotBuilt while the input shape is
 // unknown.
 func (m *Sequential) Explain(w io.Writer) error {
+	if w == nil {
+		return fmt.Errorf("layers: explain: the writer is nil: %w", ErrInvalid)
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if len(m.nodes) == 0 || m.inShape == nil {

@@ -47,17 +47,26 @@ func LoadTFJS(path string) (*Sequential, error) {
 	return loadTFJS(path, nil)
 }
 
+// loadTFJS reads the model.json at path (or in the directory path) through
+// an os.Root opened on its folder, so that no file outside the folder is
+// read, whatever symbolic links lie in it (ReadTFJS names a link that
+// leaves it).
 func loadTFJS(path string, opts *LoadOptions) (*Sequential, error) {
+	dir, name := filepath.Dir(path), filepath.Base(path)
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		if _, err := os.Stat(filepath.Join(path, "model.json")); err != nil {
 			return nil, fmt.Errorf("layers: tfjs: %s: %w", path, reworded{"the directory holds no model.json", err})
 		}
-		return readTFJS(os.DirFS(path), "model.json", opts)
-	}
-	if err := checkModelFile(path); err != nil {
+		dir, name = path, "model.json"
+	} else if err := checkModelFile(path); err != nil {
 		return nil, fmt.Errorf("layers: tfjs: %s: %w", path, err)
 	}
-	return readTFJS(os.DirFS(filepath.Dir(path)), filepath.Base(path), opts)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("layers: tfjs: %w", err)
+	}
+	defer root.Close()
+	return readTFJS(root.FS(), name, opts)
 }
 
 // maxModelJSON bounds the size of a model.json read into memory (64 MiB);
@@ -79,6 +88,13 @@ const maxModelJSON = 64 << 20
 // size against DefaultMaxParams (or MaxParamsEnv). The weights are never
 // initialized, only read.
 //
+// A shard path must name a regular file inside the folder of model.json,
+// once every symbolic link on the way is resolved (where fsys can read
+// links: fs.ReadLinkFS, as os.DirFS, os.Root.FS and fstest.MapFS are); a
+// path or a link that leads out of the folder is an error that names it.
+// Each distinct path is resolved and read once, however often the manifest
+// lists it, and errors list a few paths and say how many more there are.
+//
 // It returns an error wrapping ErrFormat that names the culprit for an
 // unknown layer class, a missing or short shard (with the bytes declared
 // and present), a weight that is missing, not float32 or matches no layer,
@@ -95,6 +111,9 @@ func readTFJS(fsys fs.FS, modelJSON string, opts *LoadOptions) (*Sequential, err
 	}
 	raw, err := fs.ReadFile(fsys, modelJSON)
 	if err != nil {
+		return nil, fmt.Errorf("layers: tfjs: %w", err)
+	}
+	if err := checkJSONDepth(raw, MaxConfigDepth+4, modelJSON); err != nil {
 		return nil, fmt.Errorf("layers: tfjs: %w", err)
 	}
 	var mj tfjsModel
@@ -155,6 +174,94 @@ type tfjsPlan struct {
 	groups []tfjsGroup
 	sizes  []int64             // each group's shards' bytes, by fs.Stat
 	byName map[string]tfjsSpec // by name, ":0" trimmed
+	// shards maps each distinct path of the manifest to the file it
+	// resolves to and its size: each is resolved and stat'ed once, and
+	// read once (readGroup keeps what it read in data).
+	shards map[string]tfjsShard
+	data   map[string][]byte
+}
+
+// tfjsShard is a shard file: the path it resolves to in the file system,
+// symbolic links followed, and its size.
+type tfjsShard struct {
+	name string
+	size int64
+}
+
+// maxLinkHops bounds the symbolic links followed to resolve one shard
+// path (Linux's limit, MAXSYMLINKS, is 40).
+const maxLinkHops = 40
+
+// resolveShard returns the file a manifest path p names in dir: a regular
+// file inside dir once every symbolic link on the way is resolved (when
+// fsys can read links, as os.DirFS, os.Root.FS and fstest.MapFS can). A
+// path or a link that leads out of dir, a link loop, or anything but a
+// regular file is an error that names p (and the link).
+func resolveShard(fsys fs.FS, dir, p string) (tfjsShard, error) {
+	fail := func(format string, args ...any) (tfjsShard, error) {
+		return tfjsShard{}, fmt.Errorf("layers: tfjs: weight shard %q: %s: %w", p, fmt.Sprintf(format, args...), ErrFormat)
+	}
+	folder := "the model's folder"
+	if dir != "." {
+		folder += " " + strconv.Quote(dir)
+	}
+	inside := func(name string) bool {
+		return fs.ValidPath(name) && (dir == "." || name == dir || strings.HasPrefix(name, dir+"/"))
+	}
+	rel := strings.TrimPrefix(p, "./")
+	if rel == "" || path.IsAbs(rel) || strings.Contains(rel, "\\") {
+		return fail("want a path relative to the model's folder")
+	}
+	name := path.Join(dir, rel)
+	if !inside(name) || name == dir {
+		return fail("the path leads out of %s", folder)
+	}
+	if rl, ok := fsys.(fs.ReadLinkFS); ok {
+		// Resolve link by link, component by component, as the kernel does.
+		cur := dir
+		todo := strings.Split(path.Clean(rel), "/")
+		hops := 0
+		for len(todo) > 0 {
+			c := todo[0]
+			todo = todo[1:]
+			next := path.Join(cur, c)
+			if !inside(next) {
+				return fail("the path leads out of %s", folder)
+			}
+			st, err := rl.Lstat(next)
+			if err != nil {
+				return tfjsShard{}, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", p, ErrFormat, err)
+			}
+			if st.Mode()&fs.ModeSymlink == 0 {
+				cur = next
+				continue
+			}
+			if hops++; hops > maxLinkHops {
+				return fail("more than %d symbolic links (a loop?)", maxLinkHops)
+			}
+			target, err := rl.ReadLink(next)
+			if err != nil {
+				return tfjsShard{}, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", p, ErrFormat, err)
+			}
+			if path.IsAbs(target) || filepath.IsAbs(target) || strings.Contains(target, "\\") {
+				return fail("%q is a symbolic link to %q, outside %s", next, target, folder)
+			}
+			if to := path.Join(path.Dir(next), target); !inside(to) {
+				return fail("%q is a symbolic link to %q, outside %s", next, target, folder)
+			}
+			todo = append(strings.Split(path.Clean(target), "/"), todo...)
+			// cur stays the link's folder: the target resolves from there.
+		}
+		name = cur
+	}
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return tfjsShard{}, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", p, ErrFormat, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fail("not a regular file (%s)", st.Mode().Type())
+	}
+	return tfjsShard{name: name, size: st.Size()}, nil
 }
 
 // layerOf returns the layer a weight name belongs to ("d" for "d/kernel").
@@ -168,15 +275,23 @@ func layerOf(weight string) string {
 // planWeights checks every weight the manifest lists, by name, against the
 // sizes of its group's shards (fs.Stat; nothing is read).
 func planWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (*tfjsPlan, error) {
-	plan := &tfjsPlan{fsys: fsys, dir: dir, groups: manifest, byName: map[string]tfjsSpec{}}
+	plan := &tfjsPlan{fsys: fsys, dir: dir, groups: manifest, byName: map[string]tfjsSpec{},
+		shards: map[string]tfjsShard{}, data: map[string][]byte{}}
 	for g, group := range manifest {
 		var present int64
 		for _, p := range group.Paths {
-			st, err := fs.Stat(fsys, path.Join(dir, strings.TrimPrefix(p, "./")))
-			if err != nil {
-				return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", p, ErrFormat, err)
+			sh, ok := plan.shards[p]
+			if !ok {
+				var err error
+				if sh, err = resolveShard(fsys, dir, p); err != nil {
+					return nil, err
+				}
+				plan.shards[p] = sh
 			}
-			present += st.Size()
+			if present += sh.size; present > maxBufferElems*4 {
+				return nil, fmt.Errorf("layers: tfjs: weight group %d: its shards %s hold more than %s: %w",
+					g+1, listSome(group.Paths, len(group.Paths)), formatBytes(maxBufferElems*4), ErrFormat)
+			}
 		}
 		plan.sizes = append(plan.sizes, present)
 		var off int64
@@ -195,8 +310,8 @@ func planWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (*tfjsPlan, error
 				n *= d
 			}
 			if off+4*int64(n) > present {
-				return nil, fmt.Errorf("layers: tfjs: layer %q: weight %q, shape %s, declares %s at byte %d of weight group %d, but its shards %v hold %d bytes: %w",
-					layerOf(strings.TrimSuffix(w.Name, ":0")), w.Name, formatShape(w.Shape), formatBytes(4*int64(n)), off, g+1, group.Paths, present, ErrFormat)
+				return nil, fmt.Errorf("layers: tfjs: layer %q: weight %q, shape %s, declares %s at byte %d of weight group %d, but its shards %s hold %d bytes: %w",
+					layerOf(strings.TrimSuffix(w.Name, ":0")), w.Name, formatShape(w.Shape), formatBytes(4*int64(n)), off, g+1, listSome(group.Paths, len(group.Paths)), present, ErrFormat)
 			}
 			name := strings.TrimSuffix(w.Name, ":0")
 			if _, dup := plan.byName[name]; dup {
@@ -206,32 +321,41 @@ func planWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (*tfjsPlan, error
 			off += 4 * int64(n)
 		}
 		if off != present {
-			return nil, fmt.Errorf("layers: tfjs: weight group %d: its shards %v hold %d bytes, but its weights take %d: %w",
-				g+1, group.Paths, present, off, ErrFormat)
+			return nil, fmt.Errorf("layers: tfjs: weight group %d: its shards %s hold %d bytes, but its weights take %d: %w",
+				g+1, listSome(group.Paths, len(group.Paths)), present, off, ErrFormat)
 		}
 	}
 	return plan, nil
 }
 
 // readGroup reads weight group g's shards, whose total size planWeights
-// checked, into one buffer.
+// checked, into one buffer. Each distinct shard file is read once per
+// load, however many times the manifest lists it.
 func (p *tfjsPlan) readGroup(g int) ([]byte, error) {
 	paths := p.groups[g].Paths
-	if len(paths) == 1 {
-		b, err := fs.ReadFile(p.fsys, path.Join(p.dir, strings.TrimPrefix(paths[0], "./")))
-		if err != nil {
-			return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", paths[0], ErrFormat, err)
+	read := func(sp string) ([]byte, error) {
+		sh := p.shards[sp]
+		if b, ok := p.data[sh.name]; ok {
+			return b, nil
 		}
-		return b, nil
-	}
-	data := make([]byte, 0, p.sizes[g])
-	for _, sp := range paths {
-		b, err := fs.ReadFile(p.fsys, path.Join(p.dir, strings.TrimPrefix(sp, "./")))
+		b, err := fs.ReadFile(p.fsys, sh.name)
 		if err != nil {
 			return nil, fmt.Errorf("layers: tfjs: weight shard %q: %w: %w", sp, ErrFormat, err)
 		}
-		if int64(len(data)+len(b)) > p.sizes[g] {
-			return nil, fmt.Errorf("layers: tfjs: weight shard %q grew while it was read: %w", sp, ErrFormat)
+		if int64(len(b)) != sh.size {
+			return nil, fmt.Errorf("layers: tfjs: weight shard %q changed size while it was read (%d bytes, then %d): %w", sp, sh.size, len(b), ErrFormat)
+		}
+		p.data[sh.name] = b
+		return b, nil
+	}
+	if len(paths) == 1 {
+		return read(paths[0])
+	}
+	data := make([]byte, 0, p.sizes[g])
+	for _, sp := range paths {
+		b, err := read(sp)
+		if err != nil {
+			return nil, err
 		}
 		data = append(data, b...)
 	}
@@ -278,7 +402,11 @@ func (m *Sequential) assignWeights(plan *tfjsPlan, file string) error {
 		}
 	}
 	if len(extra) > 0 {
-		return fmt.Errorf("layers: tfjs: %s: weights %q in the manifest match no layer of the model: %w", file, extra, ErrFormat)
+		quoted := make([]string, min(len(extra), maxListed))
+		for i := range quoted {
+			quoted[i] = strconv.Quote(extra[i])
+		}
+		return fmt.Errorf("layers: tfjs: %s: weights %s in the manifest match no layer of the model: %w", file, listSome(quoted, len(extra)), ErrFormat)
 	}
 	if err := m.checkParams(m.builtParams(), "model "+strconv.Quote(m.modelName())); err != nil {
 		return fmt.Errorf("layers: tfjs: %s: %w", file, err)

@@ -114,6 +114,9 @@ func (d *Dataset) raw() ([]byte, error) {
 	if err := bud.spend(total, "dataset", d.addr); err != nil {
 		return nil, withPath(err, d.path)
 	}
+	if err := f.spendLimit(total, "dataset", d.addr); err != nil {
+		return nil, withPath(err, d.path)
+	}
 	switch d.layout.class {
 	case layoutCompact:
 		if uint64(len(d.layout.compact)) < total {
@@ -343,19 +346,110 @@ func (cr *chunkReader) chunk1(addr, size uint64, mask uint32, offs []uint64) err
 		return formatErr(what, addr, "stored size %d is above the %d bytes that a chunk of %d bytes can take through its filters (%s)",
 			size, hi[len(hi)-1], cr.chunkBytes, cr.pipelineString(mask))
 	}
-	b, err := d.f.read(addr, size, what, nil)
-	if err != nil {
+	if !d.f.fits(addr, size) {
+		return formatErr(what, addr, "%d bytes at 0x%x extend past the end of the file (%d bytes)", size, addr, d.f.size)
+	}
+	// A chunk may reach past the dataset (an edge chunk, or one declared
+	// far bigger than the dataset). Only the bytes up to its last element
+	// inside the dataset are needed: through deflate alone (or no filter)
+	// they are read as a stream and the rest is never inflated; shuffle
+	// and fletcher32 need the whole chunk, which is then refused when it
+	// is far bigger than its part inside the dataset.
+	need, inside := cr.needed(offs)
+	prefix := true
+	for i, flt := range d.filters {
+		if (i >= 32 || mask&(1<<uint(i)) == 0) && flt.id != filterDeflate {
+			prefix = false
+		}
+	}
+	if !prefix {
+		need = cr.chunkBytes
+		if need > maxWholeChunk && need/16 > inside {
+			return formatErr(what, addr, "a chunk of %d bytes through %s must be read whole, but only %d bytes of it lie inside the dataset (at most 1 MiB, or 16 times that, is read for them)",
+				cr.chunkBytes, cr.pipelineString(mask), inside)
+		}
+	}
+	if err := d.f.spendLimit(need, what, addr); err != nil {
 		return err
 	}
-	b, err = cr.unfilter(b, mask, addr)
+	var b []byte
+	var err error
+	if prefix {
+		b, err = cr.readPrefix(addr, size, mask, need)
+	} else {
+		if b, err = d.f.read(addr, size, what, nil); err == nil {
+			b, err = cr.unfilter(b, mask, addr)
+		}
+		if err == nil && uint64(len(b)) != cr.chunkBytes {
+			err = formatErr(what, addr, "chunk holds %d bytes after its filters, want %d", len(b), cr.chunkBytes)
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if uint64(len(b)) != cr.chunkBytes {
-		return formatErr(what, addr, "chunk holds %d bytes after its filters, want %d", len(b), cr.chunkBytes)
 	}
 	cr.place(b, offs)
 	return nil
+}
+
+// maxWholeChunk is the size up to which a chunk that must be read whole
+// (through shuffle or fletcher32) is read whatever part of it the dataset
+// uses: 1 MiB, h5py's largest automatic chunk (CHUNK_MAX in h5py's
+// filters.py).
+const maxWholeChunk = 1 << 20
+
+// needed returns how many bytes of the chunk whose first element is at
+// offs are needed, from its start through its last element inside the
+// dataset (row-major inside the chunk), and how many of them are inside.
+func (cr *chunkReader) needed(offs []uint64) (need, inside uint64) {
+	es := uint64(cr.d.dtype.Size)
+	last, in := uint64(0), uint64(1)
+	for i := range cr.chunk {
+		ext := min(cr.chunk[i], cr.dims[i]-offs[i])
+		last = last*cr.chunk[i] + ext - 1
+		in *= ext
+	}
+	return (last + 1) * es, in * es
+}
+
+// readPrefix reads the first need bytes of a chunk stored in size bytes at
+// addr, whose filters (those not masked) are all deflate: as a stream, so
+// that no more than need bytes are inflated, and checked against the
+// chunk's size when the whole chunk is needed.
+func (cr *chunkReader) readPrefix(addr, size uint64, mask uint32, need uint64) ([]byte, error) {
+	f := cr.d.f
+	const what = "chunk"
+	deflates := 0
+	for i, flt := range cr.d.filters {
+		if (i >= 32 || mask&(1<<uint(i)) == 0) && flt.id == filterDeflate {
+			deflates++
+		}
+	}
+	if deflates == 0 {
+		return f.read(addr, need, what, nil)
+	}
+	var r io.Reader = io.NewSectionReader(f.r, int64(f.base+addr), int64(size))
+	for range deflates {
+		zr, err := zlib.NewReader(r)
+		if err != nil {
+			return nil, formatErr(what, addr, "deflate: %v", err)
+		}
+		r = zr
+	}
+	b := make([]byte, need)
+	if n, err := io.ReadFull(r, b); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return nil, formatErr(what, addr, "deflate: the chunk inflates to %d bytes, want %d (a chunk of %d bytes through %s)",
+				n, max(need, cr.chunkBytes), cr.chunkBytes, cr.pipelineString(mask))
+		}
+		return nil, formatErr(what, addr, "deflate: %v", err)
+	}
+	if need == cr.chunkBytes {
+		var one [1]byte
+		if n, _ := io.ReadFull(r, one[:]); n > 0 {
+			return nil, formatErr(what, addr, "deflate: the chunk inflates past its %d bytes (through %s)", cr.chunkBytes, cr.pipelineString(mask))
+		}
+	}
+	return b, nil
 }
 
 // place copies the part of chunk c (first element at offs) that lies

@@ -110,4 +110,12 @@
 //     inflated past what it can hold; a chunk whose stored size is above
 //     that bound is refused (so a read costs about what it returns), and a
 //     chunk listed twice is an error.
+//   - A chunk may be far bigger than its dataset (h5py writes a 4-float
+//     bias as one chunk of 1 GiB if told to): only the bytes from its start
+//     to its last element inside the dataset are read, inflated as a
+//     stream when its filters are deflate alone. A chunk that must be read
+//     whole (through shuffle or fletcher32) is refused when it is over
+//     1 MiB and 16 times its part inside the dataset.
+//   - File.SetDataLimit bounds the dataset bytes one File returns and
+//     inflates, in all, for a reader that knows what the file should hold.
 package hdf5

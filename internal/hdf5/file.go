@@ -39,11 +39,14 @@ type File struct {
 	// that many datasets over the same bytes, or many never written and
 	// read as their fill value, cannot add up past what the file holds.
 	data, inflated *budget
-	mu             sync.Mutex
-	objects        map[uint64]cachedObject
-	tables         map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
-	chunks         map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
-	gheaps         map[uint64]*globalHeap
+	// limit, when set by SetDataLimit, bounds the dataset bytes the File
+	// returns and inflates from then on, all datasets together.
+	limit   *limitBudget
+	mu      sync.Mutex
+	objects map[uint64]cachedObject
+	tables  map[[2]uint64][]link       // symbol tables by (B-tree, heap) address
+	chunks  map[[2]uint64][]chunkEntry // chunk B-trees by (address, rank)
+	gheaps  map[uint64]*globalHeap
 }
 
 // Open opens the HDF5 file at path. Close it when done.
@@ -87,6 +90,44 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// SetDataLimit bounds the bytes of dataset data the File returns, and
+// those it inflates to get them, from now on to n in all (n >= 0): a
+// reader that knows what the file should hold (the weights a model's
+// config declares) sets it to a small multiple of that, so that no file,
+// however it is built, makes a load inflate more. A read that would pass
+// it is an error wrapping ErrFormat that names the dataset, the limit and
+// the bytes asked for. Without it, the bounds are those of the package
+// documentation (what the file's size allows).
+func (f *File) SetDataLimit(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limit = &limitBudget{total: max(n, 0), left: max(n, 0)}
+}
+
+// limitBudget is the budget of SetDataLimit.
+type limitBudget struct {
+	mu          sync.Mutex
+	total, left int64
+}
+
+// spend takes n bytes for what (a dataset, or a chunk of one) at addr.
+func (f *File) spendLimit(n uint64, what string, addr uint64) error {
+	f.mu.Lock()
+	b := f.limit
+	f.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > uint64(b.left) {
+		return formatErr(what, addr, "%d bytes asked for, but the load's data limit of %d bytes (a multiple of what the model's weights need) has %d left",
+			n, b.total, b.left)
+	}
+	b.left -= int64(n)
+	return nil
 }
 
 // Close releases the file opened by Open. For a File from NewReader it does

@@ -9,7 +9,8 @@ import (
 
 // FuzzHDF5 opens arbitrary bytes, walks every group and reads every
 // attribute and dataset: errors are expected, panics, hangs and
-// allocations beyond densetest.FuzzAllocLimit are bugs.
+// allocations beyond densetest.FuzzAllocLimit or cases longer than
+// densetest.FuzzTimeLimit are bugs.
 func FuzzHDF5(f *testing.F) {
 	// Small seeds: the fuzzer mutates and minimises big inputs slowly.
 	// The larger fixtures get random mutations in TestMutations.
@@ -21,7 +22,7 @@ func FuzzHDF5(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		densetest.LimitAllocs(t, densetest.FuzzAllocLimit, func() {
+		densetest.Bounded(t, func() {
 			file, err := NewReader(bytes.NewReader(b), int64(len(b)))
 			if err != nil {
 				return

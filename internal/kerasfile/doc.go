@@ -29,8 +29,11 @@
 //   - Keras 3 (FormatKeras), a .keras zip: metadata.json (keras_version),
 //     config.json (Config, as is) and model.weights.h5. The weights file is
 //     read in place when stored uncompressed (as Keras writes it), else
-//     inflated into memory (at most 4 GiB, and at most 1032 times its
-//     compressed size). Its weights are at layers/<name>/vars/0, 1, ...:
+//     inflated as the HDF5 reader asks for its bytes, in pieces, never
+//     past the size the zip declares; that size may be at most what the
+//     config's weights can take when the caller says what they are
+//     (Options.Expect, Expected), else at most 4 GiB and 1032 times its
+//     compressed size. Its weights are at layers/<name>/vars/0, 1, ...:
 //     every group below "layers" with a "vars" child is a LayerWeights
 //     whose Layer is the group's path below "layers" ("dense",
 //     "functional/layers/dense"), depth first, groups in byte order of

@@ -2,12 +2,13 @@ package kerasfile
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/densecl/densecl/internal/hdf5"
 )
@@ -21,7 +22,7 @@ const (
 	deflateRatio       = 1032 // zlib's worst-case expansion
 )
 
-func readKeras(name string, r io.ReaderAt, size int64) (*Model, error) {
+func readKeras(name string, r io.ReaderAt, size int64, opts *Options) (*Model, error) {
 	rd := newReader(name, size)
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -62,18 +63,32 @@ func readKeras(name string, r io.ReaderAt, size int64) (*Model, error) {
 		return nil, rd.errf(nil, "config.json is not valid JSON")
 	}
 	m.Config = json.RawMessage(cfg)
+	e, known, err := rd.expect(opts, m.Config, m.KerasVersion)
+	if err != nil {
+		return nil, rd.errf(err, "config.json")
+	}
 
 	zf = members["model.weights.h5"]
 	if zf == nil {
 		return nil, rd.errf(nil, "no model.weights.h5 in the zip")
 	}
-	wr, wsize, err := rd.weightsReader(r, size, zf)
+	bound := int64(-1)
+	if known {
+		bound = e.memberBound()
+	}
+	wr, wsize, err := rd.weightsReader(r, size, zf, bound)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := wr.(io.Closer); ok {
+		defer c.Close()
 	}
 	f, err := hdf5.NewReader(wr, wsize)
 	if err != nil {
 		return nil, rd.errf(err, "model.weights.h5")
+	}
+	if known {
+		limitData(f, e)
 	}
 	root, err := f.Root()
 	if err != nil {
@@ -129,8 +144,10 @@ func (rd reader) readSmall(zf *zip.File) ([]byte, error) {
 }
 
 // weightsReader gives access to model.weights.h5: in place when it is
-// stored uncompressed, else inflated into memory.
-func (rd reader) weightsReader(r io.ReaderAt, size int64, zf *zip.File) (io.ReaderAt, int64, error) {
+// stored uncompressed, else through a memberReader that inflates it as it
+// is read, up to bound bytes (the zip's own limits when bound < 0: at most
+// maxWeightsInMemory, and deflateRatio times its compressed size).
+func (rd reader) weightsReader(r io.ReaderAt, size int64, zf *zip.File, bound int64) (io.ReaderAt, int64, error) {
 	if zf.Method == zip.Store {
 		off, err := zf.DataOffset()
 		if err != nil {
@@ -143,23 +160,126 @@ func (rd reader) weightsReader(r io.ReaderAt, size int64, zf *zip.File) (io.Read
 		return io.NewSectionReader(r, off, int64(n)), int64(n), nil
 	}
 	n := zf.UncompressedSize64
-	if n > maxWeightsInMemory || n/deflateRatio > zf.CompressedSize64+1 {
+	if bound >= 0 {
+		if n > uint64(bound) {
+			return nil, 0, rd.errf(nil, "model.weights.h5: the zip says it inflates to %d bytes, more than the %d bytes the weights its config declares may take (twice their float32 bytes, plus 1 MiB and 16 KiB a variable for HDF5's own structures)", n, bound)
+		}
+	} else if n > maxWeightsInMemory || n/deflateRatio > zf.CompressedSize64+1 {
 		return nil, 0, rd.errf(nil, "model.weights.h5: compressed entry declares %d bytes uncompressed (%d compressed)", n, zf.CompressedSize64)
 	}
-	rc, err := zf.Open()
+	return &memberReader{zf: zf, size: int64(n), name: zf.Name}, int64(n), nil
+}
+
+// memberPiece is how much of a deflated member memberReader inflates at
+// a time, past what a read asks for.
+const memberPiece = 64 << 10
+
+// memberReader reads a deflated zip member as an io.ReaderAt of its
+// declared size: it inflates the member from the start as far as reads
+// reach (in pieces of memberPiece), keeps what it inflated, and never goes
+// past the declared size, which the caller has bounded; archive/zip
+// refuses a stream longer than that, and its checksum is checked when the
+// stream is read to its end. Safe for concurrent use.
+type memberReader struct {
+	mu   sync.Mutex
+	zf   *zip.File
+	name string
+	size int64
+	rc   io.ReadCloser
+	buf  []byte // inflated so far
+	err  error  // sticky
+}
+
+func (m *memberReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%s: negative offset %d", m.name, off)
+	}
+	if off >= m.size {
+		return 0, io.EOF
+	}
+	end := off + int64(len(p))
+	if end > m.size || end < off {
+		end = m.size
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fill(end); err != nil {
+		return 0, err
+	}
+	n := copy(p, m.buf[off:end])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// fill inflates the member up to at least end bytes (end <= m.size).
+func (m *memberReader) fill(end int64) error {
+	if int64(len(m.buf)) >= end {
+		return nil
+	}
+	if m.err != nil {
+		return m.err
+	}
+	if m.rc == nil {
+		rc, err := m.zf.Open()
+		if err != nil {
+			m.err = fmt.Errorf("%s: %w", m.name, err)
+			return m.err
+		}
+		m.rc = rc
+	}
+	want := min(m.size, max(end, int64(len(m.buf))+memberPiece))
+	if int64(cap(m.buf)) < want {
+		nb := make([]byte, len(m.buf), min(m.size, max(want, 2*int64(cap(m.buf)))))
+		copy(nb, m.buf)
+		m.buf = nb
+	}
+	n, err := io.ReadFull(m.rc, m.buf[len(m.buf):want])
+	m.buf = m.buf[:len(m.buf)+n]
 	if err != nil {
-		return nil, 0, rd.errf(err, "model.weights.h5")
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("inflates to %d bytes, the zip says %d", len(m.buf), m.size)
+		}
+		m.err = fmt.Errorf("%s: %w", m.name, err)
+		m.closeRC()
+		return m.err
 	}
-	defer rc.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(rc, int64(n)+1)); err != nil {
-		return nil, 0, rd.errf(err, "model.weights.h5")
+	if int64(len(m.buf)) == m.size {
+		// Read to the end so that archive/zip checks the size and CRC-32.
+		var one [1]byte
+		switch _, err := io.ReadFull(m.rc, one[:]); {
+		case err == io.EOF:
+		case err == nil || errors.Is(err, zip.ErrFormat): // archive/zip's word for a stream past its size
+			m.err = fmt.Errorf("%s: inflates past the %d bytes its zip headers declare, the most it may take", m.name, m.size)
+		default:
+			m.err = fmt.Errorf("%s: %w", m.name, err)
+		}
+		if m.err != nil {
+			m.buf = m.buf[:0]
+		}
+		m.closeRC()
+		if m.err != nil {
+			return m.err
+		}
 	}
-	if uint64(buf.Len()) != n {
-		return nil, 0, rd.errf(nil, "model.weights.h5: inflates to %d bytes, the zip says %d", buf.Len(), n)
+	return nil
+}
+
+// Close closes the decompressor; what was inflated stays readable.
+func (m *memberReader) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closeRC()
+}
+
+func (m *memberReader) closeRC() error {
+	if m.rc == nil {
+		return nil
 	}
-	b := buf.Bytes()
-	return bytes.NewReader(b), int64(len(b)), nil
+	err := m.rc.Close()
+	m.rc = nil
+	return err
 }
 
 const maxNesting = 64

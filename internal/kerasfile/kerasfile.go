@@ -98,9 +98,67 @@ func (e *Error) Unwrap() error { return e.Err }
 // an HDF5 file, or lacks the layout of a Keras file.
 var ErrNotKeras = errors.New("kerasfile: not a Keras file")
 
+// Options tunes OpenWith, ReadKerasWith and ReadH5With. The zero value
+// (or nil) is Open's behaviour.
+type Options struct {
+	// Expect, when set, is called with the model's config and the Keras
+	// version as soon as they are read, before any weight; it says what
+	// the config declares (see Expected), or returns an error, which ends
+	// the read with that error wrapped. Files without a config (weights
+	// only) never call it.
+	Expect func(config json.RawMessage, kerasVersion string) (Expected, error)
+}
+
+// Expected is what a model's config declares its weights to be, for the
+// reader to bound what a file may make it inflate and read:
+//
+//   - a .keras zip's model.weights.h5, when deflated, may inflate to at
+//     most 2·Bytes (float64 weights) plus 1 MiB and 16 KiB per variable
+//     for HDF5's metadata; a larger size declared in the zip is refused at
+//     once, and the member is inflated as the HDF5 reader asks for its
+//     bytes, never past that bound;
+//   - the dataset bytes read and inflated in one load are at most
+//     DataLimitFactor·Bytes plus DataLimitSlack (hdf5.File.SetDataLimit);
+//   - the weights returned are at most 2·Bytes plus 1 MiB.
+//
+// Each refusal is an error that names the member or dataset, the bound
+// and what came.
+type Expected struct {
+	// Bytes is the size of the model's weights as float32 (4 bytes a
+	// parameter); negative when the config does not say (a model with no
+	// input shape), which leaves the bounds of the file's size alone.
+	Bytes int64
+	// Variables counts the weights (a Dense layer's kernel and bias).
+	Variables int
+}
+
+// The bound on the dataset bytes one load reads and inflates, given what
+// the config expects: DataLimitFactor times its weights' bytes plus
+// DataLimitSlack. Float64 weights read and converted take twice their
+// float32 bytes; the rest is room for chunks that reach past their
+// dataset.
+const (
+	DataLimitFactor = 8
+	DataLimitSlack  = 4 << 20
+)
+
+// dataLimitSlack is DataLimitSlack, a variable for tests.
+var dataLimitSlack int64 = DataLimitSlack
+
+// memberBound is what a deflated model.weights.h5 may inflate to, given
+// what the config expects.
+func (e Expected) memberBound() int64 {
+	return 2*e.Bytes + 1<<20 + 16<<10*int64(max(e.Variables, 0))
+}
+
 // Open reads the Keras file at path. It tells the format by content: a zip
 // is read as a Keras 3 .keras file, anything else as HDF5.
 func Open(path string) (*Model, error) {
+	return OpenWith(path, nil)
+}
+
+// OpenWith is Open with options; nil means none.
+func OpenWith(path string, opts *Options) (*Model, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{Detail: "open", Err: err}
@@ -113,20 +171,55 @@ func Open(path string) (*Model, error) {
 	head := make([]byte, 4)
 	n, _ := fh.ReadAt(head, 0)
 	if n == 4 && (bytes.Equal(head, []byte("PK\x03\x04")) || bytes.Equal(head, []byte("PK\x05\x06"))) {
-		return readKeras(path, fh, st.Size())
+		return readKeras(path, fh, st.Size(), opts)
 	}
-	return readH5(path, fh, st.Size())
+	return readH5(path, fh, st.Size(), opts)
 }
 
 // ReadH5 reads a legacy HDF5 model (model.save) or weights (save_weights)
 // file, or a Keras 3 .weights.h5 file, of size bytes from r.
 func ReadH5(r io.ReaderAt, size int64) (*Model, error) {
-	return readH5("", r, size)
+	return readH5("", r, size, nil)
+}
+
+// ReadH5With is ReadH5 with options; nil means none.
+func ReadH5With(r io.ReaderAt, size int64, opts *Options) (*Model, error) {
+	return readH5("", r, size, opts)
 }
 
 // ReadKeras reads a Keras 3 .keras zip of size bytes from r.
 func ReadKeras(r io.ReaderAt, size int64) (*Model, error) {
-	return readKeras("", r, size)
+	return readKeras("", r, size, nil)
+}
+
+// ReadKerasWith is ReadKeras with options; nil means none.
+func ReadKerasWith(r io.ReaderAt, size int64, opts *Options) (*Model, error) {
+	return readKeras("", r, size, opts)
+}
+
+// expect calls opts.Expect on a config, if both are there; ok is false
+// when there is nothing to go by.
+func (rd reader) expect(opts *Options, config json.RawMessage, version string) (e Expected, ok bool, err error) {
+	if opts == nil || opts.Expect == nil || config == nil {
+		return Expected{}, false, nil
+	}
+	e, err = opts.Expect(config, version)
+	if err != nil {
+		return Expected{}, false, err
+	}
+	if e.Bytes < 0 {
+		return e, false, nil
+	}
+	// The weights returned: float32 values, at most twice what the config
+	// says (room for variables Keras keeps beside the weights).
+	*rd.left = min(*rd.left, 2*e.Bytes+1<<20)
+	return e, true, nil
+}
+
+// limitData bounds the dataset bytes f reads and inflates by what the
+// config expects.
+func limitData(f *hdf5.File, e Expected) {
+	f.SetDataLimit(DataLimitFactor*e.Bytes + dataLimitSlack)
 }
 
 type reader struct {
@@ -151,7 +244,7 @@ func (rd reader) errf(err error, format string, args ...any) error {
 	return &Error{File: rd.file, Detail: fmt.Sprintf(format, args...), Err: err}
 }
 
-func readH5(name string, r io.ReaderAt, size int64) (*Model, error) {
+func readH5(name string, r io.ReaderAt, size int64, opts *Options) (*Model, error) {
 	rd := newReader(name, size)
 	f, err := hdf5.NewReader(r, size)
 	if err != nil {
@@ -184,6 +277,13 @@ func readH5(name string, r io.ReaderAt, size int64) (*Model, error) {
 				return nil, rd.errf(nil, "the model_config attribute is not valid JSON")
 			}
 			m.Config = json.RawMessage(cfg)
+		}
+		e, ok, err := rd.expect(opts, m.Config, m.KerasVersion)
+		if err != nil {
+			return nil, rd.errf(err, "model_config")
+		}
+		if ok {
+			limitData(f, e)
 		}
 		if m.Layers, err = rd.legacyLayers(g); err != nil {
 			return nil, err

@@ -71,7 +71,7 @@ func chainArgs(c kernels.Chain, rows int, x, y, desc *Buffer, w, b []*Buffer) []
 
 // PreparedChain is a chain of Dense layers made ready to run on a device
 // in one launch: its form fixed, its layer table (kernels.Chain.Descriptor)
-// uploaded. Prepare it once per model and run it for every batch.
+// uploaded. The device keeps it until it closes.
 type PreparedChain struct {
 	d    *Device
 	c    kernels.Chain // M unused
@@ -79,12 +79,48 @@ type PreparedChain struct {
 	desc *Buffer
 }
 
+// chainCache is a device's prepared chains, by form and descriptor, and
+// the work-group size of each GPU-form program.
+type chainCache struct {
+	mu sync.Mutex
+	m  map[string]*PreparedChain
+	wg map[*Program]int
+}
+
+// chains returns d's chainCache.
+func (d *Device) chains() *chainCache {
+	v, _ := chainCaches.LoadOrStore(d, &chainCache{m: map[string]*PreparedChain{}, wg: map[*Program]int{}})
+	return v.(*chainCache)
+}
+
+// chainCaches holds each open device's chainCache.
+var chainCaches sync.Map // *Device -> *chainCache
+
+// releaseChains frees the device's prepared chains (Close).
+func (d *Device) releaseChains() error {
+	v, ok := chainCaches.LoadAndDelete(d)
+	if !ok {
+		return nil
+	}
+	cc := v.(*chainCache)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	var first error
+	for _, p := range cc.m {
+		if err := p.desc.Release(); err != nil && first == nil {
+			first = err
+		}
+	}
+	cc.m, cc.wg = nil, nil
+	return first
+}
+
 // PrepareChain makes c ready to run (c.M is ignored: each Run gives its
-// rows). It fails when c is invalid or does not fit the device's form
+// rows), or returns the chain prepared before for the same layers in the
+// same form. It fails when c is invalid or does not fit the device's form
 // (ChainFits); the form is the device's at this call (Dense2Form).
 func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
 	c.M = 1
-	c.Layers = append([]kernels.ChainLayer(nil), c.Layers...)
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
@@ -100,9 +136,23 @@ func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
 			p.ScratchBytes(c, 1), p.Scratch)
 	}
 	words := c.Descriptor()
+	key := make([]byte, 0, 4+4*len(words))
+	key = fmt.Appendf(key, "%d/%d/", form, c.Softmax)
+	for _, v := range words {
+		key = fmt.Appendf(key, "%x,", uint32(v))
+	}
+	cc := d.chains()
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		return nil, ErrClosed
+	}
+	if p, ok := cc.m[string(key)]; ok {
+		return p, nil
+	}
 	host := make([]float32, len(words))
-	for i, v := range words {
-		host[i] = math.Float32frombits(uint32(v))
+	for i, w := range words {
+		host[i] = math.Float32frombits(uint32(w))
 	}
 	desc, err := d.Alloc(len(host))
 	if err != nil {
@@ -112,15 +162,14 @@ func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
 		desc.Release()
 		return nil, err
 	}
-	return &PreparedChain{d: d, c: c, form: form, desc: desc}, nil
+	c.Layers = append([]kernels.ChainLayer(nil), c.Layers...)
+	p := &PreparedChain{d: d, c: c, form: form, desc: desc}
+	cc.m[string(key)] = p
+	return p, nil
 }
 
 // Chain returns the chain p runs (M is 1).
 func (p *PreparedChain) Chain() kernels.Chain { return p.c }
-
-// Release frees the chain's layer table; releasing twice is not an
-// error.
-func (p *PreparedChain) Release() error { return p.desc.Release() }
 
 // Run runs the chain on rows rows of x (rows×K) into y (rows×N), with
 // layer i's weights in w[i] (a (width of its input)×Units row-major
@@ -177,30 +226,27 @@ func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) erro
 }
 
 // Chain runs the Dense layers c describes as one kernel, as
-// PrepareChain(c) then Run(c.M, ...) and Release: y = the chain's output
-// for the c.M rows of x. A model that runs a chain for every batch
-// prepares it once instead.
+// PrepareChain(c) then Run(c.M, ...): y = the chain's output for the c.M
+// rows of x. A model that runs a chain for every batch prepares it once
+// instead.
 func (d *Device) Chain(c kernels.Chain, x *Buffer, w, b []*Buffer, y *Buffer) error {
 	p, err := d.PrepareChain(c)
 	if err != nil {
 		return err
 	}
-	if err := p.Run(c.M, x, w, b, y); err != nil {
-		p.Release()
-		return err
-	}
-	return p.Release()
+	return p.Run(c.M, x, w, b, y)
 }
 
-// chainWG caches the work-group size of each GPU-form program: the
-// smallest of kernels.GPUChain.WG, the device's limit and the kernel's
-// CL_KERNEL_WORK_GROUP_SIZE.
-var chainWG sync.Map // *Program -> int
-
-// chainWorkGroup returns the work-group size of the GPU form's program p.
+// chainWorkGroup returns the work-group size of the GPU form's program p:
+// the smallest of kernels.GPUChain.WG, the device's limits and the
+// kernel's CL_KERNEL_WORK_GROUP_SIZE, queried once per program.
 func (p *Program) chainWorkGroup(d *Device) (int, error) {
-	if v, ok := chainWG.Load(p); ok {
-		return v.(int), nil
+	cc := d.chains()
+	cc.mu.Lock()
+	wg, ok := cc.wg[p]
+	cc.mu.Unlock()
+	if ok {
+		return wg, nil
 	}
 	k, err := p.kernel("chain_gpu")
 	if err != nil {
@@ -210,7 +256,7 @@ func (p *Program) chainWorkGroup(d *Device) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("device: chain: %w", err)
 	}
-	wg := kernels.GPUChain.WG
+	wg = kernels.GPUChain.WG
 	if d.info.MaxWorkGroup > 0 {
 		wg = min(wg, d.info.MaxWorkGroup)
 	}
@@ -221,6 +267,10 @@ func (p *Program) chainWorkGroup(d *Device) (int, error) {
 		wg = min(wg, kwg)
 	}
 	wg = max(wg, 1)
-	chainWG.Store(p, wg)
+	cc.mu.Lock()
+	if cc.wg != nil {
+		cc.wg[p] = wg
+	}
+	cc.mu.Unlock()
 	return wg, nil
 }

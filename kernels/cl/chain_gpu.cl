@@ -45,9 +45,9 @@
 
 // dense_first computes layer 0 for the group's rows from X into out
 // (RB×N), then waits for the whole group.
-static inline void dense_first(__global const float *restrict X, const int r0, const int M,
+static inline void dense_first(__global const float *X, const int r0, const int M,
                                const int K, __local float *out, const int N,
-                               __global const float *restrict W, __global const float *restrict B,
+                               __global const float *W, __global const float *B,
                                const int bias, const int kind, const float alpha,
                                const float max_value, const float threshold) {
   const int lid = get_local_id(0);
@@ -83,8 +83,8 @@ static inline void dense_first(__global const float *restrict X, const int r0, c
 // dense_next computes a later layer from in (RB×K, local) into out
 // (RB×N, local), then waits for the whole group.
 static inline void dense_next(__local const float *in, const int K, __local float *out,
-                              const int N, __global const float *restrict W,
-                              __global const float *restrict B, const int bias, const int kind,
+                              const int N, __global const float *W,
+                              __global const float *B, const int bias, const int kind,
                               const float alpha, const float max_value, const float threshold) {
   const int lid = get_local_id(0);
   const int wg = get_local_size(0);

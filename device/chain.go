@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/densecl/densecl/kernels"
 )
@@ -77,6 +78,12 @@ type PreparedChain struct {
 	c    kernels.Chain // M unused
 	form Dense2Form
 	desc *Buffer
+	// splitRows is the device record's CPU SplitRows.
+	splitRows int
+	// part and count are the split CPU form's partial sums and arrival
+	// count (chain_split), allocated on its first use.
+	mu          sync.Mutex
+	part, count *Buffer
 }
 
 // chainCache is a device's prepared chains, by form and descriptor, and
@@ -107,9 +114,13 @@ func (d *Device) releaseChains() error {
 	defer cc.mu.Unlock()
 	var first error
 	for _, p := range cc.m {
-		if err := p.desc.Release(); err != nil && first == nil {
-			first = err
+		p.mu.Lock()
+		for _, b := range []*Buffer{p.desc, p.part, p.count} {
+			if err := b.Release(); err != nil && first == nil {
+				first = err
+			}
 		}
+		p.mu.Unlock()
 	}
 	cc.m, cc.wg = nil, nil
 	return first
@@ -163,7 +174,7 @@ func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
 		return nil, err
 	}
 	c.Layers = append([]kernels.ChainLayer(nil), c.Layers...)
-	p := &PreparedChain{d: d, c: c, form: form, desc: desc}
+	p := &PreparedChain{d: d, c: c, form: form, desc: desc, splitRows: ChainRecordFor(d.info).CPU.SplitRows}
 	cc.m[string(key)] = p
 	return p, nil
 }
@@ -217,12 +228,65 @@ func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) erro
 		return prog.Run("chain_gpu", []int{ceilDiv(rows, rb) * wg}, []int{wg}, chainArgs(c, rows, x, y, p.desc, w, b)...)
 	}
 	cp := kernels.CPUChain
+	if g, rb := cp.Split(c, d.info.ComputeUnits); g > 0 && p.split(rows) {
+		return p.runSplit(g, rb, c, x, w, b, y)
+	}
 	rb := cp.RowsPerItem(c, d.info.ComputeUnits)
 	prog, err := d.Program(kernels.ChainSource, cp.Options(c, rb))
 	if err != nil {
 		return err
 	}
 	return prog.Run("chain", []int{ceilDiv(rows, rb)}, []int{1}, chainArgs(c, rows, x, y, p.desc, w, b)...)
+}
+
+// splitForce overrides the device records' SplitRows: 0 follows them, 1
+// splits wherever kernels.ChainCPUParams.Split can, 2 never (tests and
+// benchmarks).
+var splitForce atomic.Int32
+
+// split reports whether a batch of rows rows runs split, where it can.
+func (p *PreparedChain) split(rows int) bool {
+	switch splitForce.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return rows <= p.splitRows
+}
+
+// runSplit launches chain_split on g work-items of rb rows.
+func (p *PreparedChain) runSplit(g, rb int, c kernels.Chain, x *Buffer, w, b []*Buffer, y *Buffer) error {
+	d := p.d
+	cp := kernels.CPUChain
+	p.mu.Lock()
+	if p.part == nil {
+		part, err := d.Alloc(max(d.info.ComputeUnits, 1) * cp.MaxRB * c.Layers[1].Units)
+		if err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		count, err := d.Alloc(1)
+		if err == nil {
+			err = d.Upload(count, 0, []float32{0}) // int 0
+		}
+		if err != nil {
+			part.Release()
+			count.Release()
+			p.mu.Unlock()
+			return err
+		}
+		p.part, p.count = part, count
+	}
+	part, count := p.part, p.count
+	p.mu.Unlock()
+	prog, err := d.Program(kernels.ChainSource, cp.Options(c, rb))
+	if err != nil {
+		return err
+	}
+	args := chainArgs(c, c.M, x, y, p.desc, w, b)
+	args = append(args[:6], append([]any{part, count}, args[6:]...)...)
+	return prog.Run("chain_split", []int{g}, []int{1}, args...)
 }
 
 // Chain runs the Dense layers c describes as one kernel, as

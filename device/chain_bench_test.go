@@ -155,7 +155,8 @@ func BenchmarkChain(b *testing.B) {
 // rows, the chain and the layer-by-layer products alternated run by run
 // (so that a loaded machine weighs on both alike), takes the median of
 // each, and prints the device's chain record (device.ChainRecord) with the
-// crossover (device.Crossover) for the device's form. DENSECL_CHAIN_RECORD
+// crossover (device.Crossover) for the device's form; on the CPU form, the
+// split kernel against the plain one where it applies (SplitRows). DENSECL_CHAIN_RECORD
 // names a file to write it to (a new file of chaindb/).
 func BenchmarkChainCrossover(b *testing.B) {
 	d := open(b)
@@ -185,6 +186,45 @@ func BenchmarkChainCrossover(b *testing.B) {
 		ts = append(ts, device.ChainTiming{Rows: rows, ChainUS: median(tc), LayersUS: median(tl)})
 	}
 	cross := device.ChainCrossover{MaxRows: device.Crossover(ts), Chain: "784-512-256-10", Measured: ts}
+	if d.Dense2Form() == device.Dense2CPU {
+		// The split kernel against the plain one, at the row counts where
+		// it applies, alternated; SplitRows is the last of those it wins
+		// from one row up.
+		defer device.ResetChainSplit()
+		for _, rows := range []int{1, 2, 4} {
+			if g, _ := kernels.CPUChain.Split(mlpChain(rows), info.ComputeUnits); g == 0 {
+				break
+			}
+			rig := newChainRig(b, d, mlpChain(rows))
+			var ts, tp []float64
+			for i := 0; i < max(b.N, 20)+5; i++ {
+				for k, on := range []bool{true, false} {
+					device.ForceChainSplit(on)
+					start := time.Now()
+					if err := rig.chain(d); err != nil {
+						b.Fatal(err)
+					}
+					us := float64(time.Since(start).Nanoseconds()) / 1e3
+					if i < 5 {
+						continue
+					}
+					if k == 0 {
+						ts = append(ts, us)
+					} else {
+						tp = append(tp, us)
+					}
+				}
+			}
+			st := &device.ChainSplitTiming{SplitUS: median(ts), PlainUS: median(tp)}
+			if rows == 1 {
+				cross.Split = st
+			}
+			if st.SplitUS >= st.PlainUS {
+				break
+			}
+			cross.SplitRows = rows
+		}
+	}
 	rec := device.ChainRecord{Vendor: info.Vendor, Device: info.Name, Type: info.Type,
 		DriverVersion: info.DriverVersion, Date: time.Now().UTC().Format(time.DateOnly)}
 	if d.Dense2Form() == device.Dense2GPU {
@@ -215,4 +255,34 @@ func median(s []float64) float64 {
 		return 0
 	}
 	return s[len(s)/2]
+}
+
+// BenchmarkChainSplit compares, at one row, the CPU form's split kernel
+// (the first two layers over every compute unit), its plain kernel (one
+// work-item) and the layer-by-layer products, alternated run by run;
+// medians in µs.
+func BenchmarkChainSplit(b *testing.B) {
+	d := open(b)
+	g := newChainRig(b, d, mlpChain(1))
+	defer device.ResetChainSplit()
+	ways := []func() error{
+		func() error { device.ForceChainSplit(true); return g.chain(d) },
+		func() error { device.ForceChainSplit(false); return g.chain(d) },
+		func() error { return g.layers(d) },
+	}
+	ts := make([][]float64, len(ways))
+	for i := 0; i < max(b.N, 20)+5; i++ {
+		for k, run := range ways {
+			start := time.Now()
+			if err := run(); err != nil {
+				b.Fatal(err)
+			}
+			if i >= 5 {
+				ts[k] = append(ts[k], float64(time.Since(start).Nanoseconds())/1e3)
+			}
+		}
+	}
+	for k, name := range []string{"split", "plain", "layers"} {
+		b.ReportMetric(median(ts[k]), name+"_us")
+	}
 }

@@ -27,10 +27,23 @@ type ChainTiming struct {
 	LayersUS float64 `json:"layers_us"`
 }
 
+// ChainSplitTiming is the measurement behind a CPU form's SplitRows: one
+// row of the chain by chain_split and by the plain kernel, median µs of
+// runs alternated in one run.
+type ChainSplitTiming struct {
+	SplitUS float64 `json:"split_us"`
+	PlainUS float64 `json:"plain_us"`
+}
+
 // ChainCrossover is one form's crossover on a device: chains of at most
 // MaxRows rows run as one launch.
 type ChainCrossover struct {
 	MaxRows int `json:"max_rows"`
+	// SplitRows (CPU form) is the most rows that run split over the
+	// compute units (kernels.ChainCPUParams.Split) where the plain kernel
+	// would leave some idle; 0: never. Split says what it was decided on.
+	SplitRows int               `json:"split_rows,omitempty"`
+	Split     *ChainSplitTiming `json:"split,omitempty"`
 	// Chain names the widths it was measured on, "784-512-256-10".
 	Chain    string        `json:"chain,omitempty"`
 	Measured []ChainTiming `json:"measured,omitempty"`
@@ -51,7 +64,8 @@ type ChainRecord struct {
 // DefaultChainRecord is the record of a device with none in chaindb/:
 // one launch up to 8 rows in the CPU form (on the one CPU measured, the
 // chain stayed ahead up to 16 rows: half of that keeps a margin for
-// smaller caches), and up to 64 rows in the GPU form (a 64-row chain of
+// smaller caches), never split (it measured slower there, on a loaded
+// machine), and up to 64 rows in the GPU form (a 64-row chain of
 // 512-wide layers is 8 work-groups of 8 rows, each weight read from
 // global memory 8 times, against three launches of a few microseconds each
 // layer by layer; reasoned, not measured on a GPU).
@@ -115,7 +129,7 @@ func ParseChainRecord(data []byte) (ChainRecord, error) {
 	if rec.Device == "" {
 		return ChainRecord{}, fmt.Errorf("device: chain record: want a device name, got none")
 	}
-	if rec.CPU.MaxRows < 0 || rec.GPU.MaxRows < 0 {
+	if rec.CPU.MaxRows < 0 || rec.GPU.MaxRows < 0 || rec.CPU.SplitRows < 0 {
 		return ChainRecord{}, fmt.Errorf("device: chain record %q: max_rows must be >= 0, got cpu %d and gpu %d",
 			rec.Device, rec.CPU.MaxRows, rec.GPU.MaxRows)
 	}
@@ -141,17 +155,21 @@ func ChainRecordFor(info Info) ChainRecord {
 	return DefaultChainRecord
 }
 
-// Crossover returns the most rows at which the timings favour one
-// launch: the largest Rows whose ChainUS is below LayersUS with every
-// smaller measured row count also favouring it; 0 when the first does
-// not.
+// Crossover returns the most rows at which the timings (in increasing
+// Rows) favour one launch: the largest Rows whose ChainUS is below
+// LayersUS, scanning up from the first and stopping at two losses in a
+// row (so that one noisy loss between wins does not end it); 0 when the
+// first two lose.
 func Crossover(ts []ChainTiming) int {
-	best := 0
+	best, losses := 0, 0
 	for _, t := range ts {
-		if t.ChainUS >= t.LayersUS {
+		if t.ChainUS < t.LayersUS {
+			best, losses = t.Rows, 0
+			continue
+		}
+		if losses++; losses == 2 {
 			break
 		}
-		best = t.Rows
 	}
 	return best
 }

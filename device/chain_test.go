@@ -304,3 +304,86 @@ func TestChainErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestChainSplit checks the CPU form's split kernel (a batch of one row
+// over every compute unit) on chains whose first layer is wide enough to
+// split, against the float64 reference and the fallback.
+func TestChainSplit(t *testing.T) {
+	d := open(t)
+	if err := d.SetDense2Form(device.Dense2CPU); err != nil {
+		t.Fatal(err)
+	}
+	cu := d.Info().ComputeUnits
+	device.ForceChainSplit(true)
+	defer device.ResetChainSplit()
+	r := densetest.Rand(47)
+	relu, gelu := kernels.Act(kernels.ReLU), kernels.Act(kernels.GELU)
+	for i, c := range []kernels.Chain{
+		{M: 1, K: 784, Softmax: kernels.SoftmaxOn, Layers: []kernels.ChainLayer{{Units: 512, Bias: true, Act: relu}, {Units: 256, Bias: true, Act: gelu}, {Units: 10, Bias: true}}},
+		{M: 1, K: 3, Layers: []kernels.ChainLayer{{Units: 129, Act: kernels.Act(kernels.Tanh)}, {Units: 17, Bias: true, Act: kernels.Act(kernels.ELU)}}},
+		{M: 1, K: 31, Softmax: kernels.LogSoftmax, Layers: []kernels.ChainLayer{{Units: 1000, Bias: true, Act: relu}, {Units: 1, Bias: true}}},
+		{M: 1, K: 1, Layers: []kernels.ChainLayer{{Units: 513, Bias: true, Act: relu}, {Units: 10, Act: gelu}, {Units: 7, Bias: true, Act: relu}, {Units: 3}}},
+	} {
+		t.Run(chainName(i, c), func(t *testing.T) {
+			g, _ := kernels.CPUChain.Split(c, cu)
+			if cu >= 2 && g < 2 {
+				t.Fatalf("Split = %d work-items on %d compute units, want at least 2", g, cu)
+			}
+			for run := 0; run < 3; run++ { // the arrival count must reset
+				checkChain(t, d, c, newChainData(r, c), -1)
+			}
+		})
+	}
+}
+
+func TestChainCrossover(t *testing.T) {
+	ts := func(wins ...bool) []device.ChainTiming {
+		var out []device.ChainTiming
+		for i, w := range wins {
+			c := device.ChainTiming{Rows: 1 << i, ChainUS: 10, LayersUS: 20}
+			if !w {
+				c.ChainUS = 30
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		wins []bool
+		want int
+	}{
+		{[]bool{true, true, false, true, true, false, false}, 16},
+		{[]bool{true, false, false, true}, 1},
+		{[]bool{false, false, true}, 0},
+		{[]bool{false, true}, 2},
+		{[]bool{true, true, true}, 4},
+		{nil, 0},
+	} {
+		if got := device.Crossover(ts(c.wins...)); got != c.want {
+			t.Errorf("Crossover(%v) = %d, want %d", c.wins, got, c.want)
+		}
+	}
+}
+
+// TestChainDatabase checks that every record of chaindb/ parses and that
+// a device with no record gets the defaults.
+func TestChainDatabase(t *testing.T) {
+	recs, errs := device.ChainDatabase()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	for _, r := range recs {
+		if r.CPU.MaxRows < 1 && r.GPU.MaxRows < 1 {
+			t.Errorf("record of %q: no crossover", r.Device)
+		}
+	}
+	if got := device.ChainRecordFor(device.Info{Name: "no such device", Type: "gpu"}); got.GPU.MaxRows != device.DefaultChainRecord.GPU.MaxRows {
+		t.Errorf("unknown device: GPU MaxRows %d, want the default %d", got.GPU.MaxRows, device.DefaultChainRecord.GPU.MaxRows)
+	}
+	if _, err := device.ParseChainRecord([]byte(`{"device": "x", "cpu": {"max_rows": 4}, "extra": 1}`)); err == nil {
+		t.Error("a record with an unknown field parsed")
+	}
+	if _, err := device.ParseChainRecord([]byte(`{"cpu": {"max_rows": 4}}`)); err == nil {
+		t.Error("a record with no device parsed")
+	}
+}

@@ -259,6 +259,35 @@ func (p ChainCPUParams) RowsPerItem(c Chain, cu int) int {
 	return 0
 }
 
+// Split returns how the CPU form spreads a batch too small to give every
+// compute unit a block of rows (cl/chain.cl's chain_split): g work-items
+// share the first two layers of rb rows, each a slice of the first
+// layer's outputs of whole passes (VW·NV columns), and the last to finish
+// runs the rest. It returns g = 0 when the plain kernel is the way: one
+// compute unit, a chain of one layer, a batch that already gives every
+// compute unit rows (or more than MaxRB rows), or a first layer narrower
+// than two passes.
+func (p ChainCPUParams) Split(c Chain, cu int) (g, rb int) {
+	if cu < 2 || len(c.Layers) < 2 || c.M > p.MaxRB {
+		return 0, 0
+	}
+	if r := p.RowsPerItem(c, cu); r == 0 || (c.M+r-1)/r >= cu {
+		return 0, 0
+	}
+	rb = 1
+	for rb < c.M {
+		rb *= 2
+	}
+	if p.ScratchBytes(c, rb) > p.Scratch {
+		return 0, 0
+	}
+	g = min(cu, c.Layers[0].Units/(p.VW*p.NV))
+	if g < 2 {
+		return 0, 0
+	}
+	return g, rb
+}
+
 // Fits reports whether the CPU form runs c: a valid chain whose one row
 // of scratch fits p.Scratch.
 func (p ChainCPUParams) Fits(c Chain) bool {

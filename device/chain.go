@@ -38,11 +38,26 @@ func (d *Device) ChainFits(c kernels.Chain) bool {
 	return kernels.CPUChain.Fits(c)
 }
 
-// ChainMaxRows returns the most rows at which this device runs a chain in
-// one launch rather than layer by layer: the crossover measured on this
-// device and kept in its chain record (ChainRecordFor), for the device's
-// form. Above it, the products of the GEMM family are faster.
-func (d *Device) ChainMaxRows() int {
+// ChainMaxRows returns the most rows at which this device runs c in one
+// launch rather than layer by layer (c.M does not matter):
+//
+//   - for a narrow pair that the fused pair's kernels take (c.AsDense2,
+//     FusesDense2), any number of rows (math.MaxInt32): above the chain's
+//     crossover the pair runs in cl/fused.cl or cl/fused_gpu.cl, which
+//     spread rows where the chain kernels spread columns, so that the
+//     fused pair is the chain's case for many rows;
+//   - for every other chain, the crossover measured on this device and
+//     kept in its chain record (ChainRecordFor) for the device's form:
+//     above it, the products of the GEMM family are faster.
+func (d *Device) ChainMaxRows(c kernels.Chain) int {
+	if f, ok := c.AsDense2(); ok && d.FusesDense2(f) {
+		return math.MaxInt32
+	}
+	return d.chainCrossover()
+}
+
+// chainCrossover returns the record's crossover for the device's form.
+func (d *Device) chainCrossover() int {
 	rec := ChainRecordFor(d.info)
 	if d.Dense2Form() == Dense2GPU {
 		return rec.GPU.MaxRows
@@ -78,8 +93,9 @@ type PreparedChain struct {
 	c    kernels.Chain // M unused
 	form Dense2Form
 	desc *Buffer
-	// splitRows is the device record's CPU SplitRows.
-	splitRows int
+	// splitRows is the device record's CPU SplitRows, and maxRows its
+	// crossover for the form: above it a narrow pair runs as Dense2.
+	splitRows, maxRows int
 	// part and count are the split CPU form's partial sums and arrival
 	// count (chain_split), allocated on its first use.
 	mu          sync.Mutex
@@ -174,7 +190,8 @@ func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
 		return nil, err
 	}
 	c.Layers = append([]kernels.ChainLayer(nil), c.Layers...)
-	p := &PreparedChain{d: d, c: c, form: form, desc: desc, splitRows: ChainRecordFor(d.info).CPU.SplitRows}
+	p := &PreparedChain{d: d, c: c, form: form, desc: desc,
+		splitRows: ChainRecordFor(d.info).CPU.SplitRows, maxRows: d.chainCrossover()}
 	cc.m[string(key)] = p
 	return p, nil
 }
@@ -185,7 +202,9 @@ func (p *PreparedChain) Chain() kernels.Chain { return p.c }
 // Run runs the chain on rows rows of x (rows×K) into y (rows×N), with
 // layer i's weights in w[i] (a (width of its input)×Units row-major
 // matrix) and its bias in b[i] (nil without one). Every layer's output
-// stays in private (CPU form) or local (GPU form) memory. It returns once
+// stays in private (CPU form) or local (GPU form) memory. Up to the
+// device's crossover it runs the chain kernels; above it a narrow pair
+// (ChainMaxRows) runs the fused pair's kernel (Dense2). It returns once
 // the launch is enqueued; it fails when a buffer is missing or short.
 func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) error {
 	c := p.c
@@ -214,6 +233,16 @@ func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) erro
 		return err
 	}
 	d := p.d
+	if f, ok := c.AsDense2(); ok && rows > p.maxRows && d.FusesDense2(f) {
+		var b0, b1 *Buffer
+		if f.Bias1 {
+			b0 = b[0]
+		}
+		if f.Bias2 {
+			b1 = b[1]
+		}
+		return d.Dense2(f, x, w[0], b0, w[1], b1, y)
+	}
 	if p.form == Dense2GPU {
 		gp := kernels.GPUChain
 		rb := gp.RowsPerGroup(c, d.limits())

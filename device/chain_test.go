@@ -387,3 +387,25 @@ func TestChainDatabase(t *testing.T) {
 		t.Error("a record with no device parsed")
 	}
 }
+
+// TestChainPairCase checks that a narrow pair runs at every row count,
+// above the crossover through the fused pair's kernel, in both forms.
+func TestChainPairCase(t *testing.T) {
+	r := densetest.Rand(53)
+	for _, form := range []device.Dense2Form{device.Dense2CPU, device.Dense2GPU} {
+		d := open(t)
+		if err := d.SetDense2Form(form); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []int{1, 300} {
+			c := kernels.Chain{M: m, K: 3, Softmax: kernels.SoftmaxOn, Layers: []kernels.ChainLayer{
+				{Units: 512, Bias: true, Act: kernels.Act(kernels.ReLU)}, {Units: 10, Bias: true}}}
+			if got := d.ChainMaxRows(c); got < 1<<20 {
+				t.Fatalf("%v: ChainMaxRows of the seed pair = %d, want any", form, got)
+			}
+			t.Run(fmt.Sprintf("%v/%s", form, chainName(0, c)), func(t *testing.T) {
+				checkChain(t, d, c, newChainData(r, c), -1)
+			})
+		}
+	}
+}

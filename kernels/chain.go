@@ -79,6 +79,21 @@ func (c Chain) FLOPs() float64 {
 	return 2 * float64(c.M) * s
 }
 
+// AsDense2 returns c as the fused pair Dense2 describes, when it is one:
+// two layers, the input at most MaxFusedK wide and the output at most
+// MaxFusedN (Fusible). The pair's kernels (cl/fused.cl, cl/fused_gpu.cl)
+// are the chain's form for many rows of such narrow pairs: they spread
+// rows over vector lanes and work-items, where the chain kernels spread
+// columns.
+func (c Chain) AsDense2() (Dense2, bool) {
+	if len(c.Layers) != 2 || !Fusible(c.K, c.Layers[0].Units, c.Layers[1].Units) {
+		return Dense2{}, false
+	}
+	l0, l1 := c.Layers[0], c.Layers[1]
+	return Dense2{M: c.M, K: c.K, H: l0.Units, N: l1.Units, Bias1: l0.Bias, Bias2: l1.Bias,
+		Act1: l0.Act, Act2: l1.Act, Softmax: c.Softmax}, true
+}
+
 // Check validates the chain's shape alone: M >= 1, 1..MaxChainLayers
 // layers, every width 1..MaxChainWidth, valid activations and softmax
 // mode.
@@ -375,35 +390,39 @@ func (p ChainGPUParams) Options(c Chain, rb int) string {
 	return fmt.Sprintf("-DVW=1 -DRB=%d -DHA=%d -DHB=%d", rb, scratchRound(a, 64), scratchRound(b, 64))
 }
 
-// SplitChains splits a run of Dense layers into the fewest chains that
-// fit, in order: each chain takes as many of the next layers as fits
-// accepts (at most MaxChainLayers). fits is told the chain the layers
-// would form from input width k; it must accept a chain that is a prefix
-// of one it accepts whenever it accepts the longer one, as every
-// Fits above does, so that taking the longest chain each time gives the
-// fewest chains. It returns the layer counts of the chains, or nil when
-// one layer alone does not fit. The last chain gets softmax.
-func SplitChains(m, k int, layers []ChainLayer, softmax int, fits func(Chain) bool) []int {
-	var counts []int
-	in := k
+// ChainSpan is a chain SplitChains found: Count layers from layer First.
+type ChainSpan struct{ First, Count int }
+
+// SplitChains splits a run of Dense layers into chains, in order: from
+// each layer it takes the longest chain (at most MaxChainLayers layers)
+// that fits accepts, and leaves a layer that starts none to run alone.
+// fits is told the chain the layers would form, with m rows, from input
+// width k for the first layer; the last layer's chain gets softmax. When
+// fits accepts every prefix of a chain it accepts, as each Fits above
+// does, taking the longest each time gives the fewest launches.
+func SplitChains(m, k int, layers []ChainLayer, softmax int, fits func(Chain) bool) []ChainSpan {
+	var spans []ChainSpan
 	for i := 0; i < len(layers); {
+		in := k
+		if i > 0 {
+			in = layers[i-1].Units
+		}
 		n := 0
 		for j := i + 1; j <= len(layers) && j-i <= MaxChainLayers; j++ {
 			c := Chain{M: m, K: in, Layers: layers[i:j]}
 			if j == len(layers) {
 				c.Softmax = softmax
 			}
-			if !fits(c) {
-				break
+			if fits(c) {
+				n = j - i
 			}
-			n = j - i
 		}
 		if n == 0 {
-			return nil
+			i++
+			continue
 		}
-		counts = append(counts, n)
-		in = layers[i+n-1].Units
+		spans = append(spans, ChainSpan{i, n})
 		i += n
 	}
-	return counts
+	return spans
 }

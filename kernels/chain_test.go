@@ -113,11 +113,11 @@ func TestSplitChains(t *testing.T) {
 		layers []ChainLayer
 		want   string
 	}{
-		{3, ls(10, 20, 30), "[3]"},
-		{3, ls(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), "[8 2]"},
-		{3, ls(10, 200, 10), "[]"}, // 200 alone does not fit
+		{3, ls(10, 20, 30), "[{0 3}]"},
+		{3, ls(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), "[{0 8} {8 2}]"},
+		{3, ls(10, 200, 10), "[{0 1}]"}, // 200 wide in or out fits no chain: alone
 		{300, ls(10), "[]"},
-		{3, ls(10, 20), "[2]"},
+		{3, ls(10, 20), "[{0 2}]"},
 	} {
 		got := SplitChains(1, c.k, c.layers, NoSoftmax, narrow)
 		if fmt.Sprint(got) != c.want {
@@ -127,7 +127,13 @@ func TestSplitChains(t *testing.T) {
 	// A wide hidden layer splits where it must: the chain stops before the
 	// layer whose output would not fit the budget of two buffers.
 	budget := func(c Chain) bool { a, b := c.pingPong(1); return a+b <= 600 }
-	if got := SplitChains(1, 3, ls(500, 50, 50, 500, 10), NoSoftmax, budget); fmt.Sprint(got) != "[3 2]" {
-		t.Errorf("budget split = %v, want [3 2]", got)
+	if got := SplitChains(1, 3, ls(500, 50, 50, 500, 10), NoSoftmax, budget); fmt.Sprint(got) != "[{0 3} {3 2}]" {
+		t.Errorf("budget split = %v, want [{0 3} {3 2}]", got)
+	}
+	// A pair that fits where its first layer alone does not (a kernel for
+	// pairs at any rows, one for chains at few).
+	pairs := func(c Chain) bool { return c.Depth() == 2 }
+	if got := SplitChains(1, 3, ls(5, 6, 7, 8, 9), NoSoftmax, pairs); fmt.Sprint(got) != "[{0 2} {2 2}]" {
+		t.Errorf("pairs = %v, want [{0 2} {2 2}]", got)
 	}
 }

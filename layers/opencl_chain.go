@@ -13,8 +13,9 @@ var _ Chainer = clBackend{}
 // (device.Device.ChainFits).
 func (b clBackend) ChainFits(c kernels.Chain) bool { return b.d.ChainFits(c) }
 
-// ChainMaxRows returns the device's crossover (device.Device.ChainMaxRows).
-func (b clBackend) ChainMaxRows() int { return b.d.ChainMaxRows() }
+// ChainMaxRows returns the most rows c runs as one launch
+// (device.Device.ChainMaxRows).
+func (b clBackend) ChainMaxRows(c kernels.Chain) int { return b.d.ChainMaxRows(c) }
 
 // PrepareChain prepares c on the device with the layers' buffers.
 func (b clBackend) PrepareChain(c kernels.Chain, w, bs []Buffer) (ChainRunner, error) {

@@ -15,10 +15,12 @@ type Chainer interface {
 	// ChainFits reports whether c runs as one kernel on this backend, from
 	// its widths and the device's limits (c.M does not matter).
 	ChainFits(c kernels.Chain) bool
-	// ChainMaxRows returns the most rows at which one launch is faster
-	// than layer by layer: the crossover measured on the device and kept
-	// as its data (device.ChainRecordFor).
-	ChainMaxRows() int
+	// ChainMaxRows returns the most rows at which running c as one launch
+	// is faster than layer by layer (c.M does not matter): the crossover
+	// measured on the device and kept as its data (device.ChainRecordFor),
+	// or any number for the narrow pairs that a fused kernel runs at any
+	// batch (the seed model's Dense(512) and Dense(10) on 3 channels).
+	ChainMaxRows(c kernels.Chain) int
 	// PrepareChain readies c (c.M ignored) to run with layer i's weights
 	// w[i] and bias b[i] (nil without one), which must stay allocated
 	// while the returned runner is used.
@@ -80,15 +82,16 @@ func chainLayer(n *node) kernels.ChainLayer {
 // kernel for chunks of samples samples on b, and prepares them. The rule
 // is the backend's data and limits, never the model's identity:
 //
-//   - the backend runs chains (Chainer) and the chunk's rows at the run's
-//     first layer (samples × the rows one sample makes there) are at most
-//     its measured crossover, ChainMaxRows;
-//   - a run of Dense layers (cut after each softmax) splits into the
-//     fewest chains the backend fits (kernels.SplitChains with
-//     ChainFits): wide or deep runs take several launches;
+//   - the backend runs chains (Chainer);
+//   - a run of Dense layers (cut after each softmax) splits into chains
+//     (kernels.SplitChains, the longest first) that the backend fits
+//     (ChainFits) at the chunk's rows (samples × the rows one sample
+//     makes at the run's first layer), those rows at most the chain's
+//     ChainMaxRows (the device's measured crossover, or any for a narrow
+//     pair a fused kernel takes): wide or deep runs take several launches;
 //   - a chain replaces launches only with two layers or more, or one with
-//     a softmax (a product and its softmax become one launch); a lone
-//     layer stays a product.
+//     a softmax (a product and its softmax become one launch); a layer in
+//     no chain stays a product.
 //
 // inPer is the input's elements per sample and per each node's output
 // elements per sample (plan.inPer, plan.per). It returns no steps where
@@ -98,7 +101,6 @@ func (m *Sequential) planChains(b Backend, samples, inPer int, per []int) ([]cha
 	if !ok || samples < 1 {
 		return nil, nil
 	}
-	maxRows := ch.ChainMaxRows()
 	var steps []chainStep
 	for _, run := range m.chainRuns() {
 		first := m.nodes[run[0]]
@@ -111,36 +113,33 @@ func (m *Sequential) planChains(b Backend, samples, inPer int, per []int) ([]cha
 		}
 		rowsPer := in / first.inDim
 		rows := samples * rowsPer
-		if rows > maxRows {
-			continue
-		}
 		layers := make([]kernels.ChainLayer, 0, run[1]-run[0])
 		for _, n := range m.nodes[run[0]:run[1]] {
 			layers = append(layers, chainLayer(n))
 		}
 		softmax := softmaxMode(m.nodes[run[1]-1])
-		counts := kernels.SplitChains(rows, first.inDim, layers, softmax, ch.ChainFits)
-		at := run[0]
-		for _, c := range counts {
-			nodes := m.nodes[at : at+c]
+		fits := func(c kernels.Chain) bool {
+			return (len(c.Layers) >= 2 || c.Softmax != kernels.NoSoftmax) &&
+				c.M <= ch.ChainMaxRows(c) && ch.ChainFits(c)
+		}
+		for _, sp := range kernels.SplitChains(rows, first.inDim, layers, softmax, fits) {
+			at := run[0] + sp.First
+			nodes := m.nodes[at : at+sp.Count]
 			sm := kernels.NoSoftmax
-			if at+c == run[1] {
+			if at+sp.Count == run[1] {
 				sm = softmax
 			}
-			if c >= 2 || sm != kernels.NoSoftmax {
-				chain := kernels.Chain{M: rows, K: nodes[0].inDim, Layers: layers[at-run[0] : at-run[0]+c], Softmax: sm}
-				w := make([]Buffer, c)
-				bs := make([]Buffer, c)
-				for i, n := range nodes {
-					w[i], bs[i] = n.kernBuf, n.biBuf
-				}
-				r, err := ch.PrepareChain(chain, w, bs)
-				if err != nil {
-					return nil, fmt.Errorf("layers: predict: dense %q to %q as one kernel: %w", nodes[0].name, nodes[c-1].name, err)
-				}
-				steps = append(steps, chainStep{first: at, count: c, rowsPer: rowsPer, chain: chain, run: r})
+			chain := kernels.Chain{M: rows, K: nodes[0].inDim, Layers: layers[sp.First : sp.First+sp.Count], Softmax: sm}
+			w := make([]Buffer, sp.Count)
+			bs := make([]Buffer, sp.Count)
+			for i, n := range nodes {
+				w[i], bs[i] = n.kernBuf, n.biBuf
 			}
-			at += c
+			r, err := ch.PrepareChain(chain, w, bs)
+			if err != nil {
+				return nil, fmt.Errorf("layers: predict: dense %q to %q as one kernel: %w", nodes[0].name, nodes[sp.Count-1].name, err)
+			}
+			steps = append(steps, chainStep{first: at, count: sp.Count, rowsPer: rowsPer, chain: chain, run: r})
 		}
 	}
 	return steps, nil

@@ -15,7 +15,7 @@ import (
 // the rule chains at every batch of the tests.
 type anyRows struct{ clBackend }
 
-func (anyRows) ChainMaxRows() int { return 1 << 20 }
+func (anyRows) ChainMaxRows(kernels.Chain) int { return 1 << 20 }
 
 // runWithChains runs m's nodes on b for c samples of x as Predict will
 // once the chain steps are in its list: each step as one kernel, the rest
@@ -113,6 +113,7 @@ func chainModels() []struct {
 			dense(3, "sigmoid", 7)}, [][2]int{{0, 2}}},
 		{"ten layers: two launches", []int{3}, deep, [][2]int{{0, 8}, {8, 2}}},
 		{"3-d input", []int{4, 5}, []Layer{dense(1, "linear", 8), dense(513, "mish", 9), dense(10, "softmax", 10)}, [][2]int{{0, 3}}},
+		{"seed pair", []int{4, 4, 3}, []Layer{dense(512, "relu", 13), dense(10, "softmax", 14)}, [][2]int{{0, 2}}},
 		{"wider than a chain takes: a product alone", []int{3}, []Layer{dense(70000, "relu", 11), dense(2, "linear", 12)}, nil},
 	}
 }
@@ -202,46 +203,58 @@ func TestPredictChainCrossover(t *testing.T) {
 		t.Skip("DENSECL_TEST_NO_OPENCL set")
 	}
 	b := openCLTest(t).(clBackend)
-	mc := chainModels()[1]
-	ls := append([]Layer{}, mc.ls...)
-	first := ls[0].(Dense)
-	first.InputShape = mc.in
-	ls[0] = first
-	m, err := NewSequential(ls...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Build(b); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	p, err := m.planFor([]int{1, 13}, PredictOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	limit := b.ChainMaxRows()
-	if limit < 1 {
-		t.Fatalf("ChainMaxRows() = %d on %s; every device record has at least one row", limit, b.Name())
-	}
-	for _, c := range []struct {
-		samples, want int
-	}{{1, 1}, {limit, 1}, {limit + 1, 0}} {
-		steps, err := m.planChains(b, c.samples, p.inPer, p.per)
+	build := func(in []int, ls ...Layer) *Sequential {
+		first := ls[0].(Dense)
+		first.InputShape = in
+		ls[0] = first
+		m, err := NewSequential(ls...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(steps) != c.want {
-			t.Errorf("%d samples (crossover %d): %d chains, want %d", c.samples, limit, len(steps), c.want)
+		if err := m.Build(b); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	chains := func(m *Sequential, samples int) int {
+		p, err := m.planFor(append([]int{samples}, m.inShape...), PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, err := m.planChains(b, samples, p.inPer, p.per)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(steps)
+	}
+	// 20 inputs: wider than the fused pair takes, so the crossover rules.
+	wide := build([]int{20}, Dense{Units: 17, Activation: "elu"}, Dense{Units: 10, Activation: "log_softmax"})
+	limit := b.ChainMaxRows(kernels.Chain{K: 20, Layers: []kernels.ChainLayer{{Units: 17}, {Units: 10}}})
+	if limit < 1 || limit > 1<<20 {
+		t.Fatalf("ChainMaxRows() = %d on %s; want the record's crossover", limit, b.Name())
+	}
+	for _, c := range []struct{ samples, want int }{{1, 1}, {limit, 1}, {limit + 1, 0}} {
+		if got := chains(wide, c.samples); got != c.want {
+			t.Errorf("%d samples (crossover %d): %d chains, want %d", c.samples, limit, got, c.want)
 		}
 	}
-	fb, err := NewSequential(ls...)
+	// The seed model's pair (3 channels, Dense(512), Dense(10)) is one
+	// chain at every batch: above the crossover, the fused pair's kernel.
+	seed := build([]int{4, 4, 3}, Dense{Units: 512, Activation: "relu"}, Dense{Units: 10, Activation: "softmax"})
+	for _, samples := range []int{1, 33} {
+		if got := chains(seed, samples); got != 1 {
+			t.Errorf("seed pair, %d samples: %d chains, want 1", samples, got)
+		}
+	}
+	fb, err := NewSequential(Dense{Units: 17, InputShape: []int{20}}, Dense{Units: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := fb.Build(Fallback()); err != nil {
 		t.Fatal(err)
 	}
-	if steps, _ := fb.planChains(Fallback(), 1, p.inPer, p.per); len(steps) != 0 {
+	if steps, _ := fb.planChains(Fallback(), 1, 20, []int{17, 10}); len(steps) != 0 {
 		t.Errorf("the fallback has %d chains, want none", len(steps))
 	}
 }

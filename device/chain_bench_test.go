@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,5 +285,51 @@ func BenchmarkChainSplit(b *testing.B) {
 	}
 	for k, name := range []string{"split", "plain", "layers"} {
 		b.ReportMetric(median(ts[k]), name+"_us")
+	}
+}
+
+// BenchmarkChainDevices times the MLP's chain at one row on every device
+// of the default device's platform, alternated run by run; medians in µs
+// per device. With POCL_DEVICES="pthread basic", PoCL lists its
+// single-threaded basic device beside pthread: this is the measurement
+// that would put small batches on another device of the platform, as a
+// device record's data.
+func BenchmarkChainDevices(b *testing.B) {
+	infos, err := device.List()
+	if err != nil {
+		b.Fatal(err)
+	}
+	first := open(b).Info()
+	type rig struct {
+		name string
+		d    *device.Device
+		g    *chainRig
+		ts   []float64
+	}
+	var rigs []*rig
+	for _, info := range infos {
+		if info.Platform != first.Platform {
+			continue
+		}
+		d, err := device.Open(fmt.Sprint(info.Index))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		rigs = append(rigs, &rig{name: strings.SplitN(info.Name, "-", 2)[0], d: d, g: newChainRig(b, d, mlpChain(1))})
+	}
+	for i := 0; i < max(b.N, 20)+5; i++ {
+		for _, r := range rigs {
+			start := time.Now()
+			if err := r.g.chain(r.d); err != nil {
+				b.Fatal(err)
+			}
+			if i >= 5 {
+				r.ts = append(r.ts, float64(time.Since(start).Nanoseconds())/1e3)
+			}
+		}
+	}
+	for _, r := range rigs {
+		b.ReportMetric(median(r.ts), r.name+"_us")
 	}
 }

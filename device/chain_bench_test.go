@@ -27,13 +27,12 @@ func mlpChain(rows int) kernels.Chain {
 // chainRig holds a chain's buffers on a device, and the same chain's
 // layer-by-layer products (packed weights, as Predict runs them).
 type chainRig struct {
-	c       kernels.Chain
-	x, y    *device.Buffer
-	w, b    []*device.Buffer
-	mids    []*device.Buffer
-	packed  []*device.PackedB
-	prep    *device.PreparedChain
-	release []func() error
+	c      kernels.Chain
+	x, y   *device.Buffer
+	w, b   []*device.Buffer
+	mids   []*device.Buffer
+	packed []*device.PackedB
+	prep   *device.PreparedChain
 }
 
 func newChainRig(tb testing.TB, d *device.Device, c kernels.Chain) *chainRig {

@@ -16,8 +16,8 @@ import (
 
 // EnvPTXASAll widens TestPTXAS: "1" assembles every 12th member of each
 // class's GPUGemmSpace, each class's own cover of its parameters' values,
-// more layouts of the defaults, every 4th TF32 candidate and more fused
-// widths (a few minutes of CPU); a number N > 1 takes every Nth member
+// more layouts of the defaults, every 12th TF32 candidate and more fused
+// widths (about 150 programs: many minutes of CPU); a number N > 1 takes every Nth member
 // instead (1 is every member: about an hour).
 const EnvPTXASAll = "DENSECL_PTXAS_ALL"
 
@@ -137,6 +137,22 @@ func dense2Program(p Dense2GPUParams, f Dense2) ptxProgram {
 		options: p.Options(f), kernels: []ptxKernel{{name: "dense2_gpu", size: size}}}
 }
 
+// chainProgram is chain_gpu for c with p, sized as the device sizes it on
+// the H200: rows per group from its local memory, the work-group the
+// smallest of p.WG and the kernel's own limit.
+func chainProgram(p ChainGPUParams, c Chain) ptxProgram {
+	rb := p.RowsPerGroup(c, h200)
+	size := func(maxWG int) (int, int) {
+		return min(p.WG, maxWG), 0 // its local memory is static
+	}
+	widths := fmt.Sprint(c.K)
+	for _, l := range c.Layers {
+		widths += fmt.Sprintf("-%d", l.Units)
+	}
+	return ptxProgram{name: fmt.Sprintf("chain_gpu %s rb%d", widths, rb), src: ChainGPUSource,
+		options: p.Options(c, rb), kernels: []ptxKernel{{name: "chain_gpu", size: size}}}
+}
+
 // ptxasAll returns the stride EnvPTXASAll asks for, 0 when unset.
 func ptxasAll(t *testing.T) int {
 	v := os.Getenv(EnvPTXASAll)
@@ -205,8 +221,13 @@ func ptxPrograms(stride int) []ptxProgram {
 	// the widest pair (its first activation read at run time).
 	add(dense2Program(GPUDense2, Dense2{M: 16 * 1024, K: 3, H: 512, N: 10, Act1: Act(ReLU)}))
 	add(dense2Program(GPUDense2, Dense2{M: 16 * 1024, K: MaxFusedK, H: 512, N: MaxFusedN, Act1: Act(GELU)}))
-	// The fused chain's GPU forms (issue "one launch per Predict") join
-	// here, each as a ptxProgram with its launches' work-groups.
+	// The fused chain's GPU form: the MLP 784-512-256-10 and the seed
+	// model at batch 8 (8 rows per group).
+	relu := Act(ReLU)
+	add(chainProgram(GPUChain, Chain{M: 8, K: 784, Softmax: SoftmaxOn,
+		Layers: []ChainLayer{{Units: 512, Bias: true, Act: relu}, {Units: 256, Bias: true, Act: relu}, {Units: 10, Bias: true}}}))
+	add(chainProgram(GPUChain, Chain{M: 8, K: 3, Softmax: SoftmaxOn,
+		Layers: []ChainLayer{{Units: 512, Bias: true, Act: relu}, {Units: 10, Bias: true}}}))
 
 	// Softmax and the elementwise activation, as a GPU launches them
 	// (device/ops.go: softmax_rows in groups of 16, softmax_group of
@@ -241,11 +262,13 @@ func ptxPrograms(stride int) []ptxProgram {
 			add(xgemmProgram(c.String()+" space", s[i], g))
 		}
 	}
-	for i := 1; i < len(tf32); i += 4 {
+	for i := 1; i < len(tf32); i += 12 {
 		tf32Program(i)
 	}
 	add(ptxProgram{name: "log_softmax", src: SoftmaxSource, options: SoftmaxOptions(true),
 		kernels: []ptxKernel{{name: "softmax_rows", wg: 16}, {name: "softmax_group", wg: SoftmaxWG}}})
+	add(chainProgram(GPUChain, Chain{M: 1, K: 1024, Softmax: LogSoftmax,
+		Layers: []ChainLayer{{Units: 1024, Act: Act(GELU)}, {Units: 1024, Bias: true, Act: Act(Sigmoid)}, {Units: 1000, Bias: true}}}))
 	for _, kn := range [][2]int{{1, 1}, {3, 64}, {16, 10}, {8, 32}} {
 		add(dense2Program(GPUDense2, Dense2{M: 16 * 1024, K: kn[0], H: 256, N: kn[1], Act1: Activation{Kind: ReLU, HasMax: true, MaxValue: 6}}))
 	}

@@ -364,6 +364,12 @@ func GPUGemmSpace(c GemmClass) []GemmParams {
 			p.MDIMC*p.NDIMC > SpaceMaxWG || p.xMWI()*p.xNWI() > SpaceMaxAcc {
 			return
 		}
+		// K unrolled by more than 2 beside the most accumulators reaches
+		// 255 registers and spills on sm_80 (xgemm/64x64x32/8x8/a2b2/k8:
+		// 255 registers, 56 bytes spilled, kernels/ptxas_test.go).
+		if p.KWI > 2 && p.xMWI()*p.xNWI() >= SpaceMaxAcc {
+			return
+		}
 		seen[p] = true
 		out = append(out, p)
 	}

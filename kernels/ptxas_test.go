@@ -65,9 +65,15 @@ type ptxKernel struct {
 var ptxGemm = Gemm{M: 4096, N: 4096, K: 4096, LDA: 4096, LDB: 4096, LDC: 4096, Bias: true, Act: Act(ReLU)}
 
 // ptxGemmOdd is the other layout: both operands transposed, odd leading
-// dimensions (scalar loads), the activation read at run time.
+// dimensions (scalar loads), no bias, linear.
 var ptxGemmOdd = Gemm{TransA: true, TransB: true, M: 4095, N: 4095, K: 4095, LDA: 4095, LDB: 4095, LDC: 4095,
-	OffA: 1, OffB: 1, OffC: 1, Bias: true, Act: Act(GELU)}
+	OffA: 1, OffB: 1, OffC: 1}
+
+// ptxGemmActs is ptxGemm with the activation read at run time (every
+// activation but linear and relu): the switch of activate_kind is inlined
+// at each of a work-item's outputs, and ptxas for sm_90 takes minutes of
+// CPU over the large default's 64, so only EnvPTXASAll asks for it.
+var ptxGemmActs = Gemm{M: 4096, N: 4096, K: 4096, LDA: 4096, LDB: 4096, LDC: 4096, Bias: true, Act: Act(GELU)}
 
 func xgemmProgram(what string, p GemmParams, g Gemm) ptxProgram {
 	o := p.XgemmOptions(g)
@@ -199,7 +205,7 @@ func ptxPrograms(stride int) []ptxProgram {
 		options: DefaultTF32.Options(TF32Layout{Bias: true, Act: ReLU}),
 		kernels: []ptxKernel{{name: "gemm_tf32", wg: DefaultTF32.WorkGroup()}}})
 	add(ptxProgram{name: "gemm_tf32 async " + DefaultTF32.String(), src: TF32Source,
-		options: DefaultTF32.Options(TF32Layout{AsyncA: true, AsyncB: true, Bias: true, Act: GELU}),
+		options: DefaultTF32.Options(TF32Layout{AsyncA: true, AsyncB: true, Bias: true, Act: ReLU}),
 		kernels: []ptxKernel{{name: "gemm_tf32", wg: DefaultTF32.WorkGroup()}}})
 	add(ptxProgram{name: "tf32_probe", src: TF32Source, options: TF32ProbeOptions(false),
 		kernels: []ptxKernel{{name: "tf32_probe", wg: 32}}})
@@ -207,7 +213,7 @@ func ptxPrograms(stride int) []ptxProgram {
 	tf32Program := func(i int) {
 		p := tf32[i]
 		add(ptxProgram{name: "gemm_tf32 candidate " + p.String(), src: TF32Source,
-			options: p.Options(TF32Layout{AsyncA: true, TransB: i%2 == 0, Bias: true, Act: Sigmoid}),
+			options: p.Options(TF32Layout{AsyncA: true, TransB: i%2 == 0, Bias: true, Act: ReLU}),
 			kernels: []ptxKernel{{name: "gemm_tf32", wg: p.WorkGroup()}}})
 	}
 	// One small candidate (the large ones take ptxas many seconds each).
@@ -250,6 +256,12 @@ func ptxPrograms(stride int) []ptxProgram {
 	}
 	add(xgemmProgram("large default (other vendors)", GPUGemmDefault("", ClassLarge), ptxGemm))
 	for _, c := range GemmClasses {
+		add(xgemmProgram(c.String()+" default, activation at run time", GPUGemmDefault("NVIDIA Corporation", c), ptxGemmActs))
+	}
+	add(ptxProgram{name: "gemm_tf32 async, activation at run time " + DefaultTF32.String(), src: TF32Source,
+		options: DefaultTF32.Options(TF32Layout{AsyncA: true, AsyncB: true, Bias: true, Act: GELU}),
+		kernels: []ptxKernel{{name: "gemm_tf32", wg: DefaultTF32.WorkGroup()}}})
+	for _, c := range GemmClasses {
 		s := GPUGemmSpace(c)
 		for _, p := range gemmCover(s) {
 			add(xgemmProgram(c.String()+" space", p, ptxGemm))
@@ -270,7 +282,7 @@ func ptxPrograms(stride int) []ptxProgram {
 	add(chainProgram(GPUChain, Chain{M: 1, K: 1024, Softmax: LogSoftmax,
 		Layers: []ChainLayer{{Units: 1024, Act: Act(GELU)}, {Units: 1024, Bias: true, Act: Act(Sigmoid)}, {Units: 1000, Bias: true}}}))
 	for _, kn := range [][2]int{{1, 1}, {3, 64}, {16, 10}, {8, 32}} {
-		add(dense2Program(GPUDense2, Dense2{M: 16 * 1024, K: kn[0], H: 256, N: kn[1], Act1: Activation{Kind: ReLU, HasMax: true, MaxValue: 6}}))
+		add(dense2Program(GPUDense2, Dense2{M: 16 * 1024, K: kn[0], H: 256, N: kn[1], Act1: Act(Linear)}))
 	}
 	return out
 }

@@ -145,6 +145,11 @@ type TuneCandidate struct {
 	// Err says why the candidate failed (build, verification, a device
 	// limit); "" when it did not.
 	Err string `json:"err,omitempty"`
+	// OverLimit is set when the candidate was skipped, not failed: its
+	// work-group exceeds what its kernel allows on the device
+	// (CL_KERNEL_WORK_GROUP_SIZE, from the kernel's registers; Err says
+	// how far).
+	OverLimit bool `json:"over_limit,omitempty"`
 
 	params kernels.GemmParams
 }
@@ -207,6 +212,10 @@ type TuneClassResult struct {
 	Tried   int `json:"tried"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// OverLimit counts the candidates skipped because their work-group
+	// exceeds their kernel's limit on the device (TuneCandidate.OverLimit);
+	// they are not in Failed.
+	OverLimit int `json:"over_limit"`
 	// Saved names the parameters stored for the class, "" when nothing
 	// was; Verdict says why in words.
 	Saved      string          `json:"saved"`
@@ -453,6 +462,7 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 			tc := TuneCandidate{Params: p.String(), params: p}
 			if builds[j] != nil {
 				tc.Err = builds[j].Error()
+				tc.OverLimit = errors.As(builds[j], new(*device.WorkGroupLimitError))
 			} else if tc.RelErr, err = tuneVerifyClass(d, c, p, false); err != nil {
 				tc.Err = err.Error()
 			} else if ts, err := screenTimes(cb, p); err != nil {
@@ -466,7 +476,9 @@ func tuneClass(d *device.Device, c kernels.GemmClass, base device.GemmChoice, op
 				tc.Score = round(tc.Score, 4)
 				sinceBase++
 			}
-			if tc.Err != "" {
+			if tc.OverLimit {
+				cr.OverLimit++
+			} else if tc.Err != "" {
 				cr.Failed++
 			} else {
 				cr.Tried++

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/densecl/densecl/device"
@@ -36,9 +37,11 @@ func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParam
 	if info.IsGPU() || !info.LocalMemGlobal {
 		// The GPU kernels' search space for the class (kernels.GPUGemmSpace:
 		// xgemm for large products, xgemm_direct for the others), less what
-		// does not fit the device's work-group or local memory.
+		// does not fit the device's work-group or local memory, and the
+		// register budgets (MaxRegs) where the compiler is not NVIDIA's.
+		nv := strings.Contains(info.Extensions, "cl_nv_compiler_options")
 		for _, p := range kernels.GPUGemmSpace(c) {
-			if p.MDIMC*p.NDIMC <= info.MaxWorkGroup && int64(p.XgemmLocalBytes()) <= info.LocalMem {
+			if p.MDIMC*p.NDIMC <= info.MaxWorkGroup && int64(p.XgemmLocalBytes()) <= info.LocalMem && (nv || p.MaxRegs == 0) {
 				add(p)
 			}
 		}

@@ -206,7 +206,9 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 		int32(f.M), int32(f.H), int32(f.N), x, w1, b1, w2, b2, y, a1, m1, t1, a2, m2, t2)
 }
 
-// dense2GPU launches the GPU form on checked buffers.
+// dense2GPU launches the GPU form on checked buffers, in work-groups of
+// RT work-items times the hidden splits (kernels.Dense2GPUParams.Splits)
+// that fit both the device and the kernel's CL_KERNEL_WORK_GROUP_SIZE.
 func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	p := d.Dense2GPUParams()
 	ht := p.Splits(f, d.limits())
@@ -217,6 +219,11 @@ func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error
 	}
 	prog, err := d.Program(kernels.Dense2GPUSource, p.Options(f))
 	if err != nil {
+		return err
+	}
+	// The work-group is sized to the kernel's own limit, which its
+	// registers may put under the device's.
+	if ht, err = d.dense2Splits(prog, p, f); err != nil {
 		return err
 	}
 	ws, ys := p.LocalBytes(f, ht)
@@ -232,4 +239,22 @@ func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error
 		int32(b2i(f.Bias1)), int32(b2i(f.Bias2)), int32(f.Softmax),
 		a1, m1, t1, int32(f.Act1.KernelKind()), a2, m2, t2, act2,
 		cl.LocalSpace(ws), cl.LocalSpace(ys))
+}
+
+// dense2Splits returns the hidden splits of dense2_gpu's work-groups for
+// f: kernels.Dense2GPUParams.Splits within the device's limits and the
+// built kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE).
+func (d *Device) dense2Splits(prog *Program, p kernels.Dense2GPUParams, f kernels.Dense2) (int, error) {
+	limit, err := prog.MaxWorkGroup("dense2_gpu")
+	if err != nil {
+		return 0, err
+	}
+	l := d.limits()
+	l.MaxWorkGroup = min(l.MaxWorkGroup, limit)
+	ht := p.Splits(f, l)
+	if ht == 0 {
+		return 0, fmt.Errorf("device: dense2: the GPU form for K=%d, N=%d needs work-groups of at least %d work-items; the kernel dense2_gpu allows %d on %s (CL_KERNEL_WORK_GROUP_SIZE)",
+			f.K, f.N, p.RT, limit, d)
+	}
+	return ht, nil
 }

@@ -282,7 +282,7 @@ func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias 
 // xgemmLaunch enqueues the GPU kernel p.Kernel (cl/xgemm.cl) for g
 // (validated), in place: no padded or packed copies.
 func (d *Device) xgemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer) error {
-	prog, err := d.Program(kernels.XgemmSource, p.XgemmOptions(g))
+	prog, err := d.Program(kernels.XgemmSource, d.xgemmOptions(p, g))
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,8 @@ import "github.com/densecl/densecl/kernels"
 // p (the product itself, and the packing kernels p asks for), so that a
 // tuner can build many candidates' programs concurrently before timing
 // them. Only g's TransA, TransB, Bias and Act matter. It fails when p does
-// not fit the device or a build fails. The launch path builds what it
+// not fit the device, a build fails, or the kernel built cannot run p's
+// work-group on the device (a *WorkGroupLimitError). The launch path builds what it
 // needs anyway: PrepareGemm only moves the builds earlier.
 func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
 	if d == nil {
@@ -16,8 +17,12 @@ func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
 		return err
 	}
 	if p.Kernel != kernels.KernelGemm {
-		_, err := d.Program(kernels.XgemmSource, p.XgemmOptions(g))
-		return err
+		prog, err := d.Program(kernels.XgemmSource, d.xgemmOptions(p, g))
+		if err != nil {
+			return err
+		}
+		_, local := p.XgemmRange(1, 1)
+		return prog.fitsWorkGroup(p.Kernel.String(), local)
 	}
 	if _, err := d.Program(kernels.GemmSource, p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind)); err != nil {
 		return err

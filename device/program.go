@@ -38,6 +38,7 @@ type Program struct {
 	p       *cl.Program
 	mu      sync.Mutex
 	kernels map[string]*cl.Kernel
+	wgInfo  map[string]cl.KernelWorkGroupInfo // per kernel, asked once (kernel_limit.go)
 	// BuildTime is how long clBuildProgram took.
 	BuildTime time.Duration
 	// Log is the compiler's build log (warnings and remarks), often empty.
@@ -234,6 +235,9 @@ func (p *Program) launch(name string, global, local []int, args []any) (*cl.Even
 	defer done()
 	k, err := p.kernel(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.checkWorkGroup(name, k, local); err != nil {
 		return nil, err
 	}
 	clArgs := make([]any, len(args))

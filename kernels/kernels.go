@@ -84,6 +84,9 @@ type GemmParams struct {
 	VWM, VWN     int  `json:",omitempty"`
 	STRM, STRN   bool `json:",omitempty"`
 	SA, SB, DB   bool `json:",omitempty"`
+	// MaxRegs (GPU kernels only) is a register budget per work-item for
+	// NVIDIA's compiler (GemmParams.NVOptions; 0: the compiler's choice).
+	MaxRegs int `json:",omitempty"`
 }
 
 // CPUGemm is the default configuration for CPUs, sized for AVX2 (16 vector
@@ -128,6 +131,8 @@ func (p GemmParams) Validate() error {
 		return fmt.Errorf("kernels: gemm NC (%d) must be a multiple of NWI (%d)", p.NC, p.NWI)
 	case p.Local && (p.PackB || p.PackA):
 		return fmt.Errorf("kernels: gemm PackA and PackB need Local false")
+	case p.MaxRegs != 0:
+		return fmt.Errorf("kernels: gemm MaxRegs is a parameter of the GPU kernels (xgemm, xgemm_direct), got %d for gemm", p.MaxRegs)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -134,6 +135,8 @@ func (p GemmParams) validateXgemm() error {
 		return e("DB double-buffers local memory: it needs SA or SB")
 	case p.xMWI()*p.xNWI() > 256:
 		return e("a work-item's tile %d×%d is larger than 256 floats", p.xMWI(), p.xNWI())
+	case p.MaxRegs != 0 && (p.MaxRegs < MinRegBudget || p.MaxRegs > MaxRegBudget):
+		return e("MaxRegs must be 0 (no budget) or %d to %d registers, got %d", MinRegBudget, MaxRegBudget, p.MaxRegs)
 	case p.MWI != 0 || p.NWI != 0 || p.MDIM != 0 || p.NDIM != 0 || p.VW != 0 || p.Local ||
 		p.MC != 0 || p.NC != 0 || p.KC != 0 || p.PackA || p.PackB:
 		return e("the fields of cl/gemm.cl (MWI .. PackA) must be zero")
@@ -164,7 +167,8 @@ func (p GemmParams) validateXgemm() error {
 // xgemmString is a compact name: "xgemm/128x128x16/16x16/a64b32/k2/v4x4/s11/l11/db",
 // the tile MWG×NWG×KWG, the work-group MDIMC×NDIMC, the loading shapes
 // MDIMA and NDIMB (a- or b- without SA or SB), the unroll KWI, the vector
-// widths VWM×VWN, STRM and STRN, SA and SB, and "db" for DB.
+// widths VWM×VWN, STRM and STRN, SA and SB, "db" for DB, and "r128" for
+// a register budget (MaxRegs).
 func (p GemmParams) xgemmString() string {
 	la, lb := fmt.Sprintf("a%d", p.MDIMA), fmt.Sprintf("b%d", p.NDIMB)
 	if !p.SA {
@@ -177,6 +181,9 @@ func (p GemmParams) xgemmString() string {
 		p.MDIMC, p.NDIMC, la, lb, p.KWI, p.VWM, p.VWN, b2i(p.STRM), b2i(p.STRN), b2i(p.SA), b2i(p.SB))
 	if p.DB {
 		s += "/db"
+	}
+	if p.MaxRegs != 0 {
+		s += fmt.Sprintf("/r%d", p.MaxRegs)
 	}
 	return s
 }
@@ -357,6 +364,12 @@ func GPUGemmSpace(c GemmClass) []GemmParams {
 			p.MDIMC*p.NDIMC > SpaceMaxWG || p.xMWI()*p.xNWI() > SpaceMaxAcc {
 			return
 		}
+		// K unrolled by more than 2 beside the most accumulators reaches
+		// 255 registers and spills on sm_80 (xgemm/64x64x32/8x8/a2b2/k8:
+		// 255 registers, 56 bytes spilled, kernels/ptxas_test.go).
+		if p.KWI > 2 && p.xMWI()*p.xNWI() >= SpaceMaxAcc {
+			return
+		}
 		seen[p] = true
 		out = append(out, p)
 	}
@@ -395,6 +408,19 @@ func GPUGemmSpace(c GemmClass) []GemmParams {
 					}
 				}
 			}
+		}
+	}
+	// Register budgets (NVIDIA only: the tuner drops them elsewhere), last:
+	// the large class's double-buffered 256-work-item groups of 64
+	// accumulators with K unrolled by 2 and 16-deep slices, at the budget
+	// that lets two groups share a compute unit. Through clang and ptxas
+	// (kernels/ptxas_test.go) these use 128 to 213 registers unbudgeted
+	// (134 for the default on sm_90) and spill 0 to 124 bytes per
+	// work-item at 128; their single-buffered forms fit 128 unbudgeted.
+	for _, p := range slices.Clone(out) {
+		if c == ClassLarge && p.DB && p.MDIMC*p.NDIMC == 256 && p.xMWI()*p.xNWI() == 64 && p.KWI == 2 && p.KWG == 16 {
+			p.MaxRegs = RegBudgetFor(256, 2)
+			add(p)
 		}
 	}
 	return out

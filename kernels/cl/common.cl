@@ -76,22 +76,22 @@ typedef struct {
   int kind;        // the ACT_ kind, read when ACT == -1
 } act_params;
 
-inline realV softplusV(realV x) {
+static inline realV softplusV(realV x) {
   return log1p(exp(-fabs(x))) + fmax(x, (realV)0.0f);
 }
 
-inline realV sigmoidV(realV x) {
+static inline realV sigmoidV(realV x) {
   realV e = exp(-fabs(x));
   realV s = (realV)1.0f / ((realV)1.0f + e);
   return select(e * s, s, (intV)(x >= (realV)0.0f));
 }
 
-inline realV clipV(realV x, float lo, float hi) {
+static inline realV clipV(realV x, float lo, float hi) {
   return fmin(fmax(x, (realV)lo), (realV)hi);
 }
 
 // fmaV is a·b + c in one rounding.
-inline realV fmaV(realV a, realV b, float c) {
+static inline realV fmaV(realV a, realV b, float c) {
   return fma(a, b, (realV)c);
 }
 
@@ -113,7 +113,7 @@ inline realV fmaV(realV a, realV b, float c) {
 // 1.46·2^-24·|erf|; gelu with it is within 0.98 ulp for x > 0 and
 // 8.1e-8·0.5|x| for x < 0 (device/erf_test.go). NaN gives NaN (the |x| < 1
 // piece is chosen unless |x| >= 1), ±Inf ±1, ±0 ±0.
-inline realV erfV(realV x) {
+static inline realV erfV(realV x) {
   const realV t = fabs(x);
   const realV s = x * x;
   realV r = (realV)7.842549e-5f;
@@ -147,7 +147,7 @@ inline realV erfV(realV x) {
 
 // activate_kind applies the activation kind (an ACT_ value) to x. When
 // kind is a compile-time constant the switch folds away.
-inline realV activate_kind(realV x, const int kind, float alpha, float max_value, float threshold) {
+static inline realV activate_kind(realV x, const int kind, float alpha, float max_value, float threshold) {
   realV y;
   switch (kind) {
   case ACT_LINEAR:
@@ -235,7 +235,7 @@ inline realV activate_kind(realV x, const int kind, float alpha, float max_value
 }
 
 // activate applies ACT to x, or ap.kind when ACT is -1.
-inline realV activate(realV x, act_params ap) {
+static inline realV activate(realV x, act_params ap) {
 #if ACT >= 0
   return activate_kind(x, ACT, ap.alpha, ap.max_value, ap.threshold);
 #else

@@ -232,8 +232,8 @@
   }
 
 // loadB_edge returns op(B)[k, j .. j+VW-1], zeros past column N.
-inline realV loadB_edge(__global const float *restrict B, const int ldb, const int N,
-                        const int k, const int j) {
+static inline realV loadB_edge(__global const float *restrict B, const int ldb, const int N,
+                               const int k, const int j) {
   float t[VW];
 #pragma unroll
   for (int e = 0; e < VW; e++) {
@@ -262,7 +262,7 @@ inline realV loadB_edge(__global const float *restrict B, const int ldb, const i
 #endif
 
 // finish adds the bias of VW full columns from col and applies ACT.
-inline realV finish(realV x, __global const float *bias, int col, act_params ap) {
+static inline realV finish(realV x, __global const float *bias, int col, act_params ap) {
 #if BIAS
   x += LOADV(bias, col);
 #endif

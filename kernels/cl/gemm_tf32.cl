@@ -145,7 +145,7 @@
 // to_tf32 rounds x to TF32 as cvt.rna.tf32.f32 does: to nearest on the low
 // 13 mantissa bits, ties away from zero (adding half of the dropped unit to
 // the magnitude), Inf and NaN kept. The result is the float's bits.
-inline uint to_tf32(float x) {
+static inline uint to_tf32(float x) {
   uint u = as_uint(x);
   if ((u & 0x7f800000u) != 0x7f800000u) {
     u = (u + 0x1000u) & 0xffffe000u;
@@ -155,7 +155,7 @@ inline uint to_tf32(float x) {
 
 // cp_async16 copies bytes (0, 4, 8, 12 or 16) from src to dst and zeros the
 // rest of the 16, as cp.async with a source size does, but at once.
-inline void cp_async16(__local float *dst, __global const float *src, int bytes) {
+static inline void cp_async16(__local float *dst, __global const float *src, int bytes) {
   for (int i = 0; i < 4; i++) {
     dst[i] = 4 * i < bytes ? src[i] : 0.0f;
   }
@@ -170,7 +170,7 @@ inline void cp_async16(__local float *dst, __global const float *src, int bytes)
 // (the tensor core's order and internal rounding are not specified, so
 // results may differ from the hardware's in the last bits). Every
 // work-item of the work-group must call it (it holds barriers).
-inline void mma_emulated(float *c, const uint *a, const uint *b, __local float *frag, int lane) {
+static inline void mma_emulated(float *c, const uint *a, const uint *b, __local float *frag, int lane) {
   __local float *fa = frag;
   __local float *fb = frag + 16 * 8;
   const int groupID = lane >> 2;
@@ -202,7 +202,7 @@ inline void mma_emulated(float *c, const uint *a, const uint *b, __local float *
 
 #else // PTX
 
-inline uint to_tf32(float x) {
+static inline uint to_tf32(float x) {
   uint r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
   return r;
@@ -212,7 +212,7 @@ inline uint to_tf32(float x) {
 // bytes (0..16) of src and zero-fills the rest (cp.async.cg: through L2
 // only). dst must be 16-byte aligned, and src too: the local address is the
 // __local pointer's value, a .shared address.
-inline void cp_async16(__local float *dst, __global const float *src, int bytes) {
+static inline void cp_async16(__local float *dst, __global const float *src, int bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;"
                :
                : "r"((uint)(ulong)dst), "l"((ulong)src), "r"(bytes)
@@ -268,8 +268,8 @@ void tf32_probe(__global const float *a, __global const float *b, __global float
 
 // stage_a copies op(A)[gm .. gm+MWG-1, k0 .. k0+KWG-1] into as (MWG rows of
 // stride SA), zeros past M and K.
-inline void stage_a(__local float *as, __global const float *A, const int lda, const int M,
-                    const int K, const int gm, const int k0, const int tid) {
+static inline void stage_a(__local float *as, __global const float *A, const int lda, const int M,
+                           const int K, const int gm, const int k0, const int tid) {
 #if ASYNC_A
   // 16-byte chunks along K; a chunk that crosses K copies what is left.
   for (int c = tid; c < MWG * (KWG / 4); c += WG) {
@@ -295,8 +295,8 @@ inline void stage_a(__local float *as, __global const float *A, const int lda, c
 
 // stage_b copies op(B)[k0 .. k0+KWG-1, gn .. gn+NWG-1] into bs (KWG rows of
 // stride SB), zeros past K and N.
-inline void stage_b(__local float *bs, __global const float *B, const int ldb, const int N,
-                    const int K, const int gn, const int k0, const int tid) {
+static inline void stage_b(__local float *bs, __global const float *B, const int ldb, const int N,
+                           const int K, const int gn, const int k0, const int tid) {
 #if ASYNC_B
   // 16-byte chunks along N; a chunk that crosses N copies what is left.
   for (int c = tid; c < KWG * (NWG / 4); c += WG) {

@@ -25,20 +25,20 @@
 #endif
 
 // nanmax is max(m, x), NaN when either is NaN.
-inline float nanmax(float m, float x) {
+static inline float nanmax(float m, float x) {
   return (x > m || isnan(x)) ? x : m;
 }
 
 // kahan adds x to the compensated sum (s, c).
-inline void kahan(float *s, float *c, float x) {
+static inline void kahan(float *s, float *c, float x) {
   const float y = x - *c;
   const float t = *s + y;
   *c = (t - *s) - y;
   *s = t;
 }
 
-inline void write_row(__global const float *in, __global float *out, const int cols,
-                      const int from, const int step, const float m, const float s) {
+static inline void write_row(__global const float *in, __global float *out, const int cols,
+                             const int from, const int step, const float m, const float s) {
 #if LOG
   const float ls = m + log(s);
   for (int j = from; j < cols; j += step) {
@@ -53,12 +53,12 @@ inline void write_row(__global const float *in, __global float *out, const int c
 }
 
 // nanmax8 is nanmax lane by lane.
-inline float8 nanmax8(float8 m, float8 x) {
+static inline float8 nanmax8(float8 m, float8 x) {
   return select(m, x, (x > m) | isnan(x));
 }
 
 // kahan8 is kahan lane by lane.
-inline void kahan8(float8 *s, float8 *c, float8 x) {
+static inline void kahan8(float8 *s, float8 *c, float8 x) {
   const float8 y = x - *c;
   const float8 t = *s + y;
   *c = (t - *s) - y;
@@ -175,7 +175,7 @@ void softmax_group(const int rows, const int cols,
 #endif
 
 // nanmax4 is nanmax lane by lane.
-inline float4 nanmax4(float4 m, float4 x) {
+static inline float4 nanmax4(float4 m, float4 x) {
   return select(m, x, (x > m) | isnan(x));
 }
 

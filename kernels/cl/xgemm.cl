@@ -252,8 +252,8 @@
 #error "xgemm: VWA must divide a work-item's share of A's stored rows"
 #endif
 // globalA reads work-item t's share of the A slice at (gm, k0) into r.
-inline void globalA(__global const float *restrict A, const int lda, const int M, const int K,
-                    const int gm, const int k0, const int t, float *r, const bool guard) {
+static inline void globalA(__global const float *restrict A, const int lda, const int M, const int K,
+                           const int gm, const int k0, const int t, float *r, const bool guard) {
   const int tc = t % A_CT, tr = t / A_CT;
 #if TRANS_A
   const int r0 = k0, c0 = gm, rl = K, cl = M;
@@ -280,7 +280,7 @@ inline void globalA(__global const float *restrict A, const int lda, const int M
 }
 
 // localA stores the share r into the slice al, laid out as al[k·MWG + m].
-inline void localA(__local float *al, const float *r, const int t) {
+static inline void localA(__local float *al, const float *r, const int t) {
   const int tc = t % A_CT, tr = t / A_CT;
 #pragma unroll
   for (int i = 0; i < A_SR; i++) {
@@ -307,8 +307,8 @@ inline void localA(__local float *al, const float *r, const int t) {
 #error "xgemm: VWB must divide a work-item's share of B's stored rows"
 #endif
 // globalB reads work-item t's share of the B slice at (k0, gn) into r.
-inline void globalB(__global const float *restrict B, const int ldb, const int N, const int K,
-                    const int gn, const int k0, const int t, float *r, const bool guard) {
+static inline void globalB(__global const float *restrict B, const int ldb, const int N, const int K,
+                           const int gn, const int k0, const int t, float *r, const bool guard) {
   const int tc = t % B_CT, tr = t / B_CT;
 #if TRANS_B
   const int r0 = gn, c0 = k0, rl = N, cl = K;
@@ -335,7 +335,7 @@ inline void globalB(__global const float *restrict B, const int ldb, const int N
 }
 
 // localB stores the share r into the slice bl, laid out as bl[k·NWG + n].
-inline void localB(__local float *bl, const float *r, const int t) {
+static inline void localB(__local float *bl, const float *r, const int t) {
   const int tc = t % B_CT, tr = t / B_CT;
 #pragma unroll
   for (int i = 0; i < B_SR; i++) {

@@ -148,3 +148,29 @@ func check(op string, st int32) error {
 	}
 	return &Error{Op: op, Status: Status(st)}
 }
+
+// statusHeap is status for calls whose pointer arguments all point into
+// Go heap objects that the caller keeps alive until the call returns
+// (runtime.KeepAlive), or are not pointers at all. Heap objects do not
+// move, so their addresses stay valid through the call. The arguments are
+// copied into an array from argPool, already on the heap, because the
+// entry into C (purego.SyscallN) keeps its argument slice on the heap: so
+// the call allocates nothing.
+func (p *proc) statusHeap(args ...uintptr) error {
+	if err := load(); err != nil {
+		return err
+	}
+	a := argPool.Get().(*[maxCallArgs]uintptr)
+	n := copy(a[:], args)
+	r := syscallHeap(p.addr, a[:n])
+	argPool.Put(a)
+	if r == 0 {
+		return nil
+	}
+	return check(p.name, int32(r))
+}
+
+// maxCallArgs is the most arguments of a call through statusHeap.
+const maxCallArgs = 9
+
+var argPool = sync.Pool{New: func() any { return new([maxCallArgs]uintptr) }}

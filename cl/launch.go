@@ -3,6 +3,7 @@ package cl
 import (
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -205,3 +206,78 @@ func (e *LaunchError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *LaunchError) Unwrap() error { return e.Err }
+
+// statusPool holds the cl_int that an entry point returning an object
+// writes its status to: heap memory reused, so that the call allocates
+// nothing (see statusHeap).
+var statusPool = sync.Pool{New: func() any { return new(int32) }}
+
+// SyncRead waits for every command enqueued before it on q and makes
+// their writes to the first size bytes of m visible to the host: a
+// blocking map of the region for reading, then its unmap, enqueued with
+// no event (OpenCL's way to read a buffer made with CreateBufferHost in
+// place; commands enqueued later on this in-order queue run after the
+// unmap). It allocates nothing.
+func (q *CommandQueue) SyncRead(m *MemObject, size int) error {
+	if err := q.ready(m); err != nil {
+		return err
+	}
+	if size <= 0 || size > m.size {
+		return &Error{Op: "clEnqueueMapBuffer", Status: InvalidValue}
+	}
+	if err := load(); err != nil {
+		return err
+	}
+	st := statusPool.Get().(*int32)
+	defer statusPool.Put(st)
+	*st = 0
+	a := argPool.Get().(*[maxCallArgs]uintptr)
+	*a = [maxCallArgs]uintptr{q.q, m.m, 1, uintptr(MapRead), 0, uintptr(size), 0, 0, 0, uintptr(unsafe.Pointer(st))}
+	p := syscallHeap(clEnqueueMapBuffer.addr, a[:10])
+	argPool.Put(a)
+	if err := check("clEnqueueMapBuffer", *st); err != nil {
+		return err
+	}
+	if p == 0 {
+		return &Error{Op: "clEnqueueMapBuffer", Status: InvalidValue}
+	}
+	return clEnqueueUnmapMemObject.statusHeap(q.q, m.m, p, 0, 0, 0)
+}
+
+// WriteBlocking copies src into m at byte offset and returns once src may
+// be reused, with no event: a blocking clEnqueueWriteBuffer. It allocates
+// nothing.
+func (q *CommandQueue) WriteBlocking(m *MemObject, offset int, src []float32) error {
+	return q.blocking(clEnqueueWriteBuffer, m, offset, src)
+}
+
+// ReadBlocking copies len(dst) floats of m at byte offset into dst once
+// every command before it has completed, with no event: a blocking
+// clEnqueueReadBuffer. It allocates nothing.
+func (q *CommandQueue) ReadBlocking(dst []float32, m *MemObject, offset int) error {
+	return q.blocking(clEnqueueReadBuffer, m, offset, dst)
+}
+
+// blocking runs a blocking transfer between m and the Go memory of data.
+// The call returns only when the transfer is done.
+func (q *CommandQueue) blocking(f *proc, m *MemObject, offset int, data []float32) error {
+	if err := q.ready(m); err != nil {
+		return err
+	}
+	n := 4 * len(data)
+	if n == 0 || offset < 0 || offset+n > m.size {
+		return &Error{Op: f.name, Status: InvalidValue}
+	}
+	return f.transfer(q.q, m.m, uintptr(offset), uintptr(n), uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+}
+
+// transfer calls the blocking clEnqueueReadBuffer or clEnqueueWriteBuffer
+// f with no wait list and no event. The //go:uintptrescapes directive
+// keeps the memory p points to on the heap, and alive, for the call (a
+// Go pointer converted in the call expression), without the slice a
+// variadic call would allocate.
+//
+//go:uintptrescapes
+func (f *proc) transfer(q, m, offset, n, p uintptr) error {
+	return f.statusHeap(q, m, clTrue, offset, n, p, 0, 0, 0)
+}

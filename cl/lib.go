@@ -171,6 +171,6 @@ func (p *proc) statusHeap(args ...uintptr) error {
 }
 
 // maxCallArgs is the most arguments of a call through statusHeap.
-const maxCallArgs = 9
+const maxCallArgs = 10
 
 var argPool = sync.Pool{New: func() any { return new([maxCallArgs]uintptr) }}

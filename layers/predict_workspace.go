@@ -14,6 +14,9 @@ type workspace struct {
 	in, outs    [maxDepth]Buffer
 	bufs        [2]Buffer
 	stIn, stOut [maxDepth]Staging
+	// hostIn and hostOut are the host executor's wrapped slices, per
+	// chunk, kept for a next call with the same slices.
+	hostIn, hostOut []hostWrap
 }
 
 // maxPooled is how many workspaces a model keeps between calls.
@@ -116,6 +119,17 @@ func (w *workspace) release(b Backend) error {
 			if bufs[i] != nil {
 				keep(b.Release(bufs[i]))
 				bufs[i] = nil
+			}
+		}
+	}
+	if len(w.hostIn)+len(w.hostOut) > 0 {
+		keep(b.Finish()) // a wrapped slice may still be read
+	}
+	for _, hs := range [][]hostWrap{w.hostIn, w.hostOut} {
+		for i := range hs {
+			if hs[i].buf != nil {
+				keep(b.Release(hs[i].buf))
+				hs[i] = hostWrap{}
 			}
 		}
 	}

@@ -66,9 +66,10 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 	}
 	batch := len(x) / p.inPer
 	chunks := p.chunks(batch)
-	if len(w.hostIn) < chunks {
-		w.hostIn = append(w.hostIn, make([]hostWrap, chunks-len(w.hostIn))...)
-		w.hostOut = append(w.hostOut, make([]hostWrap, chunks-len(w.hostOut))...)
+	h := w.hostWrapsFor(b)
+	if len(h.in) < chunks {
+		h.in = append(h.in, make([]hostWrap, chunks-len(h.in))...)
+		h.out = append(h.out, make([]hostWrap, chunks-len(h.out))...)
 	}
 	synced := false
 	defer func() {
@@ -80,11 +81,11 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 	}()
 	for k := 0; k < chunks; k++ {
 		start, c := p.span(k, batch)
-		in, err := e.wrap(b, &w.hostIn[k], x[start*p.inPer:(start+c)*p.inPer], true)
+		in, err := e.wrap(b, &h.in[k], x[start*p.inPer:(start+c)*p.inPer], true)
 		if err != nil {
 			return fmt.Errorf("layers: predict: wrapping the input: %w", err)
 		}
-		o, err := e.wrap(b, &w.hostOut[k], out[start*p.outPer:(start+c)*p.outPer], false)
+		o, err := e.wrap(b, &h.out[k], out[start*p.outPer:(start+c)*p.outPer], false)
 		if err != nil {
 			return fmt.Errorf("layers: predict: wrapping the output: %w", err)
 		}
@@ -93,7 +94,7 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		}
 	}
 	for k := 0; k < chunks; k++ {
-		if err := e.hw.SyncHost(w.hostOut[k].buf); err != nil {
+		if err := e.hw.SyncHost(h.out[k].buf); err != nil {
 			return fmt.Errorf("layers: predict: reading the output: %w", err)
 		}
 	}

@@ -31,8 +31,11 @@ func BenchmarkCall(b *testing.B) {
 }
 
 // BenchmarkLaunch measures a kernel launch of 64 work-items as package
-// device makes one: two arguments set, the launch, its event released
-// (enqueue), and the same followed by clFinish (launch+finish).
+// device makes one: two arguments set (cached: unchanged, so not passed to
+// OpenCL again), the launch with no event (enqueue), and the same followed
+// by clFinish (launch+finish), four launches and one clFinish (the MLP's
+// batch-1 Predict: its floor), and event+finish, the launch that returns an
+// event, released at once, with its arguments set every time.
 func BenchmarkLaunch(b *testing.B) {
 	d := benchDevice(b)
 	ctx, err := CreateContext(d)
@@ -64,14 +67,13 @@ func BenchmarkLaunch(b *testing.B) {
 	}
 	defer buf.Release()
 	launch := func() {
-		if err := k.SetArgs(buf, float32(1)); err != nil {
+		if err := k.SetArgMem(0, buf); err != nil {
 			b.Fatal(err)
 		}
-		ev, err := q.EnqueueNDRangeKernel(k, []int{64}, []int{64}, nil)
-		if err != nil {
+		if err := k.SetArgFloat32(1, 1); err != nil {
 			b.Fatal(err)
 		}
-		if err := ev.Release(); err != nil {
+		if err := q.Enqueue(k, 1, [3]int{64}, [3]int{64}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -89,6 +91,37 @@ func BenchmarkLaunch(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			launch()
+			if err := q.Finish(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The MLP 784-512-256-10's launches at batch 1 (three products and a
+	// softmax) and its one wait: the floor of its Predict on this device.
+	b.Run("4x-launch+finish", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for range 4 {
+				launch()
+			}
+			if err := q.Finish(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("event+finish", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if err := k.SetArgs(buf, float32(i)); err != nil {
+				b.Fatal(err)
+			}
+			ev, err := q.EnqueueNDRangeKernel(k, []int{64}, []int{64}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := ev.Release(); err != nil {
+				b.Fatal(err)
+			}
 			if err := q.Finish(); err != nil {
 				b.Fatal(err)
 			}

@@ -335,7 +335,7 @@ func (q *CommandQueue) Finish() error {
 	if q.q == 0 {
 		return ErrReleased
 	}
-	return clFinish.status(q.q)
+	return clFinish.statusHeap(q.q)
 }
 
 // Flush submits the queued commands to the device.
@@ -343,5 +343,5 @@ func (q *CommandQueue) Flush() error {
 	if q.q == 0 {
 		return ErrReleased
 	}
-	return clFlush.status(q.q)
+	return clFlush.statusHeap(q.q)
 }

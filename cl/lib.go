@@ -41,6 +41,8 @@ var (
 	clGetEventProfilingInfo      = &proc{name: "clGetEventProfilingInfo"}
 	clReleaseEvent               = &proc{name: "clReleaseEvent"}
 	clCreateProgramWithSource    = &proc{name: "clCreateProgramWithSource"}
+	clCreateProgramWithBinary    = &proc{name: "clCreateProgramWithBinary"}
+	clGetProgramInfo             = &proc{name: "clGetProgramInfo"}
 	clBuildProgram               = &proc{name: "clBuildProgram"}
 	clGetProgramBuildInfo        = &proc{name: "clGetProgramBuildInfo"}
 	clReleaseProgram             = &proc{name: "clReleaseProgram"}
@@ -59,7 +61,7 @@ var procs = []*proc{
 	clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList,
 	clEnqueueMapBuffer, clEnqueueUnmapMemObject, clWaitForEvents, clGetEventInfo,
 	clGetEventProfilingInfo, clReleaseEvent, clCreateProgramWithSource, clBuildProgram,
-	clGetProgramBuildInfo, clReleaseProgram, clCreateKernel, clReleaseKernel,
+	clGetProgramBuildInfo, clReleaseProgram, clCreateProgramWithBinary, clGetProgramInfo, clCreateKernel, clReleaseKernel,
 	clSetKernelArg, clGetKernelWorkGroupInfo, clEnqueueNDRangeKernel,
 }
 
@@ -148,3 +150,29 @@ func check(op string, st int32) error {
 	}
 	return &Error{Op: op, Status: Status(st)}
 }
+
+// statusHeap is status for calls whose pointer arguments all point into
+// Go heap objects that the caller keeps alive until the call returns
+// (runtime.KeepAlive), or are not pointers at all. Heap objects do not
+// move, so their addresses stay valid through the call. The arguments are
+// copied into an array from argPool, already on the heap, because the
+// entry into C (purego.SyscallN) keeps its argument slice on the heap: so
+// the call allocates nothing.
+func (p *proc) statusHeap(args ...uintptr) error {
+	if err := load(); err != nil {
+		return err
+	}
+	a := argPool.Get().(*[maxCallArgs]uintptr)
+	n := copy(a[:], args)
+	r := syscallHeap(p.addr, a[:n])
+	argPool.Put(a)
+	if r == 0 {
+		return nil
+	}
+	return check(p.name, int32(r))
+}
+
+// maxCallArgs is the most arguments of a call through statusHeap.
+const maxCallArgs = 10
+
+var argPool = sync.Pool{New: func() any { return new([maxCallArgs]uintptr) }}

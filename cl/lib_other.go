@@ -19,3 +19,6 @@ func symbol(uintptr, string) (uintptr, error) { return 0, errors.New("no library
 
 // syscallN is never reached: openLibrary fails, so load does.
 func syscallN(uintptr, ...uintptr) uintptr { return 0 }
+
+// syscallHeap is never reached: openLibrary fails, so load does.
+func syscallHeap(uintptr, []uintptr) uintptr { return 0 }

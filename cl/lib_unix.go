@@ -34,3 +34,9 @@ func syscallN(fn uintptr, args ...uintptr) uintptr {
 	r, _, _ := purego.SyscallN(fn, args...)
 	return r
 }
+
+// syscallHeap is syscallN without //go:uintptrescapes (see statusHeap).
+func syscallHeap(fn uintptr, args []uintptr) uintptr {
+	r, _, _ := purego.SyscallN(fn, args...)
+	return r
+}

@@ -2,7 +2,6 @@ package cl
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
 )
@@ -118,6 +117,13 @@ func (p *Program) Release() error {
 type Kernel struct {
 	k    uintptr // cl_kernel
 	name string
+	// args caches what clSetKernelArg last received, per argument, so that
+	// an unchanged argument is not set again (launch.go).
+	args [maxCachedArgs]argVal
+	// val and sizes are the memory that clSetKernelArg and Enqueue hand C:
+	// part of the Kernel, already on the heap, so that no call allocates.
+	val   uint64
+	sizes struct{ global, local [3]uintptr }
 }
 
 // CreateKernel returns the program's kernel of that name.
@@ -174,33 +180,19 @@ func (k *Kernel) SetArg(index int, v any) error {
 	if k == nil || k.k == 0 {
 		return ErrReleased
 	}
-	var err error
-	i := uintptr(uint32(index))
 	switch x := v.(type) {
 	case int32:
-		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
+		return k.SetArgInt32(index, x)
 	case uint32:
-		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
+		return k.SetArgInt32(index, int32(x))
 	case float32:
-		err = clSetKernelArg.status(k.k, i, 4, uintptr(unsafe.Pointer(&x)))
+		return k.SetArgFloat32(index, x)
 	case *MemObject:
-		if x == nil || x.m == 0 {
-			return fmt.Errorf("cl: kernel %q argument %d: %w", k.name, index, ErrReleased)
-		}
-		m := x.m
-		err = clSetKernelArg.status(k.k, i, unsafe.Sizeof(m), uintptr(unsafe.Pointer(&m)))
+		return k.SetArgMem(index, x)
 	case LocalSpace:
-		if x <= 0 || int64(x) > math.MaxInt32 {
-			return &Error{Op: "clSetKernelArg", Status: InvalidArgSize}
-		}
-		err = clSetKernelArg.status(k.k, i, uintptr(x), 0)
-	default:
-		return &ArgError{Index: index, Value: v}
+		return k.SetArgLocal(index, int(x))
 	}
-	if err != nil {
-		return fmt.Errorf("%w (kernel %q, argument %d)", err, k.name, index)
-	}
-	return nil
+	return &ArgError{Index: index, Value: v}
 }
 
 // SetArgs sets the arguments in order, from index 0.

@@ -106,11 +106,10 @@ func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
 	if len(src) == 0 {
 		return nil
 	}
-	ev, err := d.queue.EnqueueWriteBuffer(m, true, 4*off, src, nil)
-	if err != nil {
+	if err := d.queue.WriteBlocking(m, 4*off, src); err != nil {
 		return fmt.Errorf("device: upload: %w", err)
 	}
-	return ev.Release()
+	return nil
 }
 
 // Download copies len(dst) elements of src, starting at element off, into
@@ -135,11 +134,10 @@ func (d *Device) Download(dst []float32, src *Buffer, off int) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	ev, err := d.queue.EnqueueReadBuffer(m, true, 4*off, dst, nil)
-	if err != nil {
+	if err := d.queue.ReadBlocking(dst, m, 4*off); err != nil {
 		return fmt.Errorf("device: download: %w", err)
 	}
-	return ev.Release()
+	return nil
 }
 
 // Copy copies n elements from src at srcOff to dst at dstOff on the device.
@@ -290,7 +288,8 @@ func (d *Device) WrapHost(data []float32, readOnly bool) (*Buffer, error) {
 
 // SyncHost waits for every operation enqueued before it and makes their
 // writes to b, a buffer from WrapHost, visible in its host slice (a
-// blocking map for reading, then the unmap).
+// blocking map for reading, then the unmap, enqueued without a wait:
+// later commands on the queue run after it). It allocates nothing.
 func (d *Device) SyncHost(b *Buffer) error {
 	if d == nil {
 		return errNilDevice
@@ -305,22 +304,7 @@ func (d *Device) SyncHost(b *Buffer) error {
 		return err
 	}
 	defer b.releaseUse()
-	p, ev, err := d.queue.EnqueueMapBuffer(m, true, cl.MapRead, 0, 4*b.n, nil)
-	if err != nil {
-		return fmt.Errorf("device: sync: %w", err)
-	}
-	if err := ev.Release(); err != nil {
-		return fmt.Errorf("device: sync: %w", err)
-	}
-	uev, err := d.queue.EnqueueUnmapMemObject(m, p, nil)
-	if err != nil {
-		return fmt.Errorf("device: sync: %w", err)
-	}
-	err = uev.Wait()
-	if rerr := uev.Release(); err == nil {
-		err = rerr
-	}
-	if err != nil {
+	if err := d.queue.SyncRead(m, 4*b.n); err != nil {
 		return fmt.Errorf("device: sync: %w", err)
 	}
 	return nil

@@ -204,6 +204,7 @@ type Device struct {
 	queue *cl.CommandQueue
 
 	life   sync.RWMutex // held for reading by every operation, for writing by Close
+	unuse  func()       // life.RUnlock, bound once: use returns it without a closure per call
 	closed bool
 
 	launch sync.Mutex // serialises setting kernel arguments and enqueueing
@@ -248,6 +249,7 @@ func Open(selector string) (*Device, error) {
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
 	d := (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}).withTuned()
+	d.unuse = d.life.RUnlock
 	if err := d.precisionFromEnv(); err != nil {
 		d.Close()
 		return nil, err
@@ -280,7 +282,10 @@ func (d *Device) use() (func(), error) {
 		d.life.RUnlock()
 		return nil, ErrClosed
 	}
-	return d.life.RUnlock, nil
+	if d.unuse == nil { // a Device not made by Open
+		return d.life.RUnlock, nil
+	}
+	return d.unuse, nil
 }
 
 // Close waits for queued work, then releases the programs, the queue and

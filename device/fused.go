@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/densecl/densecl/cl"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -195,15 +194,8 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	if d.Dense2Form() == Dense2GPU {
 		return d.dense2GPU(f, x, w1, b1, w2, b2, y)
 	}
-	prog, err := d.Program(kernels.Dense2Source, kernels.Dense2Options(f))
-	if err != nil {
-		return err
-	}
-	a1, m1, t1 := f.Act1.Params()
-	a2, m2, t2 := f.Act2.Params()
-	global := []int{(f.M + kernels.Dense2RowsPerItem - 1) / kernels.Dense2RowsPerItem}
-	return prog.Run("dense2", global, []int{1},
-		int32(f.M), int32(f.H), int32(f.N), x, w1, b1, w2, b2, y, a1, m1, t1, a2, m2, t2)
+	l := kernels.Dense2Launch(f)
+	return d.enqueue(&l, x, w1, b1, w2, b2, y)
 }
 
 // dense2GPU launches the GPU form on checked buffers, in work-groups of
@@ -226,19 +218,8 @@ func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error
 	if ht, err = d.dense2Splits(prog, p, f); err != nil {
 		return err
 	}
-	ws, ys := p.LocalBytes(f, ht)
-	groups := ceilDiv(f.M, p.RowsPerGroup(f))
-	a1, m1, t1 := f.Act1.Params()
-	a2, m2, t2 := f.Act2.Params()
-	act2 := int32(f.Act2.KernelKind())
-	if f.Softmax != kernels.NoSoftmax {
-		act2 = int32(kernels.Linear)
-	}
-	return prog.Run("dense2_gpu", []int{groups * p.RT, ht}, []int{p.RT, ht},
-		int32(f.M), int32(f.H), x, w1, b1, w2, b2, y,
-		int32(b2i(f.Bias1)), int32(b2i(f.Bias2)), int32(f.Softmax),
-		a1, m1, t1, int32(f.Act1.KernelKind()), a2, m2, t2, act2,
-		cl.LocalSpace(ws), cl.LocalSpace(ys))
+	l := kernels.Dense2GPULaunch(p, f, ht)
+	return d.enqueue(&l, x, w1, b1, w2, b2, y)
 }
 
 // dense2Splits returns the hidden splits of dense2_gpu's work-groups for

@@ -255,46 +255,15 @@ func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias 
 			a = pa
 		}
 	}
-	prog, err := d.Program(kernels.GemmSource, p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind))
-	if err != nil {
-		return err
-	}
-	offA, lda := g.OffA, g.LDA
-	if p.PackA {
-		offA, lda = 0, p.MWI
-	}
-	offB, ldb := g.OffB, g.LDB
-	if p.PackB {
-		offB, ldb = 0, p.NWI
-	}
-	global, local := gemmRange(p, g.M, g.N, mc, nc)
-	alpha, maxv, thr := g.Act.Params()
-	return prog.Run("gemm", global, local,
-		int32(g.M), int32(g.N), int32(g.K), g.Alpha, g.Beta,
-		a, int32(offA), int32(lda),
-		b, int32(offB), int32(ldb),
-		c, int32(g.OffC), int32(g.LDC),
-		bias, int32(g.OffBias),
-		alpha, maxv, thr, int32(g.Act.KernelKind()),
-		int32(mc), int32(nc), int32(kc), int32(b2i(ntStores(g))))
+	l := kernels.GemmLaunch(p, g, mc, nc, kc, ntStores(g))
+	return d.enqueue(&l, a, b, c, bias)
 }
 
 // xgemmLaunch enqueues the GPU kernel p.Kernel (cl/xgemm.cl) for g
 // (validated), in place: no padded or packed copies.
 func (d *Device) xgemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer) error {
-	prog, err := d.Program(kernels.XgemmSource, d.xgemmOptions(p, g))
-	if err != nil {
-		return err
-	}
-	global, local := p.XgemmRange(g.M, g.N)
-	alpha, maxv, thr := g.Act.Params()
-	return prog.Run(p.Kernel.String(), global, local,
-		int32(g.M), int32(g.N), int32(g.K), g.Alpha, g.Beta,
-		a, int32(g.OffA), int32(g.LDA),
-		b, int32(g.OffB), int32(g.LDB),
-		c, int32(g.OffC), int32(g.LDC),
-		bias, int32(g.OffBias),
-		alpha, maxv, thr, int32(g.Act.KernelKind()))
+	l := d.xgemmLaunchOf(p, g)
+	return d.enqueue(&l, a, b, c, bias)
 }
 
 // gemmBlocks returns the block of C of one work-item (mc×nc) and the K
@@ -346,33 +315,11 @@ func ntStores(g kernels.Gemm) bool {
 	return ntStoreMin > 0 && 4*g.M*g.N >= ntStoreMin && g.Beta == 0 && g.LDC == g.N
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // gemmBlocksPerCU is how many blocks of C per compute unit gemmBlocks
 // aims at, at least: enough that uneven scheduling costs little.
 var gemmBlocksPerCU = 4
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// gemmRange returns the NDRange of the GEMM kernel: columns in dimension 0,
-// rows in dimension 1. Without local memory a work-item covers mc×nc.
-func gemmRange(p kernels.GemmParams, m, n, mc, nc int) (global, local []int) {
-	local = []int{p.NDIM, p.MDIM}
-	if p.Local {
-		global = []int{roundUp(n, p.ColsPerGroup()) / p.NWI, roundUp(m, p.RowsPerGroup()) / p.MWI}
-	} else {
-		global = []int{roundUp(ceilDiv(n, nc), p.NDIM), roundUp(ceilDiv(m, mc), p.MDIM)}
-	}
-	return global, local
-}
-
-// softmaxGroupMin is the row length from which a work-group shares a row.
-const softmaxGroupMin = 2048
 
 // Softmax runs softmax or log_softmax over the rows of src into dst.
 func (d *Device) Softmax(s kernels.Softmax, src, dst *Buffer) error {
@@ -385,33 +332,8 @@ func (d *Device) Softmax(s kernels.Softmax, src, dst *Buffer) error {
 	if err := s.Validate(src.n, dst.n); err != nil {
 		return err
 	}
-	args := []any{int32(s.Rows), int32(s.Cols), src, int32(s.OffSrc), dst, int32(s.OffDst)}
-	run := func(options, kernel string, global, local []int, args ...any) error {
-		prog, err := d.Program(kernels.SoftmaxSource, options)
-		if err != nil {
-			return err
-		}
-		return prog.Run(kernel, global, local, args...)
-	}
-	options := kernels.SoftmaxOptions(s.Log)
-	if s.Cols >= softmaxGroupMin || (d.info.IsGPU() && s.Cols >= 256) {
-		return run(options, "softmax_group", []int{s.Rows * kernels.SoftmaxWG}, []int{kernels.SoftmaxWG}, args...)
-	}
-	if d.info.IsGPU() {
-		const wg = 16
-		return run(options, "softmax_rows", []int{roundUp(s.Rows, wg)}, []int{wg}, append(args, int32(1))...)
-	}
-	// CPUs: a few work-items per compute unit, each over consecutive rows
-	// (a work-group costs about a microsecond to start on PoCL); short
-	// rows as one vector each, by a program compiled for their length.
-	items := min(s.Rows, 16*max(d.info.ComputeUnits, 1))
-	rpi := ceilDiv(s.Rows, items)
-	global, local := []int{ceilDiv(s.Rows, rpi)}, []int{1}
-	args = append(args, int32(rpi))
-	if s.Cols <= kernels.SoftmaxShortMax {
-		return run(kernels.SoftmaxShortOptions(s.Log, s.Cols), "softmax_short", global, local, args...)
-	}
-	return run(options, "softmax_rows", global, local, args...)
+	l := kernels.SoftmaxLaunch(s, d.info.IsGPU(), d.info.ComputeUnits)
+	return d.enqueue(&l, src, dst)
 }
 
 // Activate applies e.Act to e.N elements of src, writing dst.
@@ -425,13 +347,6 @@ func (d *Device) Activate(e kernels.Elementwise, src, dst *Buffer) error {
 	if err := e.Validate(src.n, dst.n); err != nil {
 		return err
 	}
-	prog, err := d.Program(kernels.ActivationSource, kernels.ActivationOptions())
-	if err != nil {
-		return err
-	}
-	const wg = 64
-	items := (e.N + kernels.ActivationVW - 1) / kernels.ActivationVW
-	alpha, maxv, thr := e.Act.Params()
-	return prog.Run("activation", []int{roundUp(items, wg)}, []int{wg},
-		int32(e.N), src, int32(e.OffSrc), dst, int32(e.OffDst), alpha, maxv, thr, int32(e.Act.KernelKind()))
+	l := kernels.ActivationLaunch(e)
+	return d.enqueue(&l, src, dst)
 }

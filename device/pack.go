@@ -119,13 +119,8 @@ func packedLen(k, n, w int, name string) (int, error) {
 // packBInto enqueues the packing of op(B) of g into dst (at least
 // kernels.PackedLen(g.K, g.N, p.NWI) floats).
 func (d *Device) packBInto(p kernels.GemmParams, g kernels.Gemm, b, dst *Buffer) error {
-	prog, err := d.Program(kernels.PackSource, kernels.PackOptions(p.NWI, g.TransB))
-	if err != nil {
-		return err
-	}
-	global, kchunk := d.packRange(ceilDiv(g.N, p.NWI), g.K)
-	return prog.Run("pack_b", global, []int{1, 1},
-		int32(g.K), int32(g.N), b, int32(g.OffB), int32(g.LDB), dst, int32(kchunk))
+	l := kernels.PackLaunch(p.NWI, g.TransB, g.K, g.N, g.OffB, g.LDB, d.info.ComputeUnits)
+	return d.enqueue(&l, b, dst)
 }
 
 // GemmPacked runs C = act(alpha·op(A)·B + bias + beta·C) as g describes,
@@ -174,23 +169,8 @@ func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buf
 // tall: panel t holds rows t·MWI.. of op(A) as K rows of MWI floats, which
 // is op(A)ᵀ (K×M, stored transposed unless A is) packed as B is.
 func (d *Device) packAInto(p kernels.GemmParams, g kernels.Gemm, a, dst *Buffer) error {
-	prog, err := d.Program(kernels.PackSource, kernels.PackOptions(p.MWI, !g.TransA))
-	if err != nil {
-		return err
-	}
-	global, kchunk := d.packRange(ceilDiv(g.M, p.MWI), g.K)
-	return prog.Run("pack_b", global, []int{1, 1},
-		int32(g.K), int32(g.M), a, int32(g.OffA), int32(g.LDA), dst, int32(kchunk))
-}
-
-// packRange returns the NDRange of pack_b over panels panels of k rows and
-// the rows each work-item packs: a few work-items per compute unit, since
-// each work-group costs microseconds to start on a CPU.
-func (d *Device) packRange(panels, k int) (global []int, kchunk int) {
-	want := 8 * max(d.info.ComputeUnits, 1)
-	chunks := min(k, max(1, ceilDiv(want, panels)))
-	kchunk = ceilDiv(k, chunks)
-	return []int{panels, ceilDiv(k, kchunk)}, kchunk
+	l := kernels.PackLaunch(p.MWI, !g.TransA, g.K, g.M, g.OffA, g.LDA, d.info.ComputeUnits)
+	return d.enqueue(&l, a, dst)
 }
 
 // Scratch buffers for the packed copies of one product's operands, kept

@@ -2,8 +2,9 @@ package device
 
 import "github.com/densecl/densecl/kernels"
 
-// PrepareGemm builds the programs a GEMM like g would use with parameters
-// p (the product itself, and the packing kernels p asks for), so that a
+// PrepareGemm builds the programs that the launches of a GEMM like g with
+// parameters p name (kernels.GemmLaunches: the product itself, and the
+// packing kernels p asks for), so that a
 // tuner can build many candidates' programs concurrently before timing
 // them. Only g's TransA, TransB, Bias and Act matter. It fails when p does
 // not fit the device, a build fails, or the kernel built cannot run p's
@@ -16,27 +17,20 @@ func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
 	if err := d.checkGemmParams(p); err != nil {
 		return err
 	}
-	if p.Kernel != kernels.KernelGemm {
-		prog, err := d.Program(kernels.XgemmSource, d.xgemmOptions(p, g))
+	// A product of at least one whole tile in every direction, packing A
+	// when the parameters ask: the sizes do not change the programs.
+	if g.M < 1 || g.N < 1 || g.K < 1 {
+		g.M, g.N, g.K = 1, 1, 1
+	}
+	for _, l := range kernels.GemmLaunches(p, g, true, d.info.ComputeUnits, 1, 1, 1, false) {
+		if l.Source == kernels.XgemmSource {
+			l.Options = d.xgemmOptions(p, g)
+		}
+		prog, err := d.Program(l.Source, l.Options)
 		if err != nil {
 			return err
 		}
-		_, local := p.XgemmRange(1, 1)
-		return prog.fitsWorkGroup(p.Kernel.String(), local)
-	}
-	if _, err := d.Program(kernels.GemmSource, p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind)); err != nil {
-		return err
-	}
-	if p.Local {
-		return nil
-	}
-	if p.PackB {
-		if _, err := d.Program(kernels.PackSource, kernels.PackOptions(p.NWI, g.TransB)); err != nil {
-			return err
-		}
-	}
-	if p.PackA {
-		if _, err := d.Program(kernels.PackSource, kernels.PackOptions(p.MWI, !g.TransA)); err != nil {
+		if err := prog.fitsWorkGroup(l.Kernel, l.LocalSize()); err != nil {
 			return err
 		}
 	}

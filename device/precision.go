@@ -302,17 +302,6 @@ func (d *Device) gemmTF32(g kernels.Gemm, a, b, c, bias *Buffer) (bool, error) {
 		AsyncB: kernels.TF32AsyncOK(g.TransB, g.OffB, g.LDB),
 		Bias:   g.Bias, Act: g.Act.Kind, Emulate: emulate,
 	}
-	prog, err := d.Program(kernels.TF32Source, p.Options(l))
-	if err != nil {
-		return true, err
-	}
-	global, local := p.Range(g.M, g.N)
-	alpha, maxv, thr := g.Act.Params()
-	return true, prog.Run("gemm_tf32", global, local,
-		int32(g.M), int32(g.N), int32(g.K), g.Alpha, g.Beta,
-		a, int32(g.OffA), int32(g.LDA),
-		b, int32(g.OffB), int32(g.LDB),
-		c, int32(g.OffC), int32(g.LDC),
-		bias, int32(g.OffBias),
-		alpha, maxv, thr, int32(g.Act.KernelKind()))
+	launch := kernels.TF32Launch(p, l, g)
+	return true, d.enqueue(&launch, a, b, c, bias)
 }

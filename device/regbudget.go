@@ -24,3 +24,11 @@ func (d *Device) xgemmOptions(p kernels.GemmParams, g kernels.Gemm) string {
 	}
 	return o
 }
+
+// xgemmLaunchOf is kernels.XgemmLaunch with d's build options
+// (xgemmOptions): the register budget where d's compiler takes it.
+func (d *Device) xgemmLaunchOf(p kernels.GemmParams, g kernels.Gemm) kernels.Launch {
+	l := kernels.XgemmLaunch(p, g)
+	l.Options = d.xgemmOptions(p, g)
+	return l
+}

@@ -84,9 +84,10 @@ type HostWrapper interface {
 	// than copying it.
 	WrapsHost() bool
 	// WrapHost returns a buffer over data; readOnly declares that nothing
-	// writes it. data must stay untouched by the host until the buffer is
-	// released, which comes after a SyncHost or Finish that follows its
-	// last use.
+	// writes it. data must stay untouched by the host while operations
+	// that use the buffer may run, and the buffer is released only after
+	// a SyncHost or Finish that follows its last use. Predict keeps the
+	// buffers for its next call (see HostInPlace).
 	WrapHost(data []float32, readOnly bool) (Buffer, error)
 	// SyncHost waits for every operation enqueued so far and makes their
 	// writes to b, a wrapped buffer, visible in its host slice.
@@ -240,3 +241,44 @@ func (hostBackend) Activate(e kernels.Elementwise, src, dst Buffer) error {
 }
 
 func (hostBackend) Finish() error { return nil }
+
+// HostInPlace is implemented by HostWrappers whose operations read and
+// write the wrapped host memory itself (OpenCL on a device whose memory is
+// the host's), so that a wrapped buffer sees what the host wrote into its
+// slice between operations. Predict then keeps an input's buffer for a
+// next call over the same slice; otherwise it wraps the input again each
+// call.
+type HostInPlace interface {
+	HostInPlace() bool
+}
+
+// Preparer is implemented by backends that can make one operation ready
+// once and then run it many times with little host work: on OpenCL, its
+// program built, its kernel's unchanging arguments set once, and each run
+// one enqueue that passes only the buffers that changed and makes no
+// event. Predict prepares the steps of a plan for its chunk size.
+//
+// Each Prepare method returns nil and no error where the backend runs the
+// operation in more than one launch (then Predict calls the plain
+// method). g's, f's, s's and e's sizes are those of every later run.
+type Preparer interface {
+	// PrepareGemm prepares GemmPacked(g, ·, pb, ·, ·).
+	PrepareGemm(g kernels.Gemm, pb Packed) (Prepared, error)
+	// PrepareDense2 prepares Dense2(f, ...) (see Fuser).
+	PrepareDense2(f kernels.Dense2) (Prepared, error)
+	// PrepareSoftmax prepares Softmax(s, ·, ·).
+	PrepareSoftmax(s kernels.Softmax) (Prepared, error)
+	// PrepareActivate prepares Activate(e, ·, ·).
+	PrepareActivate(e kernels.Elementwise) (Prepared, error)
+	// RunPrepared enqueues p over bufs, in the order of the arguments of
+	// the method it prepares: a product's A, B (nil: the packed B), C and
+	// bias (C where the layer has none); a fused pair's x, w1, b1, w2, b2
+	// and y (a missing bias: the layer's kernel); a softmax's or an
+	// activation's src and dst. The buffers must be as long as the
+	// operation needs; the bufs array, passed by value, costs no
+	// allocation.
+	RunPrepared(p Prepared, bufs [6]Buffer) error
+}
+
+// Prepared is an operation made ready by a Preparer.
+type Prepared any

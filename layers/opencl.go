@@ -43,6 +43,7 @@ var (
 	_ Packer        = clBackend{}
 	_ HostWrapper   = clBackend{}
 	_ Streamer      = clBackend{}
+	_ HostInPlace   = clBackend{}
 )
 
 func (b clBackend) Name() string { return "opencl: " + b.d.String() }
@@ -144,6 +145,10 @@ func (b clBackend) WrapsHost() bool {
 	}
 	return b.d.ZeroCopy()
 }
+
+// HostInPlace reports whether kernels read and write wrapped host memory
+// itself (device.ZeroCopy).
+func (b clBackend) HostInPlace() bool { return b.d.ZeroCopy() }
 
 func (b clBackend) Streams() bool {
 	if b.path != "" {
@@ -273,4 +278,54 @@ func (b clBackend) GemmPacked(g kernels.Gemm, a Buffer, pb Packed, c, bias Buffe
 		return err
 	}
 	return b.d.GemmPacked(g, x[0], p, x[1], x[2])
+}
+
+var _ Preparer = clBackend{}
+
+// prepared returns p's device form as a Prepared, keeping a nil pointer
+// a nil interface.
+func prepared(p *device.Prepared, err error) (Prepared, error) {
+	if p == nil || err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (b clBackend) PrepareGemm(g kernels.Gemm, pb Packed) (Prepared, error) {
+	p, ok := pb.(*device.PackedB)
+	if !ok {
+		return nil, nil
+	}
+	return prepared(b.d.PrepareGemmPacked(g, p))
+}
+
+func (b clBackend) PrepareDense2(f kernels.Dense2) (Prepared, error) {
+	return prepared(b.d.PrepareDense2(f))
+}
+
+func (b clBackend) PrepareSoftmax(s kernels.Softmax) (Prepared, error) {
+	return prepared(b.d.PrepareSoftmax(s))
+}
+
+func (b clBackend) PrepareActivate(e kernels.Elementwise) (Prepared, error) {
+	return prepared(b.d.PrepareActivate(e))
+}
+
+func (b clBackend) RunPrepared(p Prepared, bufs [6]Buffer) error {
+	dp, ok := p.(*device.Prepared)
+	if !ok {
+		return fmt.Errorf("layers: opencl: prepared operation is a %T, not a *device.Prepared", p)
+	}
+	var db [6]*device.Buffer
+	for i, buf := range bufs {
+		if buf == nil {
+			continue
+		}
+		x, ok := buf.(*device.Buffer)
+		if !ok {
+			return fmt.Errorf("layers: opencl: buffer %d of a prepared operation is a %T, not a device buffer", i, buf)
+		}
+		db[i] = x
+	}
+	return dp.Enqueue(db[:]...)
 }

@@ -68,7 +68,9 @@ func (m *Sequential) Predict(x Tensor) (Tensor, error) {
 // call fixes it from x and creates the weights, as Keras builds a model on
 // its first batch.
 func (m *Sequential) PredictWith(x Tensor, o PredictOptions) (Tensor, error) {
-	return m.PredictInto(nil, x, o)
+	y, err := m.PredictInto(nil, x, o)
+	y.Shape = slices.Clone(y.Shape) // PredictInto's is shared
+	return y, err
 }
 
 // PredictInto is PredictWith writing the result into dst's memory when
@@ -78,6 +80,14 @@ func (m *Sequential) PredictWith(x Tensor, o PredictOptions) (Tensor, error) {
 // which on a CPU device cost about a sixth of a call on the seed model.
 // The part of dst that would hold the result must not overlap x.Data (an
 // error wrapping ErrInvalid).
+//
+// In steady state (the same input shape and options, a dst that holds the
+// result, on a backend whose operations allocate nothing) PredictInto
+// makes no Go allocation: the returned Tensor's Shape is shared with the
+// other results of this model for inputs of x's shape, so treat it as
+// read-only (copy it before changing it). On a CPU device that works on
+// host memory in place, the buffers wrapping x.Data and dst stay open
+// (and those slices reachable) until a call with other slices, or Close.
 func (m *Sequential) PredictInto(dst []float32, x Tensor, o PredictOptions) (Tensor, error) {
 	if o.BatchSize < 0 || o.MaxBytes < 0 {
 		return Tensor{}, fmt.Errorf("layers: predict: batch size and memory bound must not be negative, got %d and %d: %w", o.BatchSize, o.MaxBytes, ErrInvalid)
@@ -171,7 +181,7 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	if err != nil {
 		return Tensor{}, err
 	}
-	out := Tensor{Shape: slices.Clone(p.outShape)} // the plan's is shared
+	out := Tensor{Shape: p.shapeOut}
 	if n := numElems(p.outShape); cap(dst) >= n {
 		if overlap(dst[:n], x.Data) {
 			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
@@ -205,107 +215,16 @@ func (n *node) writes() bool {
 	return false
 }
 
-// run passes c samples from in through every layer and leaves the output
-// in out; in is never written. Intermediates alternate between w's two
-// buffers. Pairs of Dense layers that the plan fuses run as one kernel.
+// run passes c samples from in through the plan's steps and leaves the
+// output in out; in is never written. Intermediates alternate between w's
+// two buffers.
 func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer) error {
-	last := -1 // the last node that writes
-	for i, n := range m.nodes {
-		if n.writes() {
-			last = i
+	bufs := [numSlots]Buffer{slotIn: in, slotOut: out, slotMid0: w.bufs[0], slotMid1: w.bufs[1]}
+	for i := range p.steps {
+		s := &p.steps[i]
+		if err := m.runStep(b, s, c, bufs[s.src], bufs[s.dst], c == p.chunk); err != nil {
+			return err
 		}
-	}
-	if last < 0 { // views only: the output is the input
-		e := kernels.Elementwise{N: c * p.per[len(p.per)-1], Act: kernels.Act(kernels.Linear)}
-		if err := b.Activate(e, in, out); err != nil {
-			return fmt.Errorf("layers: predict: copying the output: %w", err)
-		}
-		return nil
-	}
-	src := in
-	// dst returns where an op that ends at node i writes.
-	dst := func(i int) Buffer {
-		switch {
-		case i >= last:
-			return out
-		case src == w.bufs[0]:
-			return w.bufs[1]
-		}
-		return w.bufs[0]
-	}
-	inPer := p.inPer
-	fuser, _ := b.(Fuser)
-	for i := 0; i < len(m.nodes); i++ {
-		n := m.nodes[i]
-		if p.fused[i] {
-			if f, ok := dense2(n, m.nodes[i+1], c*inPer/max(n.inDim, 1)); ok {
-				next := m.nodes[i+1]
-				d := dst(i + 1)
-				if err := fuser.Dense2(f, src, n.kernBuf, n.biBuf, next.kernBuf, next.biBuf, d); err != nil {
-					return fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, next.name, err)
-				}
-				src = d
-				inPer = p.per[i+1]
-				i++
-				continue
-			}
-		}
-		switch n.kind {
-		case kindDense:
-			rows := c * inPer / n.inDim
-			g := kernels.Gemm{M: rows, N: n.units, K: n.inDim, Alpha: 1, Bias: n.biBuf != nil}
-			if n.act.soft == noSoftmax {
-				g.Act = n.act.elem
-			}
-			d := dst(i)
-			var err error
-			if pk, ok := b.(Packer); ok && n.packed != nil {
-				err = pk.GemmPacked(g, src, n.packed, d, n.biBuf)
-			} else {
-				err = b.Gemm(g, src, n.kernBuf, d, n.biBuf)
-			}
-			if err != nil {
-				return fmt.Errorf("layers: predict: dense %q: %w", n.name, err)
-			}
-			src = d
-			if err := softmax(b, n, src, src, rows, n.units); err != nil {
-				return err
-			}
-		case kindActivation:
-			if !n.writes() {
-				break
-			}
-			total := c * inPer
-			d := src
-			if src == in || i == last {
-				d = dst(i) // never write the caller's input
-			}
-			if n.act.soft != noSoftmax {
-				if err := softmax(b, n, src, d, total/p.lastDim[i], p.lastDim[i]); err != nil {
-					return err
-				}
-			} else {
-				e := kernels.Elementwise{N: total, Act: n.act.elem}
-				if err := b.Activate(e, src, d); err != nil {
-					return fmt.Errorf("layers: predict: activation %q: %w", n.name, err)
-				}
-			}
-			src = d
-		case kindTable: // a row operation, in place after the layer feeding it
-			if !n.writes() {
-				break
-			}
-			d := src
-			if src == in || i == last {
-				d = dst(i)
-			}
-			if err := n.runTable(b, src, d, c*inPer/n.inDim); err != nil {
-				return err
-			}
-			src = d
-		}
-		// Flatten, Reshape and Dropout are views: nothing moves.
-		inPer = p.per[i]
 	}
 	return nil
 }
@@ -318,32 +237,6 @@ func (m *Sequential) fusedAt(b Backend, i int, fuse bool) bool {
 	}
 	f, ok := dense2(m.nodes[i], m.nodes[i+1], 1)
 	return ok && fu.Fuses(f)
-}
-
-// midPer returns the elements per sample of the largest intermediate run
-// writes (the last layer writes the output buffer, and a fused pair's
-// hidden layer is never stored): the size of the workspace's two buffers.
-func (m *Sequential) midPer(b Backend, p *plan, fuse bool) int {
-	last := -1
-	for i, n := range m.nodes {
-		if n.writes() {
-			last = i
-		}
-	}
-	mid := 0
-	for i := 0; i < len(m.nodes); i++ {
-		at := i
-		if m.fusedAt(b, i, fuse) {
-			at = i + 1
-			i++
-		} else if !m.nodes[i].writes() {
-			continue
-		}
-		if at < last {
-			mid = max(mid, p.per[at])
-		}
-	}
-	return mid
 }
 
 // dense2 returns the fused form of Dense layers n and next over rows
@@ -363,19 +256,6 @@ func dense2(n, next *node, rows int) (kernels.Dense2, bool) {
 		f.Softmax = kernels.LogSoftmax
 	}
 	return f, true
-}
-
-// softmax applies n's softmax or log_softmax, if it has one, from src
-// to dst (which may be src).
-func softmax(b Backend, n *node, src, dst Buffer, rows, cols int) error {
-	if n.act.soft == noSoftmax {
-		return nil
-	}
-	s := kernels.Softmax{Rows: rows, Cols: cols, Log: n.act.soft == logSoftmaxAxis}
-	if err := b.Softmax(s, src, dst); err != nil {
-		return fmt.Errorf("layers: predict: %s %q: %w", snakeCase(n.class), n.name, err)
-	}
-	return nil
 }
 
 // Forward runs the model on batch samples that are already on the model's

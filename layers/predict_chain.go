@@ -75,7 +75,7 @@ func (m *Sequential) chainRuns() [][2]int {
 
 // chainLayer returns node n as a layer of a chain.
 func chainLayer(n *node) kernels.ChainLayer {
-	return kernels.ChainLayer{Units: n.units, Bias: n.useBias, Act: n.act.elem}
+	return kernels.ChainLayer{Units: n.units, Bias: n.biBuf != nil, Act: n.act.elem}
 }
 
 // planChains decides which consecutive Dense layers Predict runs as one

@@ -22,6 +22,7 @@ func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		return err
 	}
 	batch := len(x) / p.inPer
+	chunks := p.chunks(batch)
 	var waits [2]func() error
 	defer func() { // uploads still in flight after an error
 		for _, wait := range waits {
@@ -34,7 +35,7 @@ func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		start, c := p.span(k, batch)
 		src := x[start*p.inPer : (start+c)*p.inPer]
 		var err error
-		if e.async != nil {
+		if e.async != nil && chunks > 1 { // one chunk has nothing to overlap
 			waits[k%2], err = e.async.UploadAsync(w.in[k%2], 0, src)
 		} else {
 			err = b.Upload(w.in[k%2], 0, src)
@@ -44,7 +45,6 @@ func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		}
 		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2])
 	}
-	chunks := p.chunks(batch)
 	if err := enqueue(0); err != nil {
 		return err
 	}

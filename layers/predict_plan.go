@@ -42,6 +42,7 @@ func predictPath(v string) string {
 // executor. It is computed once per shape and cached on the model.
 type plan struct {
 	outShape []int // the result's shape
+	shapeOut []int // a copy of it, handed out with every result (read-only)
 	inPer    int   // elements of one input sample
 	outPer   int   // elements of one output sample
 	per      []int // elements of one sample of each layer's output
@@ -50,6 +51,7 @@ type plan struct {
 	empty    bool  // nothing to compute: an empty batch or an empty axis
 
 	fused []bool // fused[i]: nodes i and i+1 run as one kernel
+	steps []step // what run does, in order
 	mid   int    // elements per sample of the largest stored intermediate
 	chunk int    // samples per chunk
 	exec  executor
@@ -75,7 +77,8 @@ type executor interface {
 // copy.
 func chooseExecutor(b Backend) executor {
 	if hw, ok := b.(HostWrapper); ok && hw.WrapsHost() {
-		return hostExec{hw}
+		ip, _ := b.(HostInPlace)
+		return hostExec{hw: hw, inPlace: ip != nil && ip.HostInPlace()}
 	}
 	if st, ok := b.(Streamer); ok && st.Streams() {
 		return streamExec{st}
@@ -162,6 +165,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 		p.maxPer = max(p.maxPer, p.per[i])
 	}
 	p.outShape = append([]int{shape[0]}, cur[1:]...)
+	p.shapeOut = slices.Clip(slices.Clone(p.outShape))
 	p.outPer = p.per[len(p.per)-1]
 	batch := shape[0]
 	p.empty = batch == 0 || p.maxPer == 0 || slices.Contains(p.per, 0)
@@ -175,7 +179,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 	for i := range m.nodes {
 		p.fused[i] = m.fusedAt(b, i, fuse)
 	}
-	p.mid = m.midPer(b, p, fuse)
+	p.steps, p.mid = m.compileSteps(p)
 	p.exec = chooseExecutor(b)
 
 	chunk := o.BatchSize
@@ -200,6 +204,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 		chunk = fit
 	}
 	p.chunk = min(chunk, batch)
+	m.prepareSteps(b, p)
 	return p, nil
 }
 

@@ -1,6 +1,9 @@
 package layers
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+)
 
 // maxDepth is the most chunks an executor keeps in flight.
 const maxDepth = 3
@@ -14,6 +17,47 @@ type workspace struct {
 	in, outs    [maxDepth]Buffer
 	bufs        [2]Buffer
 	stIn, stOut [maxDepth]Staging
+	// host holds the host executor's wrapped slices, kept for a next
+	// call with the same slices; nil until it runs.
+	host *hostWraps
+}
+
+// hostWraps are the host executor's wrapped slices, per chunk. Their
+// buffers pin the caller's memory: a workspace dropped without release
+// (a model never closed) releases them when it is collected, since the
+// runtime reports pinned memory that nothing unpins.
+type hostWraps struct {
+	b       Backend
+	in, out []hostWrap
+}
+
+// hostWrapsFor returns w's wrapped slices, made on first use with their
+// release attached to w.
+func (w *workspace) hostWrapsFor(b Backend) *hostWraps {
+	if w.host == nil {
+		w.host = &hostWraps{b: b}
+		runtime.AddCleanup(w, func(h *hostWraps) { _ = h.release() }, w.host)
+	}
+	return w.host
+}
+
+// release releases the wrapped slices' buffers, once the backend is idle.
+func (h *hostWraps) release() error {
+	if h == nil || len(h.in)+len(h.out) == 0 {
+		return nil
+	}
+	first := h.b.Finish() // a wrapped slice may still be read
+	for _, hs := range [][]hostWrap{h.in, h.out} {
+		for i := range hs {
+			if hs[i].buf != nil {
+				if err := h.b.Release(hs[i].buf); err != nil && first == nil {
+					first = err
+				}
+				hs[i] = hostWrap{}
+			}
+		}
+	}
+	return first
 }
 
 // maxPooled is how many workspaces a model keeps between calls.
@@ -119,6 +163,7 @@ func (w *workspace) release(b Backend) error {
 			}
 		}
 	}
+	keep(w.host.release())
 	for _, sts := range [][]Staging{w.stIn[:], w.stOut[:]} {
 		for i := range sts {
 			if sts[i] != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/kernels"
 	"github.com/densecl/densecl/layers"
+	"github.com/densecl/densecl/npy"
 )
 
 // cmdMain is densebench with no command: the seed model's summary and a
@@ -391,7 +392,7 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inShape, data, dtype, err := bench.ReadTensorFileDtype(*input, shape)
+	inShape, data, dtype, err := npy.ReadFileDtype(*input, shape)
 	if err != nil {
 		return usagef("predict: %v", err)
 	}
@@ -420,7 +421,7 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	if err := bench.WriteTensorFile(*output, y.Shape, y.Data); err != nil {
+	if err := npy.WriteFile(*output, y.Shape, y.Data); err != nil {
 		return fmt.Errorf("predict: -o: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: shape %s, float32 (%s, on %s)\n", *output, shapeString(y.Shape), formatName(*output), b.Name())

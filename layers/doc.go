@@ -74,7 +74,11 @@
 //
 // # Running
 //
-// Build uploads every weight to the backend once; SetWeights uploads the
+// Build uploads every weight to the backend once; a model that Load,
+// LoadTFJS or ReadTFJS returned and that is not built yet builds itself at
+// its first Predict on DefaultBackend (the default OpenCL device, or
+// Fallback where no OpenCL platform exists), once, as a model Keras's
+// load_model returns predicts at once; SetWeights uploads the
 // layer again. Predict runs in chunks of PredictOptions.BatchSize samples
 // (32 by default, as Keras), shrunk to keep the intermediates under
 // PredictOptions.MaxBytes: each chunk goes up once, every layer runs on the

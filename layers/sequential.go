@@ -35,6 +35,9 @@ type Sequential struct {
 	// unmade, for a loader to supply (see initWeights).
 	maxParams int
 	deferInit bool
+	// autoBuild: a loaded model not built yet, which builds itself on
+	// DefaultBackend at its first Predict (autobuild.go).
+	autoBuild bool
 
 	poolMu sync.Mutex
 	pool   []*workspace
@@ -260,6 +263,12 @@ func (m *Sequential) Build(b Backend) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.autoBuild = false
+	return m.buildOn(b)
+}
+
+// buildOn is Build under m.mu held for writing.
+func (m *Sequential) buildOn(b Backend) error {
 	if len(m.nodes) == 0 {
 		return fmt.Errorf("layers: build: model %q has no layers: %w", m.modelName(), ErrNotBuilt)
 	}
@@ -282,6 +291,7 @@ func (m *Sequential) Close() error {
 	defer m.mu.Unlock()
 	err := m.releaseAll()
 	m.backend = nil
+	m.autoBuild = false
 	return err
 }
 

@@ -42,8 +42,9 @@ import (
 // every class with the family's candidates for up to two minutes each,
 // and saves the winners in the user's cache.
 type TuneOptions struct {
-	// Budget bounds each class's search, builds included; zero means 2
-	// minutes. The screening stops at three quarters of it, leaving the
+	// Budget bounds each class's search, builds included, so that a run
+	// takes up to Budget times the classes tuned; zero means
+	// DefaultTuneBudget. The screening stops at three quarters of it, leaving the
 	// rest for confirmation; candidates not reached are counted as
 	// skipped.
 	Budget time.Duration
@@ -82,9 +83,12 @@ type TuneOptions struct {
 // tuneMinPairs is the fewest pairs per shape the acceptance rule takes.
 const tuneMinPairs = 7
 
+// DefaultTuneBudget is TuneOptions.Budget's default: 2 minutes per class.
+const DefaultTuneBudget = 2 * time.Minute
+
 func (o TuneOptions) budget() time.Duration {
 	if o.Budget <= 0 {
-		return 2 * time.Minute
+		return DefaultTuneBudget
 	}
 	return o.Budget
 }

@@ -322,6 +322,8 @@ func TestExitCodes(t *testing.T) {
 		want string // in stderr
 	}{
 		{[]string{"-bogus"}, exitUsage, "flag provided but not defined: -bogus"},
+		{[]string{"predict", "-modle", "m.keras"}, exitUsage, "flag provided but not defined: -modle (did you mean -model?) (densebench predict -h for help)"},
+		{[]string{"gemm", "-shape", "1x1x1"}, exitUsage, "(did you mean -shapes?)"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"gemm", "-shapes", "12x3"}, exitUsage, `shape "12x3": want MxNxK`},
 		{[]string{"gemm", "-shapes", "1x1x1", "extra"}, exitUsage, `unexpected argument "extra"`},

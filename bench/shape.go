@@ -8,7 +8,7 @@ import (
 
 // Shape is a GEMM problem: C (M×N) = A (M×K) · B (K×N).
 type Shape struct {
-	M, N, K int
+	M, N, K int // rows of C, columns of C, and the inner dimension the product sums over
 }
 
 // String writes the shape as MxNxK, the form ParseShape reads.

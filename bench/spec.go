@@ -131,8 +131,8 @@ func FormatSpec(specs []LayerSpec) string {
 // SpecError is a mistake in a spec line at a 1-based position (in
 // characters).
 type SpecError struct {
-	Pos int
-	Msg string
+	Pos int    // 1-based position of the mistake, in characters
+	Msg string // what is wrong there, in Keras's terms
 }
 
 func (e *SpecError) Error() string {

@@ -41,6 +41,12 @@
 //	tf.loadLayersModel(url) LoadTFJS(dir), or Load(".../model.json")
 //	model.save(url) (TF.js) m.SaveTFJS(dir)
 //
+// Four things carry the word activation, one name each: Dense.Activation
+// is the activation's Keras name (Keras's activation= argument); Dense.Act
+// is the activation function with its parameters, a kernels.Activation;
+// the Activation type is Keras's Activation layer; and ActivationNames
+// lists the names.
+//
 // Activations are named as in Keras (relu, sigmoid, tanh, softmax,
 // log_softmax, elu, selu, softplus, softsign, silu = swish, gelu,
 // exponential, hard_sigmoid, hard_silu = hard_swish, mish, relu6,
@@ -164,7 +170,12 @@
 //
 // # Errors
 //
-// Nothing in this package panics on user input. Errors are lowercase, start
+// What a model is given, from code or from a file, is checked: a bad
+// shape, name, activation, weight, config or file is an error, never a
+// panic, and the fuzz tests hold the readers to it. What is checked less
+// is a program's own wiring: a Backend must be a working one, so give
+// OpenCL the *device.Device that device.Open returned without error (or
+// use DefaultBackend). Errors are lowercase, start
 // with "layers: " once, say once where they came from ("layers: load m.h5:
 // model config: layer 2 \"conv\" (Conv2D): ..."), and wrap one of
 // ErrShape (data that does not fit the model), ErrInvalid (an argument

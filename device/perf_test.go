@@ -130,7 +130,8 @@ func (p perfGemmer) Gemm(g kernels.Gemm, a, b, c, bias []float32) error {
 // sampled sweeps whole: set to 1, TestGemmCPUPaths runs every transpose
 // and bias combination under every parameter set, TestSoftmaxCPUPaths
 // log_softmax on every row length, TestGemmPackedGPUParams every
-// transpose of B with and without bias.
+// transpose of B with and without bias, and TestGemmConformance (its
+// sampledGemmCases) every combination under every configuration.
 const EnvExhaustive = "DENSECL_TEST_EXHAUSTIVE"
 
 func exhaustive() bool { return os.Getenv(EnvExhaustive) == "1" }

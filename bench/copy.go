@@ -12,13 +12,13 @@ import (
 // GBPerS counts the bytes copied once (not read plus written), in 10⁹
 // bytes per second.
 type CopyResult struct {
-	Kind     string  `json:"kind"` // "copy"
-	Backend  string  `json:"backend"`
-	Device   string  `json:"device"`
-	Bytes    int64   `json:"bytes"`
-	GBPerS   float64 `json:"gb_per_s"`
-	MedianMS float64 `json:"median_ms"`
-	Runs     int     `json:"runs"`
+	Kind     string  `json:"kind"`      // "copy"
+	Backend  string  `json:"backend"`   // "opencl" or "fallback"
+	Device   string  `json:"device"`    // the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+	Bytes    int64   `json:"bytes"`     // bytes moved, each counted once
+	GBPerS   float64 `json:"gb_per_s"`  // Bytes / median / 1e9
+	MedianMS float64 `json:"median_ms"` // median of the timed copies, in ms
+	Runs     int     `json:"runs"`      // timed runs behind the median
 }
 
 // RunCopy measures a copy of o.CopyBytes (rounded down to whole floats)
@@ -125,15 +125,15 @@ func copyResult(backend, dev string, n int, t Timing) CopyResult {
 // driver stages itself). GBPerS counts the bytes moved once, in 10⁹ bytes
 // per second.
 type TransferResult struct {
-	Kind      string  `json:"kind"` // "transfer"
-	Backend   string  `json:"backend"`
-	Device    string  `json:"device"`
-	Direction string  `json:"direction"`
-	Memory    string  `json:"memory"`
-	Bytes     int64   `json:"bytes"`
-	GBPerS    float64 `json:"gb_per_s"`
-	MedianMS  float64 `json:"median_ms"`
-	Runs      int     `json:"runs"`
+	Kind      string  `json:"kind"`      // "transfer"
+	Backend   string  `json:"backend"`   // "opencl" or "fallback"
+	Device    string  `json:"device"`    // the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+	Direction string  `json:"direction"` // "upload" (host to device) or "download"
+	Memory    string  `json:"memory"`    // "pinned" (CL_MEM_ALLOC_HOST_PTR staging, mapped) or "pageable" (an ordinary Go slice)
+	Bytes     int64   `json:"bytes"`     // bytes moved, each counted once
+	GBPerS    float64 `json:"gb_per_s"`  // Bytes / median / 1e9
+	MedianMS  float64 `json:"median_ms"` // median of the timed transfers, in ms, each waited for
+	Runs      int     `json:"runs"`      // timed runs behind the median
 }
 
 // RunTransfer measures uploads and downloads of o.CopyBytes (rounded down

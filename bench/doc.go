@@ -27,16 +27,19 @@
 // GemmResult, ModelResult and CopyResult are the JSON lines densebench
 // -json writes, one object per line:
 //
-//	{"kind":"gemm","backend":"opencl","device":"...","m":1024,"n":1024,"k":1024,"act":"relu","bias":true,"build_ms":..,"median_ms":..,"gflops":..,"max_rel_err":..,"runs":5}
-//	{"kind":"model","backend":..,"device":..,"spec":..,"batch":..,"build_ms":..,"median_ms":..,"samples_per_s":..,"compute_median_ms":..,"compute_samples_per_s":..,"max_rel_err":..,"runs":..}
+//	{"kind":"gemm","backend":"opencl","device":"...","precision":"fp32","m":1024,"n":1024,"k":1024,"act":"relu","bias":true,"build_ms":..,"median_ms":..,"gflops":..,"max_rel_err":..,"runs":5}
+//	{"kind":"model","backend":..,"device":..,"precision":..,"spec":..,"batch":..,"build_ms":..,"median_ms":..,"samples_per_s":..,"compute_median_ms":..,"compute_samples_per_s":..,"into_median_ms":..,"into_samples_per_s":..,"max_rel_err":..,"runs":..}
 //	{"kind":"copy","backend":..,"device":..,"bytes":..,"gb_per_s":..,"median_ms":..,"runs":..}
 //
 // Times are milliseconds; gflops = 2·m·n·k / median / 1e9; gb_per_s counts
 // each copied byte once. samples_per_s is end to end (Predict from a host
-// tensor to a host tensor); compute_samples_per_s is meant to be the
-// device-resident part and equals samples_per_s until the layers package
-// exposes that split. max_rel_err is 0 for the fallback (the reference)
-// and null when a result holds NaN or Inf.
+// tensor to a host tensor); compute_samples_per_s is the device-resident
+// part alone (Sequential.Forward on an input already on the device), timed
+// interleaved with the end-to-end runs, and for the fallback the same as
+// samples_per_s; into_samples_per_s is end to end through PredictInto with
+// the previous run's result slice. max_rel_err is 0 for the fallback (the
+// reference) and null when a result holds NaN or Inf. The README's
+// "densebench -json" table gives every field.
 //
 // # Inputs
 //
@@ -44,12 +47,9 @@
 // input_shape=(32, 32, 3)); Dense(10, activation='softmax')), with errors
 // that give the position of a mistake: it is layers.ParseSpec, which reads
 // every class of the layers package's table; NewModel seeds the Dense
-// layers' initializers. ParseShape reads MxNxK. ReadNPY
-// (ReadNPYDtype) reads NumPy .npy arrays in C order of any numeric dtype as
-// float32, converted as Keras casts its input; WriteNPY writes float32.
-// ReadBin and WriteBin read and write raw little-endian float32 files. The
-// readers allocate by the bytes a file holds, never by the shape it
-// declares.
+// layers' initializers. ParseShape reads MxNxK. Arrays in .npy and raw
+// .bin files are package npy's (ReadNPY and the other wrappers here are
+// deprecated).
 //
 // Storage is row-major float32 throughout, as in the rest of densecl.
 package bench

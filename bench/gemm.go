@@ -45,7 +45,7 @@ func FallbackDevice() string {
 type GemmCase struct {
 	Shape
 	Act  string // a Keras activation name, "" for linear
-	Bias bool
+	Bias bool   // whether a bias row is added before the activation
 }
 
 // String describes the case: "1024x1024x1024 +bias relu".
@@ -62,20 +62,20 @@ func (c GemmCase) String() string {
 
 // GemmResult is one JSON line of kind "gemm".
 type GemmResult struct {
-	Kind      string   `json:"kind"` // "gemm"
-	Backend   string   `json:"backend"`
-	Device    string   `json:"device"`
-	Precision string   `json:"precision"` // "fp32" or "tf32" (device.Precision); the fallback is fp32
-	M         int      `json:"m"`
-	N         int      `json:"n"`
-	K         int      `json:"k"`
-	Act       string   `json:"act"`
-	Bias      bool     `json:"bias"`
-	BuildMS   float64  `json:"build_ms"`
-	MedianMS  float64  `json:"median_ms"`
-	GFLOPS    float64  `json:"gflops"`
-	MaxRelErr ErrValue `json:"max_rel_err"`
-	Runs      int      `json:"runs"`
+	Kind      string   `json:"kind"`        // "gemm"
+	Backend   string   `json:"backend"`     // "opencl" or "fallback"
+	Device    string   `json:"device"`      // the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+	Precision string   `json:"precision"`   // "fp32" or "tf32" (device.Precision); the fallback is fp32
+	M         int      `json:"m"`           // rows of A and C
+	N         int      `json:"n"`           // columns of B and C
+	K         int      `json:"k"`           // the inner dimension
+	Act       string   `json:"act"`         // the fused activation's Keras name, "linear" for none
+	Bias      bool     `json:"bias"`        // whether a bias row is added
+	BuildMS   float64  `json:"build_ms"`    // the cold run minus the median, in ms: program builds, driver compiles, first touch; 0 for the fallback
+	MedianMS  float64  `json:"median_ms"`   // median of the timed runs, in ms, each finished on the device
+	GFLOPS    float64  `json:"gflops"`      // 2·M·N·K / median / 1e9
+	MaxRelErr ErrValue `json:"max_rel_err"` // ‖got − want‖₂ / ‖want‖₂ against the fallback; 0 for the fallback, null with NaN or Inf
+	Runs      int      `json:"runs"`        // timed runs behind the median
 }
 
 // Shape returns the result's problem shape.

@@ -74,21 +74,21 @@ var ErrInput = errors.New("bad input")
 // a fresh result. All are timed interleaved, run for run
 // (MeasureInterleaved).
 type ModelResult struct {
-	Kind               string   `json:"kind"` // "model"
-	Backend            string   `json:"backend"`
-	Device             string   `json:"device"`
-	Precision          string   `json:"precision"` // "fp32" or "tf32" (device.Precision); the fallback is fp32
-	Spec               string   `json:"spec"`
-	Batch              int      `json:"batch"`
-	BuildMS            float64  `json:"build_ms"`
-	MedianMS           float64  `json:"median_ms"`
-	SamplesPerS        float64  `json:"samples_per_s"`
-	ComputeMedianMS    float64  `json:"compute_median_ms"`
-	ComputeSamplesPerS float64  `json:"compute_samples_per_s"`
-	IntoMedianMS       float64  `json:"into_median_ms"`
-	IntoSamplesPerS    float64  `json:"into_samples_per_s"`
-	MaxRelErr          ErrValue `json:"max_rel_err"`
-	Runs               int      `json:"runs"`
+	Kind               string   `json:"kind"`                  // "model"
+	Backend            string   `json:"backend"`               // "opencl" or "fallback"
+	Device             string   `json:"device"`                // the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+	Precision          string   `json:"precision"`             // "fp32" or "tf32" (device.Precision); the fallback is fp32
+	Spec               string   `json:"spec"`                  // the model's Keras line as parsed (canonical), or the model file's path
+	Batch              int      `json:"batch"`                 // samples per Predict
+	BuildMS            float64  `json:"build_ms"`              // the cold run minus the median, in ms: program builds, driver compiles, first touch; 0 for the fallback
+	MedianMS           float64  `json:"median_ms"`             // median of the timed runs, in ms, each finished on the device
+	SamplesPerS        float64  `json:"samples_per_s"`         // Batch / MedianMS, end to end (host tensor to host tensor)
+	ComputeMedianMS    float64  `json:"compute_median_ms"`     // median of Sequential.Forward on an input already on the device, in ms (the fallback: MedianMS)
+	ComputeSamplesPerS float64  `json:"compute_samples_per_s"` // Batch / ComputeMedianMS
+	IntoMedianMS       float64  `json:"into_median_ms"`        // median of PredictInto with the previous run's result slice, in ms
+	IntoSamplesPerS    float64  `json:"into_samples_per_s"`    // Batch / IntoMedianMS
+	MaxRelErr          ErrValue `json:"max_rel_err"`           // ‖got − want‖₂ / ‖want‖₂ against the fallback; 0 for the fallback, null with NaN or Inf
+	Runs               int      `json:"runs"`                  // timed runs behind the median
 }
 
 // ModelRows turns model results into one table row.

@@ -8,7 +8,7 @@ import (
 
 // Shape is a GEMM problem: C (M×N) = A (M×K) · B (K×N).
 type Shape struct {
-	M, N, K int
+	M, N, K int // rows of C, columns of C, and the inner dimension the product sums over
 }
 
 // String writes the shape as MxNxK, the form ParseShape reads.
@@ -89,4 +89,16 @@ var SeedShapes = []Shape{
 	{M: 16384, N: 512, K: 3},
 	{M: 16384, N: 10, K: 512},
 	{M: 256, N: 512, K: 784},
+}
+
+// numElements is the product of shape's axes, 0 if one is negative.
+func numElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0
+		}
+		n *= d
+	}
+	return n
 }

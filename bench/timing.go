@@ -74,8 +74,8 @@ func (o Options) copyBytes() int64 {
 type Timing struct {
 	First  time.Duration   // the cold run: program build and first launch included
 	Runs   []time.Duration // the timed runs, in order
-	Median time.Duration
-	Min    time.Duration
+	Median time.Duration   // the median of Runs
+	Min    time.Duration   // the fastest of Runs
 }
 
 // Setup is the one-off cost of the first call beyond a warm run: program

@@ -42,8 +42,9 @@ import (
 // every class with the family's candidates for up to two minutes each,
 // and saves the winners in the user's cache.
 type TuneOptions struct {
-	// Budget bounds each class's search, builds included; zero means 2
-	// minutes. The screening stops at three quarters of it, leaving the
+	// Budget bounds each class's search, builds included, so that a run
+	// takes up to Budget times the classes tuned; zero means
+	// DefaultTuneBudget. The screening stops at three quarters of it, leaving the
 	// rest for confirmation; candidates not reached are counted as
 	// skipped.
 	Budget time.Duration
@@ -82,9 +83,12 @@ type TuneOptions struct {
 // tuneMinPairs is the fewest pairs per shape the acceptance rule takes.
 const tuneMinPairs = 7
 
+// DefaultTuneBudget is TuneOptions.Budget's default: 2 minutes per class.
+const DefaultTuneBudget = 2 * time.Minute
+
 func (o TuneOptions) budget() time.Duration {
 	if o.Budget <= 0 {
-		return 2 * time.Minute
+		return DefaultTuneBudget
 	}
 	return o.Budget
 }
@@ -126,14 +130,14 @@ func (o TuneOptions) parallel() int {
 
 // TuneEvent is what Progress is told: a candidate screened or confirmed.
 type TuneEvent struct {
-	Class     kernels.GemmClass
-	Screened  *TuneCandidate // set after screening a candidate
-	Confirmed *TuneConfirm   // set after confirming a finalist
+	Class     kernels.GemmClass // the class being tuned
+	Screened  *TuneCandidate    // set after screening a candidate
+	Confirmed *TuneConfirm      // set after confirming a finalist
 }
 
 // TuneCandidate is one candidate's screening.
 type TuneCandidate struct {
-	Params string `json:"params"`
+	Params string `json:"params"` // the candidate's parameters (kernels.GemmParams.String)
 	// Score is the smallest over the class's shapes of baseline time /
 	// candidate time in screening (above 1: faster on every shape); zero
 	// when the candidate failed.
@@ -158,11 +162,11 @@ type TuneCandidate struct {
 // time / candidate time (above 1: the candidate is faster), their median
 // and quartiles.
 type PairStats struct {
-	Shape  string  `json:"shape"`
-	Pairs  int     `json:"pairs"`
-	Median float64 `json:"median"`
-	Q1     float64 `json:"q1"`
-	Q3     float64 `json:"q3"`
+	Shape  string  `json:"shape"`  // the product, MxNxK
+	Pairs  int     `json:"pairs"`  // paired runs timed
+	Median float64 `json:"median"` // median of the pair ratios
+	Q1     float64 `json:"q1"`     // lower quartile of the ratios
+	Q3     float64 `json:"q3"`     // upper quartile of the ratios
 	// BaselineGFLOPS and GFLOPS are the medians of each side's runs.
 	BaselineGFLOPS float64 `json:"baseline_gflops"`
 	GFLOPS         float64 `json:"gflops"`
@@ -174,8 +178,8 @@ type PairStats struct {
 
 // TuneConfirm is one finalist's paired test against the baseline.
 type TuneConfirm struct {
-	Params   string `json:"params"`
-	Accepted bool   `json:"accepted"`
+	Params   string `json:"params"`   // the finalist's parameters
+	Accepted bool   `json:"accepted"` // whether it beat the baseline on every shape, both rounds
 	// Reason says why it was rejected ("" when accepted).
 	Reason string `json:"reason,omitempty"`
 	// Ratio, Q1 and Q3 are those of the shape that decides: the one that
@@ -183,15 +187,15 @@ type TuneConfirm struct {
 	Ratio  float64     `json:"ratio"`
 	Q1     float64     `json:"q1"`
 	Q3     float64     `json:"q3"`
-	Shapes []PairStats `json:"shapes"`
+	Shapes []PairStats `json:"shapes"` // each shape's pairs, per round
 
 	params kernels.GemmParams
 }
 
 // TuneClassResult is the outcome of tuning one class.
 type TuneClassResult struct {
-	Class  kernels.GemmClass `json:"class"`
-	Shapes []string          `json:"shapes"`
+	Class  kernels.GemmClass `json:"class"`  // the shape class tuned
+	Shapes []string          `json:"shapes"` // the products it was tuned on, MxNxK
 	// Default is the family's default for the class; Baseline what the
 	// class had before tuning (and from where): what a candidate had to
 	// beat.
@@ -220,9 +224,9 @@ type TuneClassResult struct {
 	// was; Verdict says why in words.
 	Saved      string          `json:"saved"`
 	Verdict    string          `json:"verdict"`
-	Finalists  []TuneConfirm   `json:"finalists"`
-	Candidates []TuneCandidate `json:"candidates"`
-	Elapsed    time.Duration   `json:"elapsed_ns"`
+	Finalists  []TuneConfirm   `json:"finalists"`  // the candidates confirmed in paired runs
+	Candidates []TuneCandidate `json:"candidates"` // every candidate screened
+	Elapsed    time.Duration   `json:"elapsed_ns"` // the class's search time, builds included
 
 	winner  *kernels.GemmParams
 	confirm *TuneConfirm
@@ -230,12 +234,12 @@ type TuneClassResult struct {
 
 // TuneResult is the outcome of Tune.
 type TuneResult struct {
-	Device   string            `json:"device"`
-	Vendor   string            `json:"vendor"`
-	Driver   string            `json:"driver"`
-	Classes  []TuneClassResult `json:"classes"`
-	SavedTo  string            `json:"saved_to"` // the cache file written ("" when nothing was saved)
-	Elapsed  time.Duration     `json:"elapsed_ns"`
+	Device   string            `json:"device"`     // the device's name
+	Vendor   string            `json:"vendor"`     // its OpenCL vendor
+	Driver   string            `json:"driver"`     // its driver version
+	Classes  []TuneClassResult `json:"classes"`    // one per class tuned, in order
+	SavedTo  string            `json:"saved_to"`   // the cache file written ("" when nothing was saved)
+	Elapsed  time.Duration     `json:"elapsed_ns"` // the whole run's time
 	baseline device.GemmLookup
 	info     device.Info
 }

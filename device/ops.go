@@ -7,7 +7,11 @@ import (
 )
 
 // GemmParams returns the GEMM kernel parameters this device uses for the
-// large class (kernels.ClassLarge), the parameters that PackB packs for.
+// large class (kernels.ClassLarge) alone, although SetGemmParams sets every
+// class.
+//
+// Deprecated: use GemmParamsFor, which names the class it reads, as
+// SetGemmParamsFor names the class it sets.
 func (d *Device) GemmParams() kernels.GemmParams {
 	if d == nil {
 		var zero kernels.GemmParams
@@ -83,9 +87,9 @@ func (d *Device) GemmClassOf(m, n, k int) kernels.GemmClass {
 	return d.ClassThresholds().ClassOf(m, n, k)
 }
 
-// SetGemmParams makes the device use p for later GEMMs of every class. It
-// fails when p is invalid or its work-group is larger than the device
-// allows.
+// SetGemmParams makes the device use p for later GEMMs of every class
+// (SetGemmParamsFor sets one; GemmParamsFor reads one). It fails when p is
+// invalid or its work-group is larger than the device allows.
 func (d *Device) SetGemmParams(p kernels.GemmParams) error {
 	if d == nil {
 		return errNilDevice

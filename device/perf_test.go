@@ -3,6 +3,7 @@ package device
 import (
 	"fmt"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/densecl/densecl/internal/densetest"
@@ -125,16 +126,46 @@ func (p perfGemmer) Gemm(g kernels.Gemm, a, b, c, bias []float32) error {
 	return d.Download(c, C, 0)
 }
 
+// EnvExhaustive names the environment variable that runs this package's
+// sampled sweeps whole: set to 1, TestGemmCPUPaths runs every transpose
+// and bias combination under every parameter set, TestSoftmaxCPUPaths
+// log_softmax on every row length, TestGemmPackedGPUParams every
+// transpose of B with and without bias, and TestGemmConformance (its
+// sampledGemmCases) every combination under every configuration.
+const EnvExhaustive = "DENSECL_TEST_EXHAUSTIVE"
+
+func exhaustive() bool { return os.Getenv(EnvExhaustive) == "1" }
+
+// sampledCases keeps, of cases, the two combinations of transposes and
+// bias that set every flag both ways: neither transposed without bias,
+// and both transposed with bias (relu). Each combination is a program of
+// its own, whose first launch PoCL compiles for seconds, and the
+// parameter sets beside the default are there for their tiles and
+// blocks, which every combination crosses alike.
+func sampledCases(cases []densetest.GemmCase) []densetest.GemmCase {
+	var out []densetest.GemmCase
+	for _, c := range cases {
+		if c.G.TransA == c.G.TransB && c.G.TransA == c.G.Bias {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func TestGemmCPUPaths(t *testing.T) {
 	d := OpenCPULike(t)
 	cases := perfCases()
-	for _, p := range perfParamSets {
+	for i, p := range perfParamSets {
+		cs := cases
+		if i > 1 && !exhaustive() { // the default's program runs all
+			cs = sampledCases(cases)
+		}
 		for _, packed := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/packed=%v", p, packed), func(t *testing.T) {
 				if err := d.SetGemmParams(p); err != nil {
 					t.Fatal(err)
 				}
-				densetest.CheckGemm(t, perfGemmer{t, d, packed}, cases)
+				densetest.CheckGemm(t, perfGemmer{t, d, packed}, cs)
 			})
 		}
 	}
@@ -159,7 +190,9 @@ func TestGemmPackedGPUParams(t *testing.T) {
 	}
 	var cases []densetest.GemmCase
 	for _, c := range perfCases() {
-		if c.G.M*c.G.N*c.G.K < 2e5 && !c.G.TransA {
+		// B transposed with bias, and neither: two programs of the four
+		// (all four with EnvExhaustive).
+		if c.G.M*c.G.N*c.G.K < 2e5 && !c.G.TransA && (c.G.TransB == c.G.Bias || exhaustive()) {
 			cases = append(cases, c)
 		}
 	}
@@ -242,6 +275,11 @@ func TestSoftmaxCPUPaths(t *testing.T) {
 	for _, log := range []bool{false, true} {
 		for _, s := range [][2]int{{1000, 10}, {5, 16}, {70, 9}, {65, 17}, {40, 24}, {200, 1000}} {
 			rows, cols := s[0], s[1]
+			if log && (cols == 10 || cols == 16) && !exhaustive() {
+				// Short rows compile a program per length: log_softmax
+				// takes one of them (9), softmax all three.
+				continue
+			}
 			src := densetest.Uniform(r, rows*cols)
 			for i := range src {
 				src[i] *= 30

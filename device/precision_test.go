@@ -151,6 +151,14 @@ func TestPrecisionEnv(t *testing.T) {
 // refused).
 func TestFP32Untouched(t *testing.T) {
 	d := open(t)
+	if !d.Info().IsGPU() {
+		// The bits do not depend on the parameters: the CPU family's
+		// default, whose programs the conformance tests build, spares
+		// building the database's for this test alone.
+		if err := d.SetGemmParams(kernels.CPUGemm); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := densetest.GemmCases(densetest.Rand(11), 40, false)[:16]
 	run := func() [][]float32 {
 		var out [][]float32

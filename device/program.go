@@ -146,18 +146,46 @@ func (d *Device) build(src, options string) (*Program, error) {
 	return p, nil
 }
 
-// programName names a program by its first kernel, for logs.
+// programName names a program by its first kernel, for logs: the word
+// before the parameter list of the first __kernel function, past any
+// __attribute__((...)) between the qualifier and the name.
 func programName(src string) string {
 	i := strings.Index(src, "__kernel")
 	if i < 0 {
 		return "a program"
 	}
-	rest := src[i:]
+	rest := src[i+len("__kernel"):]
+	for {
+		rest = strings.TrimLeft(rest, " \t\r\n")
+		if !strings.HasPrefix(rest, "__attribute__") {
+			break
+		}
+		rest = skipParens(rest[len("__attribute__"):])
+	}
 	if j := strings.Index(rest, "("); j > 0 {
-		f := strings.Fields(rest[:j])
-		return "the program of kernel " + f[len(f)-1]
+		if f := strings.Fields(rest[:j]); len(f) > 0 {
+			return "the program of kernel " + f[len(f)-1]
+		}
 	}
 	return "a program"
+}
+
+// skipParens returns s past its first balanced group of parentheses, or
+// "" when they do not balance.
+func skipParens(s string) string {
+	depth := 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return s[i+1:]
+			}
+		}
+	}
+	return ""
 }
 
 func orNone(log string) string {

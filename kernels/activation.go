@@ -71,8 +71,10 @@ func (k ActKind) String() string {
 // Valid reports whether k is one of the defined kinds.
 func (k ActKind) Valid() bool { return k >= 0 && k < numActKinds }
 
-// Activation is an activation function with its parameters. The zero value
-// is linear. Parameters a kind does not use are ignored.
+// Activation is an activation function with its parameters (the value
+// layers' Dense.Act holds; Dense.Activation is its Keras name, and
+// layers.Activation Keras's Activation layer). The zero value is linear.
+// Parameters a kind does not use are ignored.
 type Activation struct {
 	Kind ActKind
 	// Alpha is relu's negative_slope, leaky_relu's negative_slope (0.2 when

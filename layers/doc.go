@@ -41,6 +41,12 @@
 //	tf.loadLayersModel(url) LoadTFJS(dir), or Load(".../model.json")
 //	model.save(url) (TF.js) m.SaveTFJS(dir)
 //
+// Four things carry the word activation, one name each: Dense.Activation
+// is the activation's Keras name (Keras's activation= argument); Dense.Act
+// is the activation function with its parameters, a kernels.Activation;
+// the Activation type is Keras's Activation layer; and ActivationNames
+// lists the names.
+//
 // Activations are named as in Keras (relu, sigmoid, tanh, softmax,
 // log_softmax, elu, selu, softplus, softsign, silu = swish, gelu,
 // exponential, hard_sigmoid, hard_silu = hard_swish, mish, relu6,
@@ -74,7 +80,11 @@
 //
 // # Running
 //
-// Build uploads every weight to the backend once; SetWeights uploads the
+// Build uploads every weight to the backend once; a model that Load,
+// LoadTFJS or ReadTFJS returned and that is not built yet builds itself at
+// its first Predict on DefaultBackend (the default OpenCL device, or
+// Fallback where no OpenCL platform exists), once, as a model Keras's
+// load_model returns predicts at once; SetWeights uploads the
 // layer again. Predict runs in chunks of PredictOptions.BatchSize samples
 // (32 by default, as Keras), shrunk to keep the intermediates under
 // PredictOptions.MaxBytes: each chunk goes up once, every layer runs on the
@@ -173,7 +183,12 @@
 //
 // # Errors
 //
-// Nothing in this package panics on user input. Errors are lowercase, start
+// What a model is given, from code or from a file, is checked: a bad
+// shape, name, activation, weight, config or file is an error, never a
+// panic, and the fuzz tests hold the readers to it. What is checked less
+// is a program's own wiring: a Backend must be a working one, so give
+// OpenCL the *device.Device that device.Open returned without error (or
+// use DefaultBackend). Errors are lowercase, start
 // with "layers: " once, say once where they came from ("layers: load m.h5:
 // model config: layer 2 \"conv\" (Conv2D): ..."), and wrap one of
 // ErrShape (data that does not fit the model), ErrInvalid (an argument

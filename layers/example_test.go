@@ -118,3 +118,38 @@ func ExampleLoadTFJS() {
 	// dense_Dense3 Dense [-1 3] 15
 	// [1 3]
 }
+
+// The README's program: the seed model on the default backend, the
+// default OpenCL device or, where there is no OpenCL, pure Go. A test
+// checks that the README carries this code and runs it from a module of
+// its own.
+func ExampleDefaultBackend() {
+	m, err := layers.NewSequential(
+		layers.Dense{Units: 512, Activation: "relu", InputShape: []int{32, 32, 3}},
+		layers.Dense{Units: 10, Activation: "softmax"},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The default OpenCL device (DENSECL_DEVICE picks another), or pure Go
+	// where there is no OpenCL; layers.OpenCL(dev) runs on a device.Open(sel).
+	b, err := layers.DefaultBackend()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := m.Build(b); err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	x := layers.NewTensor(16, 32, 32, 3) // 16 pictures, row-major float32
+	for i := range x.Data {
+		x.Data[i] = float32(i%256) / 255
+	}
+	y, err := m.Predict(x)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(y.Shape) // [16 32 32 10]
+	log.Printf("on %s", b.Name())
+	// Output: [16 32 32 10]
+}

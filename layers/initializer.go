@@ -36,9 +36,9 @@ import (
 // are not the numbers TensorFlow would draw). Without it every build draws
 // afresh.
 type Initializer struct {
-	Name   string
-	Seed   uint64
-	Seeded bool
+	Name   string // Keras's name: glorot_uniform, he_normal, zeros, constant, variance_scaling, ...
+	Seed   uint64 // Keras's seed=, used when Seeded
+	Seeded bool   // whether Seed fixes the values (Keras's seed given)
 
 	Value          float64 // constant
 	Mean, Stddev   float64 // random_normal, truncated_normal; zero Stddev means 0.05

@@ -15,8 +15,13 @@ import (
 
 // Load reads a saved model: a Keras 3 .keras file, a legacy .h5 file
 // written by tf.keras 2.x or Keras 2 (model.save), or a TF.js model.json
-// (or the directory holding it). It returns the model with its weights and
-// no backend; call Build. Every format goes through FromConfig and accepts
+// (or the directory holding it). It returns the model with its weights,
+// ready to predict: as a model Keras's load_model returns, its first
+// Predict builds it, once, on DefaultBackend (the default OpenCL device, or
+// the pure-Go Fallback where no OpenCL platform exists); concurrent first
+// calls build it once. Build first to choose the backend yourself
+// (layers.OpenCL of a device.Open(selector)); Build or Close ends the
+// automatic build. Every format goes through FromConfig and accepts
 // the models SupportedModels names (Sequential models and single-chain
 // Functional models of the classes it lists); hard_sigmoid means
 // what the file's Keras version meant; optimizer weights are ignored; a
@@ -38,6 +43,10 @@ func Load(path string) (*Sequential, error) {
 // opts.MaxParams set, a file whose model holds more parameters is refused
 // with an error wrapping ErrTooLarge before its weights are read.
 func LoadWith(path string, opts *LoadOptions) (*Sequential, error) {
+	return autoBuilding(loadWith(path, opts))
+}
+
+func loadWith(path string, opts *LoadOptions) (*Sequential, error) {
 	if st, err := os.Stat(path); strings.EqualFold(filepath.Ext(path), ".json") || (err == nil && st.IsDir()) {
 		return loadTFJS(path, opts)
 	}

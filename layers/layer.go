@@ -37,7 +37,9 @@ type Dense struct {
 	// Units is the size of the output's last axis: a positive integer, at
 	// most 2^31 - 1 (the largest buffer the kernels index).
 	Units int
-	// Activation is a Keras activation name: relu, sigmoid, tanh, softmax,
+	// Activation is the activation's Keras name, Keras's activation=
+	// argument (the Activation layer is another thing, and the function
+	// with parameters is Act): relu, sigmoid, tanh, softmax,
 	// log_softmax, elu, selu, softplus, softsign, silu (= swish), gelu,
 	// exponential, hard_sigmoid, hard_silu (= hard_swish), mish, relu6,
 	// leaky_relu, log_sigmoid, celu, hard_tanh, ... (an unknown name is an
@@ -46,10 +48,12 @@ type Dense struct {
 	// TF.js's clip(0.2x + 0.5, 0, 1) is "hard_sigmoid_k2". softmax and
 	// log_softmax work over the last axis. ActivationNames lists them all.
 	Activation string
-	// Act, when not nil, is the activation with its parameters (relu's
-	// negative slope, max_value and threshold, leaky_relu's or elu's alpha),
-	// as kernels.Act or a kernels.Activation literal builds it. Set either
-	// Activation or Act.
+	// Act, when not nil, is the activation function with its parameters
+	// (relu's negative slope, max_value and threshold, leaky_relu's or
+	// elu's alpha), a kernels.Activation as kernels.Act or a literal builds
+	// it: what Keras writes as activation=ReLU(max_value=6) or an
+	// activation config with arguments. Set either Activation (the name)
+	// or Act (the function), not both.
 	Act *kernels.Activation
 	// NoBias is Keras's use_bias=False: no bias vector. The zero value keeps
 	// Keras's default, use_bias=True.
@@ -73,16 +77,21 @@ type Dense struct {
 // Flatten is Keras's Flatten: (batch, d0, ..., dn) becomes (batch,
 // d0·...·dn). It is free: the data is not moved.
 type Flatten struct {
+	// InputShape is Keras's input_shape (batch excluded), needed only on a
+	// first layer; Name is the layer's name, automatic when empty.
 	InputShape []int
 	Name       string
 }
 
-// Activation is Keras's Activation layer: an activation applied to its
-// input, elementwise, or over the last axis for softmax and log_softmax.
-// Its fields mean what Dense's do.
+// Activation is Keras's Activation layer (a layer of its own, not Dense's
+// activation argument): an activation function applied to its input,
+// elementwise, or over the last axis for softmax and log_softmax.
 type Activation struct {
+	// Activation is the function's Keras name, as Dense.Activation.
 	Activation string
-	Act        *kernels.Activation
+	// Act is the function with its parameters, as Dense.Act; set either.
+	Act *kernels.Activation
+	// InputShape and Name are as Dense's.
 	InputShape []int
 	Name       string
 }
@@ -92,17 +101,17 @@ type Activation struct {
 type Dropout struct {
 	// Rate is the fraction of inputs dropped in training, in [0, 1].
 	Rate       float64
-	InputShape []int
-	Name       string
+	InputShape []int  // as Dense's: Keras's input_shape, batch excluded
+	Name       string // the layer's name; empty means automatic (dropout, dropout_1, ...)
 }
 
 // Reshape is Keras's Reshape: the axes after the batch become TargetShape,
 // where one axis may be -1, inferred from the others. It is free: the data
 // is not moved.
 type Reshape struct {
-	TargetShape []int
-	InputShape  []int
-	Name        string
+	TargetShape []int  // Keras's target_shape, batch excluded; one axis may be -1
+	InputShape  []int  // as Dense's: Keras's input_shape, batch excluded
+	Name        string // the layer's name; empty means automatic (reshape, reshape_1, ...)
 }
 
 // InputLayer is Keras's InputLayer (keras.Input): it only declares the
@@ -110,8 +119,8 @@ type Reshape struct {
 // model's summary does not list it; a Functional model's (one loaded from
 // a file, ClassName "Functional") does, first, as Keras prints it.
 type InputLayer struct {
-	Shape []int
-	Name  string
+	Shape []int  // Keras's shape: one sample's, the batch excluded; None (-1) for an axis known later
+	Name  string // the layer's name; empty means automatic (input_layer)
 }
 
 // ClassName returns "Dense".

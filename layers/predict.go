@@ -61,8 +61,9 @@ func (m *Sequential) Predict(x Tensor) (Tensor, error) {
 // reads x and the last writes the result directly, with no copies. An
 // empty batch gives an empty result; NaN and Inf propagate as in Keras.
 //
-// It returns an error wrapping ErrNotBuilt before Build or for a model
-// with no layers, and one wrapping ErrShape, in Keras's words, for an input
+// It returns an error wrapping ErrNotBuilt before Build (a model that Load,
+// LoadTFJS or ReadTFJS returned builds itself on DefaultBackend instead)
+// or for a model with no layers, and one wrapping ErrShape, in Keras's words, for an input
 // whose shape does not fit (nil, wrong rank, wrong axes, or Data of the
 // wrong length). If the model's input shape is not known yet, the first
 // call fixes it from x and creates the weights, as Keras builds a model on
@@ -93,6 +94,9 @@ func (m *Sequential) PredictInto(dst []float32, x Tensor, o PredictOptions) (Ten
 		return Tensor{}, fmt.Errorf("layers: predict: batch size and memory bound must not be negative, got %d and %d: %w", o.BatchSize, o.MaxBytes, ErrInvalid)
 	}
 	if err := checkTensor(x); err != nil {
+		return Tensor{}, err
+	}
+	if err := m.buildDefault(); err != nil { // a loaded model builds itself (autobuild.go)
 		return Tensor{}, err
 	}
 	m.mu.RLock()

@@ -55,6 +55,9 @@ type Sequential struct {
 		n   int
 		sum int64
 	}
+	// autoBuild: a loaded model not built yet, which builds itself on
+	// DefaultBackend at its first Predict (autobuild.go).
+	autoBuild bool
 
 	poolMu sync.Mutex
 	pool   []*workspace
@@ -300,6 +303,12 @@ func (m *Sequential) Build(b Backend) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.autoBuild = false
+	return m.buildOn(b)
+}
+
+// buildOn is Build under m.mu held for writing.
+func (m *Sequential) buildOn(b Backend) error {
 	if len(m.nodes) == 0 {
 		return fmt.Errorf("layers: build: model %q has no layers: %w", m.modelName(), ErrNotBuilt)
 	}
@@ -322,6 +331,7 @@ func (m *Sequential) Close() error {
 	defer m.mu.Unlock()
 	err := m.releaseAll()
 	m.backend = nil
+	m.autoBuild = false
 	return err
 }
 

@@ -120,8 +120,11 @@ func (m *Sequential) Summary(w io.Writer, opts ...SummaryOption) error {
 		}
 		m.summaryKeras3(bw, c, max(c.lineLength, 40))
 	} else {
-		if len(m.nodes) == 0 || m.inShape == nil {
-			return fmt.Errorf("layers: summary: this model has not yet been built. Build the model first by calling `build()` or by calling the model on a batch of data: %w", ErrNotBuilt)
+		if len(m.nodes) == 0 {
+			return fmt.Errorf("layers: summary: model %q has no layers yet; Add some first: %w", m.modelName(), ErrNotBuilt)
+		}
+		if m.inShape == nil {
+			return fmt.Errorf("layers: summary: this model has not yet been built: its input shape is unknown. Give the first layer an InputShape (or add an InputLayer), or run Predict on a batch of data first: %w", ErrNotBuilt)
 		}
 		m.summaryKeras2(bw, c)
 	}

@@ -42,8 +42,8 @@ var (
 // varies fastest) with their shape. len(Data) must equal the product of
 // Shape. Shapes given to Predict include the batch axis first.
 type Tensor struct {
-	Shape []int
-	Data  []float32
+	Shape []int     // the axes, batch first; NewTensor makes one
+	Data  []float32 // row-major values, as many as the product of Shape
 }
 
 // NewTensor returns a zero tensor of the given shape.

@@ -42,9 +42,11 @@ type tfjsWeight struct {
 }
 
 // LoadTFJS loads a model saved in the TF.js Layers format: path is the
-// model.json file, or the directory that holds it. See ReadTFJS.
+// model.json file, or the directory that holds it. See ReadTFJS. As Load's,
+// the model builds itself on DefaultBackend at its first Predict unless
+// Build came first.
 func LoadTFJS(path string) (*Sequential, error) {
-	return loadTFJS(path, nil)
+	return autoBuilding(loadTFJS(path, nil))
 }
 
 // loadTFJS reads the model.json at path (or in the directory path) through
@@ -102,7 +104,7 @@ const maxModelJSON = 64 << 20
 // and one wrapping ErrTooLarge for a model over the limit. No model is
 // returned then.
 func ReadTFJS(fsys fs.FS, modelJSON string) (*Sequential, error) {
-	return readTFJS(fsys, modelJSON, nil)
+	return autoBuilding(readTFJS(fsys, modelJSON, nil))
 }
 
 func readTFJS(fsys fs.FS, modelJSON string, opts *LoadOptions) (*Sequential, error) {

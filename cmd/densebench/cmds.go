@@ -13,6 +13,7 @@ import (
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/kernels"
 	"github.com/densecl/densecl/layers"
+	"github.com/densecl/densecl/npy"
 )
 
 // cmdMain is densebench with no command: the seed model's summary and a
@@ -391,7 +392,7 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inShape, data, dtype, err := bench.ReadTensorFileDtype(*input, shape)
+	inShape, data, dtype, err := npy.ReadFileDtype(*input, shape)
 	if err != nil {
 		return usagef("predict: %v", err)
 	}
@@ -420,7 +421,7 @@ func cmdPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	if err := bench.WriteTensorFile(*output, y.Shape, y.Data); err != nil {
+	if err := npy.WriteFile(*output, y.Shape, y.Data); err != nil {
 		return fmt.Errorf("predict: -o: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: shape %s, float32 (%s, on %s)\n", *output, shapeString(y.Shape), formatName(*output), b.Name())
@@ -478,7 +479,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.deviceFlag(fs)
 	asJSON := fs.Bool("json", false, "write the result as one JSON object ({\"kind\":\"tune\",...}) on stdout, and nothing else")
-	budget := fs.Duration("budget", 0, "bound on each class's search, builds included (default 2m)")
+	budget := fs.Duration("budget", 0, "bound on the search of each class, builds included: the whole run takes up to this times the classes tuned (default 2m per class; 4 classes, about 8m)")
 	classes := fs.String("class", "", "classes to tune, comma-separated: large, skinny_n, skinny_k, small_m (default: all, or those of -shapes)")
 	shapes := fs.String("shapes", "", "shapes MxNxK to time, comma-separated, each tuning its class (default: the tuner's shapes of each class)")
 	pairs := fs.Int("pairs", 0, "paired runs per shape in confirmation, at least 7 (default 9)")
@@ -536,6 +537,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "densebench: tuning the GEMM on device %s\n", describeDevice(d, c.device))
+		fmt.Fprintln(stdout, budgetLine(opts))
 		fmt.Fprintln(stdout, "a candidate replaces a class's parameters only if it beats them on every shape of the class, paired run against paired run")
 		fmt.Fprintln(stdout, "screen: a short timing of each candidate; confirm: the best re-timed in paired runs against the baseline, whose GFLOPS the winner line gives")
 		opts.Progress = func(ev bench.TuneEvent) {
@@ -552,11 +554,12 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("tune: %w", err)
 	}
 	dbFile := ""
+	var dbw dbWrite
 	if *saveDB != "" {
-		if rec, ok := res.Record(); ok {
-			if err := device.WriteRecord(*saveDB, rec); err != nil {
-				return fmt.Errorf("tune: %w", err)
-			}
+		if dbw, err = writeDB(*saveDB, res); err != nil {
+			return fmt.Errorf("tune: %w", err)
+		}
+		if dbw.whyNothing == "" {
 			dbFile = *saveDB
 		}
 	}
@@ -591,11 +594,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "\nnothing saved: no class has a winner")
 	}
 	if *saveDB != "" {
-		if dbFile != "" {
-			fmt.Fprintf(stdout, "database record written to %s\n", dbFile)
-		} else {
-			fmt.Fprintf(stdout, "no database record written to %s: no class has a winner\n", *saveDB)
-		}
+		fmt.Fprintln(stdout, dbw)
 	}
 	return nil
 }

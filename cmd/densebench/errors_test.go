@@ -9,6 +9,7 @@ import (
 
 	"github.com/densecl/densecl/bench"
 	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/npy"
 )
 
 // Every error is one line "densebench: CMD: cause", the command and each
@@ -18,11 +19,11 @@ func TestErrorLines(t *testing.T) {
 	dir := t.TempDir()
 	model, _ := writeModel(t, dir)
 	x0 := filepath.Join(dir, "x0.npy")
-	if err := bench.WriteTensorFile(x0, []int{}, []float32{1}); err != nil {
+	if err := npy.WriteFile(x0, []int{}, []float32{1}); err != nil {
 		t.Fatal(err)
 	}
 	x := filepath.Join(dir, "x.npy")
-	if err := bench.WriteTensorFile(x, []int{1, 2}, []float32{1, 2}); err != nil {
+	if err := npy.WriteFile(x, []int{1, 2}, []float32{1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	empty := filepath.Join(dir, "empty.keras")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/densecl/densecl/bench"
 	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/internal/suggest"
 	"github.com/densecl/densecl/layers"
 )
 
@@ -264,10 +265,11 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return errHelp
 		}
 		name := fs.Name()
+		msg := err.Error() + flagHint(fs, err)
 		if name == "main" {
-			return usagef("%v (densebench -h for help)", err)
+			return usagef("%s (densebench -h for help)", msg)
 		}
-		return usagef("%s: %v (densebench %s -h for help)", name, err, name)
+		return usagef("%s: %s (densebench %s -h for help)", name, msg, name)
 	}
 	if fs.NArg() > 0 {
 		name := fs.Name()
@@ -277,6 +279,23 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		return usagef("%s: unexpected argument %q (flags come as -name value)", name, fs.Arg(0))
 	}
 	return nil
+}
+
+// flagHint returns " (did you mean -NAME?)" when err is the flag
+// package's error for an undefined flag and fs has one within two edits of
+// it, else "".
+func flagHint(fs *flag.FlagSet, err error) string {
+	bad, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return ""
+	}
+	bad = strings.TrimLeft(bad, "-")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if s := suggest.Nearest(bad, names); s != "" {
+		return " (did you mean -" + s + "?)"
+	}
+	return ""
 }
 
 // backends resolves -backend and opens the device when OpenCL is among

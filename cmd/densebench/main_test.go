@@ -15,6 +15,7 @@ import (
 	"github.com/densecl/densecl/bench"
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/npy"
 )
 
 // runCmd runs densebench with args and returns its exit code and output.
@@ -243,10 +244,10 @@ func TestPredictRoundTrips(t *testing.T) {
 	model, predict := writeModel(t, dir)
 	x := []float32{1, 2, -1, 0.5, 0, 0, 3, -2}
 	want := predict(x)
-	if err := bench.WriteTensorFile(filepath.Join(dir, "x.npy"), []int{4, 2}, x); err != nil {
+	if err := npy.WriteFile(filepath.Join(dir, "x.npy"), []int{4, 2}, x); err != nil {
 		t.Fatal(err)
 	}
-	if err := bench.WriteTensorFile(filepath.Join(dir, "x.bin"), []int{4, 2}, x); err != nil {
+	if err := npy.WriteFile(filepath.Join(dir, "x.bin"), []int{4, 2}, x); err != nil {
 		t.Fatal(err)
 	}
 	backends := []string{"fallback"}
@@ -278,7 +279,7 @@ func TestPredictRoundTrips(t *testing.T) {
 			if strings.HasSuffix(c.out, ".bin") {
 				shape = []int{4, 2}
 			}
-			gotShape, got, err := bench.ReadTensorFile(filepath.Join(dir, c.out), shape)
+			gotShape, got, err := npy.ReadFile(filepath.Join(dir, c.out), shape)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +292,7 @@ func TestPredictRoundTrips(t *testing.T) {
 		}
 	}
 	// An input of the wrong sample shape is bad input.
-	if err := bench.WriteTensorFile(filepath.Join(dir, "bad.npy"), []int{2, 3}, make([]float32, 6)); err != nil {
+	if err := npy.WriteFile(filepath.Join(dir, "bad.npy"), []int{2, 3}, make([]float32, 6)); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "bad.npy"), "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback")
@@ -321,6 +322,8 @@ func TestExitCodes(t *testing.T) {
 		want string // in stderr
 	}{
 		{[]string{"-bogus"}, exitUsage, "flag provided but not defined: -bogus"},
+		{[]string{"predict", "-modle", "m.keras"}, exitUsage, "flag provided but not defined: -modle (did you mean -model?) (densebench predict -h for help)"},
+		{[]string{"gemm", "-shape", "1x1x1"}, exitUsage, "(did you mean -shapes?)"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"gemm", "-shapes", "12x3"}, exitUsage, `shape "12x3": want MxNxK`},
 		{[]string{"gemm", "-shapes", "1x1x1", "extra"}, exitUsage, `unexpected argument "extra"`},
@@ -498,7 +501,7 @@ func TestPredictConverts(t *testing.T) {
 		if n := strings.Count(errOut, "converted to float32"); n != 1 || !strings.Contains(errOut, "holds "+c.dtype) {
 			t.Errorf("%s: stderr %q, want one note that it holds %s, converted to float32", c.in, errOut, c.dtype)
 		}
-		_, got, err := bench.ReadTensorFile(filepath.Join(dir, "y.npy"), nil)
+		_, got, err := npy.ReadFile(filepath.Join(dir, "y.npy"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -511,7 +514,7 @@ func TestPredictConverts(t *testing.T) {
 		t.Errorf("complex input: exit %d, %q", code, errOut)
 	}
 	// float32 input says nothing.
-	if err := bench.WriteTensorFile(filepath.Join(dir, "x.npy"), []int{4, 2}, x); err != nil {
+	if err := npy.WriteFile(filepath.Join(dir, "x.npy"), []int{4, 2}, x); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "x.npy"), "-o", filepath.Join(dir, "y.npy"), "-backend", "fallback"); code != exitOK || errOut != "" {
@@ -528,7 +531,7 @@ func TestPredictNoPlatform(t *testing.T) {
 	}
 	dir := t.TempDir()
 	model, _ := writeModel(t, dir)
-	if err := bench.WriteTensorFile(filepath.Join(dir, "x.npy"), []int{4, 2}, make([]float32, 8)); err != nil {
+	if err := npy.WriteFile(filepath.Join(dir, "x.npy"), []int{4, 2}, make([]float32, 8)); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCmd("predict", "-model", model, "-input", filepath.Join(dir, "x.npy"), "-o", filepath.Join(dir, "y.npy"))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/densecl/densecl/bench"
+	"github.com/densecl/densecl/npy"
 )
 
 // The README's predict commands run on a fresh clone: the model and input
@@ -19,7 +20,7 @@ func TestREADMEPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, want, err := bench.ReadTensorFile(filepath.Join(root, "examples", "y_expected.npy"), nil)
+	_, want, err := npy.ReadFile(filepath.Join(root, "examples", "y_expected.npy"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestREADMEPredict(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("%s (%s): exit %d: %s", line, be, code, errOut)
 			}
-			_, got, err := bench.ReadTensorFile(out, nil)
+			_, got, err := npy.ReadFile(out, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -154,7 +154,10 @@ with -keras3) and, per layer, what it computes.
 
 Tunes the GEMM kernel family's parameters for a device (bench.Tune), class
 by class (large; skinny_n: N <= 64; skinny_k: K <= 16; small_m: M <= 64),
-each on its own shapes (-shapes puts each shape in its class). Every
+each on its own shapes (-shapes puts each shape in its class). -budget
+bounds each class's search, builds included: the run takes up to the
+budget times the classes tuned (2m each by default, about 8m for all four),
+and says so before it starts. Every
 candidate is built (several at once), verified against the fallback, and
 timed briefly; the best few are verified again and timed in pairs against
 the class's current parameters (the baseline: the cache's, the database's
@@ -165,7 +168,9 @@ nothing is saved for the class.
 Winners go to the user's cache, where device.Open finds them
 (DENSECL_TUNED=off ignores it, =default the database too); -save-db
 writes the run's record for the repository's database
-(device/gemmdb/README.md).
+(device/gemmdb/README.md) when a class won, and names the classes it
+holds: the winners, and the device's other classes as the database had
+them; a run without a winner writes nothing.
 
 With -json, one {"kind":"tune",...} object: device, vendor, driver, classes
 (per class: class, shapes, default, baseline, baseline_source,

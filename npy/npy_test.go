@@ -1,4 +1,4 @@
-package bench
+package npy
 
 import (
 	"bytes"
@@ -51,7 +51,7 @@ func TestNPYRead(t *testing.T) {
 		{"v2.0", npyBytes(2, dict, 0, data)},
 		{"v3.0 and key order", npyBytes(3, "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}", 0, data)},
 	} {
-		shape, got, err := ReadNPY(bytes.NewReader(c.file))
+		shape, got, err := Read(bytes.NewReader(c.file))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -61,11 +61,11 @@ func TestNPYRead(t *testing.T) {
 		}
 	}
 	// A scalar and a 1-D array.
-	shape, got, err := ReadNPY(bytes.NewReader(npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 0, []float32{7})))
+	shape, got, err := Read(bytes.NewReader(npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 0, []float32{7})))
 	if err != nil || len(shape) != 0 || !reflect.DeepEqual(got, []float32{7}) {
 		t.Errorf("scalar: %v %v %v", shape, got, err)
 	}
-	shape, _, err = ReadNPY(bytes.NewReader(npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 0, []float32{1, 2, 3})))
+	shape, _, err = Read(bytes.NewReader(npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 0, []float32{1, 2, 3})))
 	if err != nil || !reflect.DeepEqual(shape, []int{3}) {
 		t.Errorf("1-D: %v %v", shape, err)
 	}
@@ -90,13 +90,14 @@ func TestNPYReadRejects(t *testing.T) {
 		{"long data", npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 0, f4), "more data than shape"},
 		{"not npy", []byte("PK\x03\x04 a zip file"), "not a .npy file"},
 		{"version 4", append([]byte("\x93NUMPY\x04\x00"), 0, 0), "version 4.0"},
-		{"empty", nil, "unexpected EOF"},
+		{"empty", nil, "the file is empty, not a .npy file"},
+		{"magic cut short", []byte("\x93NUM"), "ends after 4 bytes"},
 		{"no shape", npyBytes(1, "{'descr': '<f4', 'fortran_order': False}", 0, nil), "no shape"},
 		{"structured", npyBytes(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", 0, f4), "structured arrays (a dtype with fields) are not supported"},
 		{"header quoted whole", npyBytes(1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", 0, f4),
 			`malformed header "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }": fortran_order is not True or False`},
 	} {
-		_, _, err := ReadNPY(bytes.NewReader(c.file))
+		_, _, err := Read(bytes.NewReader(c.file))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
 		}
@@ -106,7 +107,7 @@ func TestNPYReadRejects(t *testing.T) {
 func TestNPYWriteMatchesNumPy(t *testing.T) {
 	data := []float32{0, 1, 2, 3, 4.5, -5}
 	var b bytes.Buffer
-	if err := WriteNPY(&b, []int{2, 3}, data); err != nil {
+	if err := Write(&b, []int{2, 3}, data); err != nil {
 		t.Fatal(err)
 	}
 	want := npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 0, data)
@@ -116,7 +117,7 @@ func TestNPYWriteMatchesNumPy(t *testing.T) {
 	if (b.Len()-len(data)*4)%64 != 0 {
 		t.Errorf("header of %d bytes is not 64-aligned", b.Len()-len(data)*4)
 	}
-	if err := WriteNPY(&b, []int{2, 2}, data); err == nil {
+	if err := Write(&b, []int{2, 2}, data); err == nil {
 		t.Errorf("WriteNPY with a shape that does not match the data: no error")
 	}
 }
@@ -130,14 +131,14 @@ func TestTensorFileRoundTrip(t *testing.T) {
 	}
 	for _, name := range []string{"x.npy", "x.bin", "X.NPY"} {
 		p := filepath.Join(dir, name)
-		if err := WriteTensorFile(p, shape, data); err != nil {
+		if err := WriteFile(p, shape, data); err != nil {
 			t.Fatal(err)
 		}
 		var given []int
 		if strings.HasSuffix(name, ".bin") {
 			given = shape
 		}
-		gotShape, got, err := ReadTensorFile(p, given)
+		gotShape, got, err := ReadFile(p, given)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -161,41 +162,13 @@ func TestTensorFileRoundTrip(t *testing.T) {
 		{filepath.Join(dir, "x.csv"), nil, "unknown input format"},
 		{filepath.Join(dir, "missing.npy"), nil, "no such file"},
 	} {
-		_, _, err := ReadTensorFile(c.path, c.shape)
+		_, _, err := ReadFile(c.path, c.shape)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("ReadTensorFile(%s, %v): %v, want %q", filepath.Base(c.path), c.shape, err, c.want)
+			t.Errorf("ReadFile(%s, %v): %v, want %q", filepath.Base(c.path), c.shape, err, c.want)
 		}
 	}
-	if err := WriteTensorFile(filepath.Join(dir, "y.txt"), shape, data); err == nil {
+	if err := WriteFile(filepath.Join(dir, "y.txt"), shape, data); err == nil {
 		t.Errorf("WriteTensorFile to .txt: no error")
-	}
-}
-
-func TestParseShape(t *testing.T) {
-	good := map[string]Shape{"1024x1024x1024": {1024, 1024, 1024}, " 16384X512x3 ": {16384, 512, 3}, "1x1x1": {1, 1, 1}}
-	for s, want := range good {
-		got, err := ParseShape(s)
-		if err != nil || got != want {
-			t.Errorf("ParseShape(%q) = %v, %v; want %v", s, got, err, want)
-		}
-	}
-	for _, s := range []string{"", "12x3", "1x2x3x4", "0x3x3", "-1x3x3", "axbxc", "3x3x", "1x1x2000000"} {
-		if _, err := ParseShape(s); err == nil {
-			t.Errorf("ParseShape(%q): no error", s)
-		}
-	}
-	ss, err := ParseShapes("1x2x3, 4x5x6,")
-	if err != nil || len(ss) != 2 || ss[1] != (Shape{4, 5, 6}) {
-		t.Errorf("ParseShapes: %v %v", ss, err)
-	}
-	if _, err := ParseShapes(" , "); err == nil {
-		t.Errorf("ParseShapes of nothing: no error")
-	}
-	if d, err := ParseDims("2,32,32,3"); err != nil || !reflect.DeepEqual(d, []int{2, 32, 32, 3}) {
-		t.Errorf("ParseDims: %v %v", d, err)
-	}
-	if _, err := ParseDims("2,,3"); err == nil {
-		t.Errorf("ParseDims(2,,3): no error")
 	}
 }
 
@@ -243,7 +216,7 @@ func TestNPYConvert(t *testing.T) {
 		{"float32 big-endian", ">f4", be.AppendUint32(nil, math.Float32bits(-1.5)), []float32{-1.5}},
 	} {
 		dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }", c.descr, len(c.want))
-		shape, got, dtype, err := ReadNPYDtype(bytes.NewReader(npyRaw(dict, c.raw)))
+		shape, got, dtype, err := ReadDtype(bytes.NewReader(npyRaw(dict, c.raw)))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -262,7 +235,7 @@ func TestNPYConvert(t *testing.T) {
 		}
 	}
 	// NaN payloads of float16 stay NaN.
-	_, got, _, err := ReadNPYDtype(bytes.NewReader(npyRaw("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", le.AppendUint16(nil, 0x7e01))))
+	_, got, _, err := ReadDtype(bytes.NewReader(npyRaw("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", le.AppendUint16(nil, 0x7e01))))
 	if err != nil || !math.IsNaN(float64(got[0])) {
 		t.Errorf("float16 NaN: %v %v", got, err)
 	}
@@ -280,7 +253,7 @@ func TestNPYBomb(t *testing.T) {
 		file := npyRaw(c.dict, []byte{1, 2, 3, 4})
 		var err error
 		before := densetest.HeapAllocated()
-		_, _, err = ReadNPY(bytes.NewReader(file))
+		_, _, err = Read(bytes.NewReader(file))
 		used := densetest.HeapAllocated() - before
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.dict, err, c.want)

@@ -16,7 +16,7 @@
 // holds gamma and p1 beta.
 
 // norm_row normalizes one row x of cols floats into y (op 0 or 1).
-inline void norm_row(__global const float *x, __global float *y, const int cols,
+static inline void norm_row(__global const float *x, __global float *y, const int cols,
                      __global const float *p0, __global const float *p1, const float eps,
                      const int op, const int has_gamma, const int has_beta) {
   float s = 0.0f;

@@ -236,13 +236,17 @@ func ptxPrograms(stride int) []ptxProgram {
 		Layers: []ChainLayer{{Units: 512, Bias: true, Act: relu}, {Units: 10, Bias: true}}}))
 
 	// Softmax and the elementwise activation, as a GPU launches them
-	// (device/ops.go: softmax_rows in groups of 16, softmax_group of
+	// (kernels/launch.go: softmax_rows in groups of 16, softmax_group of
 	// SoftmaxWG; the activation in groups of 64), and the first GPU shape
 	// of cl/gemm.cl.
 	add(ptxProgram{name: "softmax", src: SoftmaxSource, options: SoftmaxOptions(false),
 		kernels: []ptxKernel{{name: "softmax_rows", wg: 16}, {name: "softmax_group", wg: SoftmaxWG}}})
 	add(ptxProgram{name: "activation", src: ActivationSource, options: ActivationOptions(),
 		kernels: []ptxKernel{{name: "activation", wg: 64}}})
+	// The row operations of the normalizations and PReLU (device/norm.go:
+	// groups of 64 on GPUs).
+	add(ptxProgram{name: "norm_rows", src: NormSource, options: NormOptions(),
+		kernels: []ptxKernel{{name: "norm_rows", wg: 64}}})
 	add(ptxProgram{name: "gemm " + GPUGemm.String(), src: GemmSource, options: GPUGemm.GemmOptions(false, false, true, ReLU),
 		kernels: []ptxKernel{{name: "gemm", wg: GPUGemm.MDIM * GPUGemm.NDIM}}})
 	if stride == 0 {

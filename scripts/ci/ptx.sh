@@ -18,10 +18,15 @@ quiet() {
 	fi
 }
 
-# apt-get's lock may be held by another installer; wait for it.
+# apt-get's lock may be held by another installer; wait for it. A fresh
+# machine's package lists may be missing or old: update them once and try
+# again.
 apt_install() {
-	DEBIAN_FRONTEND=noninteractive quiet apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
-		--no-install-recommends "$@"
+	local cmd=(apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@")
+	if ! DEBIAN_FRONTEND=noninteractive "${cmd[@]}" >/dev/null 2>&1; then
+		quiet apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive quiet "${cmd[@]}"
+	fi
 }
 
 if ! command -v clang-15 >/dev/null || ! command -v llc-15 >/dev/null ||

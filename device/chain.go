@@ -22,15 +22,16 @@ import (
 //   - both forms take 1 to kernels.MaxChainLayers layers of any
 //     elementwise activation, softmax or log_softmax at the end;
 //   - the CPU form takes chains whose one row of activations (the input
-//     and every layer's output, in two ping-pong buffers) fits its
-//     private scratch, kernels.CPUChain.Scratch (128 KiB: about 16,000
-//     floats of width summed over the two buffers);
-//   - the GPU form takes chains whose one row of layer outputs fits the
+//     and every layer's output, in two ping-pong buffers, each rounded up
+//     to a power of two of at least 1024 floats) fits its private scratch,
+//     kernels.CPUChain.Scratch: 128 KiB, two buffers of 16,384 floats;
+//   - the GPU form takes chains whose one row of layer outputs (the same
+//     two buffers, rounded up to powers of two of at least 64) fits the
 //     device's local memory (kernels.ChainGPUParams.LocalBytes): on a 48
-//     KiB device, the widest odd and even layers may add up to 12,288.
+//     KiB device, 8,192 and 4,096 floats.
 //
-// A chain that does not fit splits (kernels.SplitChains, with ChainFits
-// as the test) into the fewest that do.
+// A run of layers that does not fit as one chain splits into several
+// (kernels.SplitChains, with ChainFits as the test).
 func (d *Device) ChainFits(c kernels.Chain) bool {
 	if d.Dense2Form() == Dense2GPU {
 		return kernels.GPUChain.Fits(c, d.limits())

@@ -283,7 +283,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release()}
+	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release(), d.releaseChains()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())

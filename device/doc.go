@@ -69,6 +69,18 @@
 // family's defaults. LookupGemm and Device.Tuned say which source each
 // class's parameters come from.
 //
+// # Dense chains in one launch
+//
+// PrepareChain and PreparedChain.Run run consecutive Dense layers
+// (kernels.Chain) as one kernel, every layer's output kept in private
+// memory (the CPU form, cl/chain.cl, with a split kernel that spreads one
+// row over the compute units) or local memory (the GPU form,
+// cl/chain_gpu.cl, a fully fused MLP); the fused pair (Dense2) runs narrow
+// pairs above the crossover. ChainFits says what fits the device's
+// limits, ChainMaxRows up to how many rows one launch beats layer by
+// layer: data measured per device (BenchmarkChainCrossover) and kept in
+// chaindb/ (ChainRecordFor), with defaults for devices without a record.
+//
 // # Errors
 //
 // Bad arguments return errors that name the argument with the expected and

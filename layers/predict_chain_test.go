@@ -69,8 +69,11 @@ func runWithChains(t *testing.T, m *Sequential, b Backend, steps []chainStep, c 
 			if err := b.Gemm(g, src, n.kernBuf, dst, n.biBuf); err != nil {
 				t.Fatal(err)
 			}
-			if err := softmax(b, n, dst, dst, rows, n.units); err != nil {
-				t.Fatal(err)
+			if n.act.soft != noSoftmax {
+				s := kernels.Softmax{Rows: rows, Cols: n.units, Log: n.act.soft == logSoftmaxAxis}
+				if err := b.Softmax(s, dst, dst); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		b.Release(src)

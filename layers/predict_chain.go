@@ -32,6 +32,12 @@ type ChainRunner interface {
 	// RunChain runs the chain on rows rows of x (rows × its input width)
 	// into y (rows × its output width).
 	RunChain(rows int, x, y Buffer) error
+	// PrepareRows returns RunChain for rows rows made ready once for many
+	// runs, for the backend's Preparer.RunPrepared with the input and the
+	// output in the fused pair's places (bufs[0] and bufs[5], the rest
+	// nil: the layers' buffers are bound); nil and no error where it does
+	// not prepare (RunChain then runs it).
+	PrepareRows(rows int) (Prepared, error)
 }
 
 // chainStep is a run of consecutive Dense nodes that Predict runs as one

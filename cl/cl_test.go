@@ -201,6 +201,7 @@ func TestHeaderValues(t *testing.T) {
 		"CL_DEVICE_OPENCL_C_VERSION": int64(clDeviceOpenCLCVersion),
 		"CL_GLOBAL":                  clGlobal, "CL_CONTEXT_PLATFORM": clContextPlatform,
 		"CL_QUEUE_PROFILING_ENABLE": clQueueProfilingEnable, "CL_PROGRAM_BUILD_LOG": clProgramBuildLog,
+		"CL_PROGRAM_BINARY_SIZES": clProgramBinarySizes, "CL_PROGRAM_BINARIES": clProgramBinaries,
 		"CL_KERNEL_WORK_GROUP_SIZE": clKernelWorkGroupSize, "CL_EVENT_COMMAND_EXECUTION_STATUS": clEventCommandExecutionStatus,
 		"CL_PROFILING_COMMAND_QUEUED": clProfilingCommandQueued, "CL_PROFILING_COMMAND_SUBMIT": clProfilingCommandSubmit,
 		"CL_PROFILING_COMMAND_START": clProfilingCommandStart, "CL_PROFILING_COMMAND_END": clProfilingCommandEnd,

@@ -43,6 +43,8 @@ const (
 	clContextPlatform                     = 0x1084 // CL_CONTEXT_PLATFORM
 	clQueueProfilingEnable                = 1 << 1 // CL_QUEUE_PROFILING_ENABLE
 	clProgramBuildLog                     = 0x1183 // CL_PROGRAM_BUILD_LOG
+	clProgramBinarySizes                  = 0x1165 // CL_PROGRAM_BINARY_SIZES
+	clProgramBinaries                     = 0x1166 // CL_PROGRAM_BINARIES
 	clKernelWorkGroupSize                 = 0x11B0 // CL_KERNEL_WORK_GROUP_SIZE
 	clEventCommandExecutionStatus         = 0x11D3 // CL_EVENT_COMMAND_EXECUTION_STATUS
 	clProfilingCommandQueued              = 0x1280 // CL_PROFILING_COMMAND_QUEUED

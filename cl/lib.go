@@ -41,6 +41,8 @@ var (
 	clGetEventProfilingInfo      = &proc{name: "clGetEventProfilingInfo"}
 	clReleaseEvent               = &proc{name: "clReleaseEvent"}
 	clCreateProgramWithSource    = &proc{name: "clCreateProgramWithSource"}
+	clCreateProgramWithBinary    = &proc{name: "clCreateProgramWithBinary"}
+	clGetProgramInfo             = &proc{name: "clGetProgramInfo"}
 	clBuildProgram               = &proc{name: "clBuildProgram"}
 	clGetProgramBuildInfo        = &proc{name: "clGetProgramBuildInfo"}
 	clReleaseProgram             = &proc{name: "clReleaseProgram"}
@@ -59,7 +61,7 @@ var procs = []*proc{
 	clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList,
 	clEnqueueMapBuffer, clEnqueueUnmapMemObject, clWaitForEvents, clGetEventInfo,
 	clGetEventProfilingInfo, clReleaseEvent, clCreateProgramWithSource, clBuildProgram,
-	clGetProgramBuildInfo, clReleaseProgram, clCreateKernel, clReleaseKernel,
+	clGetProgramBuildInfo, clReleaseProgram, clCreateProgramWithBinary, clGetProgramInfo, clCreateKernel, clReleaseKernel,
 	clSetKernelArg, clGetKernelWorkGroupInfo, clEnqueueNDRangeKernel,
 }
 

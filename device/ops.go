@@ -287,13 +287,6 @@ func ntStores(g kernels.Gemm) bool {
 	return ntStoreMin > 0 && 4*g.M*g.N >= ntStoreMin && g.Beta == 0 && g.LDC == g.N
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // gemmBlocksPerCU is how many blocks of C per compute unit gemmBlocks
 // aims at, at least: enough that uneven scheduling costs little.
 var gemmBlocksPerCU = 4

@@ -40,6 +40,9 @@ type Program struct {
 	kernels map[string]*cl.Kernel
 	// BuildTime is how long clBuildProgram took.
 	BuildTime time.Duration
+	// FromCache says that the program was built from the binary a
+	// previous process saved (EnvCache), not from source.
+	FromCache bool
 	// Log is the compiler's build log (warnings and remarks), often empty.
 	// Warnings are in it only when EnvBuildLog was set for the build.
 	Log string
@@ -103,21 +106,32 @@ type progBuild struct {
 
 // build creates and builds a program (not cached).
 func (d *Device) build(src, options string) (*Program, error) {
-	cp, err := d.ctx.CreateProgramWithSource(src)
-	if err != nil {
-		return nil, fmt.Errorf("device: %w", err)
-	}
 	verbose := buildLogWanted()
 	buildOpts := options
 	if !verbose {
 		buildOpts = strings.TrimSpace(options + " -w")
 	}
 	start := time.Now()
-	if err := cp.Build([]*cl.Device{d.info.dev}, buildOpts); err != nil {
-		cp.Release()
-		return nil, fmt.Errorf("device: build: %w", err)
+	var path string
+	var key [32]byte
+	if d.cacheWanted() && !verbose { // a build log wanted: the compiler's, from source
+		key = d.progCacheKey(src, buildOpts)
+		path = progCachePath(key)
 	}
-	p := &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start)}
+	cp := d.buildCached(path, key, buildOpts)
+	fromCache := cp != nil
+	if cp == nil {
+		var err error
+		if cp, err = d.ctx.CreateProgramWithSource(src); err != nil {
+			return nil, fmt.Errorf("device: %w", err)
+		}
+		if err := cp.Build([]*cl.Device{d.info.dev}, buildOpts); err != nil {
+			cp.Release()
+			return nil, fmt.Errorf("device: build: %w", err)
+		}
+		saveCached(path, key, cp)
+	}
+	p := &Program{d: d, p: cp, kernels: map[string]*cl.Kernel{}, BuildTime: time.Since(start), FromCache: fromCache}
 	if log, err := cp.BuildLog(d.info.dev); err == nil {
 		p.Log = strings.TrimSpace(log)
 	}

@@ -35,15 +35,20 @@ type hostWrap struct {
 }
 
 // wrap returns a buffer over data, h's if h wraps data already, else a
-// new one that replaces h's (after a Finish: h's may still be read).
-func (e hostExec) wrap(b Backend, h *hostWrap, data []float32, readOnly bool) (Buffer, error) {
+// new one that replaces h's. h's buffer is released once the backend has
+// finished what the previous call enqueued: the first replacement of a
+// call waits for that (*idle records it), before this call's own work.
+func (e hostExec) wrap(b Backend, h *hostWrap, data []float32, readOnly bool, idle *bool) (Buffer, error) {
 	p := unsafe.SliceData(data)
 	if h.buf != nil && h.p == p && h.n == len(data) && (e.inPlace || !readOnly) {
 		return h.buf, nil
 	}
 	if h.buf != nil {
-		if err := b.Finish(); err != nil {
-			return nil, err
+		if !*idle {
+			if err := b.Finish(); err != nil {
+				return nil, err
+			}
+			*idle = true
 		}
 		err := b.Release(h.buf)
 		*h = hostWrap{}
@@ -72,6 +77,11 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		h.out = append(h.out, make([]hostWrap, chunks-len(h.out))...)
 	}
 	synced := false
+	// Chunk k's wraps were last used by the previous call: one Finish, at
+	// the first replacement, makes every replaced wrap free (it waits for
+	// this call's earlier chunks too, in the rare case that those kept
+	// their wraps).
+	idle := false
 	defer func() {
 		if !synced {
 			if ferr := b.Finish(); err == nil {
@@ -81,11 +91,11 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 	}()
 	for k := 0; k < chunks; k++ {
 		start, c := p.span(k, batch)
-		in, err := e.wrap(b, &h.in[k], x[start*p.inPer:(start+c)*p.inPer], true)
+		in, err := e.wrap(b, &h.in[k], x[start*p.inPer:(start+c)*p.inPer], true, &idle)
 		if err != nil {
 			return fmt.Errorf("layers: predict: wrapping the input: %w", err)
 		}
-		o, err := e.wrap(b, &h.out[k], out[start*p.outPer:(start+c)*p.outPer], false)
+		o, err := e.wrap(b, &h.out[k], out[start*p.outPer:(start+c)*p.outPer], false, &idle)
 		if err != nil {
 			return fmt.Errorf("layers: predict: wrapping the output: %w", err)
 		}

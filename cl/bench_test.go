@@ -33,8 +33,9 @@ func BenchmarkCall(b *testing.B) {
 // BenchmarkLaunch measures a kernel launch of 64 work-items as package
 // device makes one: two arguments set (cached: unchanged, so not passed to
 // OpenCL again), the launch with no event (enqueue), and the same followed
-// by clFinish (launch+finish); event is the launch that returns an event,
-// released at once, with its arguments set every time.
+// by clFinish (launch+finish), four launches and one clFinish (the MLP's
+// batch-1 Predict: its floor), and event+finish, the launch that returns an
+// event, released at once, with its arguments set every time.
 func BenchmarkLaunch(b *testing.B) {
 	d := benchDevice(b)
 	ctx, err := CreateContext(d)
@@ -90,6 +91,19 @@ func BenchmarkLaunch(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			launch()
+			if err := q.Finish(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The MLP 784-512-256-10's launches at batch 1 (three products and a
+	// softmax) and its one wait: the floor of its Predict on this device.
+	b.Run("4x-launch+finish", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for range 4 {
+				launch()
+			}
 			if err := q.Finish(); err != nil {
 				b.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package device
 
 import (
 	"errors"
+	"math"
 	"runtime"
 
 	"github.com/densecl/densecl/cl"
@@ -211,7 +212,7 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 			p = q
 		}
 	}
-	const big = 1 << 62
+	const big = math.MaxInt
 	if err := g.Validate(big, big, big, big); err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 	if !d.FusesDense2(f) {
 		return nil, nil
 	}
-	const big = 1 << 62
+	const big = math.MaxInt
 	if err := f.Validate(big, big, big, big, big, big); err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 // PrepareSoftmax returns s prepared as one launch over kernels.BufSrc and
 // BufDst.
 func (d *Device) PrepareSoftmax(s kernels.Softmax) (*Prepared, error) {
-	const big = 1 << 62
+	const big = math.MaxInt
 	if err := s.Validate(big, big); err != nil {
 		return nil, err
 	}
@@ -296,7 +297,7 @@ func (d *Device) PrepareSoftmax(s kernels.Softmax) (*Prepared, error) {
 // PrepareActivate returns e prepared as one launch over kernels.BufSrc
 // and BufDst.
 func (d *Device) PrepareActivate(e kernels.Elementwise) (*Prepared, error) {
-	const big = 1 << 62
+	const big = math.MaxInt
 	if err := e.Validate(big, big); err != nil {
 		return nil, err
 	}

@@ -161,12 +161,3 @@ func softmaxMode(n *node) int {
 	}
 	return kernels.NoSoftmax
 }
-
-// runChain runs step s for c samples from src into dst: the chain's
-// output, after its softmax, as the step's last node would leave it.
-func (s *chainStep) runChain(c int, src, dst Buffer) error {
-	if err := s.run.RunChain(c*s.rowsPer, src, dst); err != nil {
-		return fmt.Errorf("layers: predict: dense layers %d to %d as one kernel: %w", s.first, s.last(), err)
-	}
-	return nil
-}

@@ -278,6 +278,9 @@ func (m *Sequential) stepError(s *step, err error) error {
 	case opCopy:
 		return fmt.Errorf("layers: predict: copying the output: %w", err)
 	case opChain:
+		if s.run != nil {
+			return fmt.Errorf("layers: predict: dense %q to %q as one kernel: %w", n.name, m.nodes[s.last].name, err)
+		}
 		return fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, m.nodes[s.last].name, err)
 	case opDense:
 		return fmt.Errorf("layers: predict: dense %q: %w", n.name, err)

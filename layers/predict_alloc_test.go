@@ -155,4 +155,33 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 	if allocs != 0 {
 		t.Errorf("PredictInto made %v allocations per call in steady state, want 0", allocs)
 	}
+
+	// New weights: the prepared steps must not run the old ones.
+	for _, n := range m.nodes {
+		if n.kind != kindDense {
+			continue
+		}
+		w := mustWeights(t, m, n.name)
+		for i := range w {
+			for j := range w[i].Data {
+				w[i].Data[j] = float32(2*rng.Float64() - 1)
+			}
+		}
+		if err := m.SetWeights(n.name, w); err != nil {
+			t.Fatal(err)
+		}
+		if err := ref.SetWeights(n.name, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if y, err = m.PredictInto(y.Data, x, PredictOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(y.Data, float64s(want.Data)); !(e < 1e-5) {
+		t.Fatalf("after SetWeights: relative error %g against the fallback", e)
+	}
 }

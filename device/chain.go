@@ -22,15 +22,16 @@ import (
 //   - both forms take 1 to kernels.MaxChainLayers layers of any
 //     elementwise activation, softmax or log_softmax at the end;
 //   - the CPU form takes chains whose one row of activations (the input
-//     and every layer's output, in two ping-pong buffers) fits its
-//     private scratch, kernels.CPUChain.Scratch (128 KiB: about 16,000
-//     floats of width summed over the two buffers);
-//   - the GPU form takes chains whose one row of layer outputs fits the
+//     and every layer's output, in two ping-pong buffers, each rounded up
+//     to a power of two of at least 1024 floats) fits its private scratch,
+//     kernels.CPUChain.Scratch: 128 KiB, two buffers of 16,384 floats;
+//   - the GPU form takes chains whose one row of layer outputs (the same
+//     two buffers, rounded up to powers of two of at least 64) fits the
 //     device's local memory (kernels.ChainGPUParams.LocalBytes): on a 48
-//     KiB device, the widest odd and even layers may add up to 12,288.
+//     KiB device, 8,192 and 4,096 floats.
 //
-// A chain that does not fit splits (kernels.SplitChains, with ChainFits
-// as the test) into the fewest that do.
+// A run of layers that does not fit as one chain splits into several
+// (kernels.SplitChains, with ChainFits as the test).
 func (d *Device) ChainFits(c kernels.Chain) bool {
 	if d.Dense2Form() == Dense2GPU {
 		return kernels.GPUChain.Fits(c, d.limits())
@@ -63,26 +64,6 @@ func (d *Device) chainCrossover() int {
 		return rec.GPU.MaxRows
 	}
 	return rec.CPU.MaxRows
-}
-
-// chainArgs returns the kernels' arguments: M, depth, softmax, X, Y, the
-// descriptor, then a (weights, bias) pair per layer; the pairs of layers
-// the chain does not have are bound to X, and a missing bias to the
-// layer's weights (never read).
-func chainArgs(c kernels.Chain, rows int, x, y, desc *Buffer, w, b []*Buffer) []any {
-	args := make([]any, 0, 6+2*kernels.MaxChainLayers)
-	args = append(args, int32(rows), int32(len(c.Layers)), int32(c.Softmax), x, y, desc)
-	for i := 0; i < kernels.MaxChainLayers; i++ {
-		switch {
-		case i >= len(c.Layers):
-			args = append(args, x, x)
-		case c.Layers[i].Bias:
-			args = append(args, w[i], b[i])
-		default:
-			args = append(args, w[i], w[i])
-		}
-	}
-	return args
 }
 
 // PreparedChain is a chain of Dense layers made ready to run on a device
@@ -207,33 +188,15 @@ func (p *PreparedChain) Chain() kernels.Chain { return p.c }
 // (ChainMaxRows) runs the fused pair's kernel (Dense2). It returns once
 // the launch is enqueued; it fails when a buffer is missing or short.
 func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) error {
-	c := p.c
-	c.M = rows
 	if x == nil || y == nil {
 		return fmt.Errorf("device: chain: buffers x and y must not be nil")
 	}
-	if len(w) != len(c.Layers) || len(b) != len(c.Layers) {
-		return fmt.Errorf("device: chain: %d layers need %d weight and bias buffers, got %d and %d",
-			len(c.Layers), len(c.Layers), len(w), len(b))
-	}
-	var lw, lb [kernels.MaxChainLayers]int
-	for i := range c.Layers {
-		if w[i] == nil {
-			return fmt.Errorf("device: chain: the weights of layer %d are nil", i)
-		}
-		lw[i] = w[i].n
-		if c.Layers[i].Bias {
-			if b[i] == nil {
-				return fmt.Errorf("device: chain: layer %d has a bias but its buffer is nil", i)
-			}
-			lb[i] = b[i].n
-		}
-	}
-	if err := c.Validate(x.n, y.n, lw[:len(c.Layers)], lb[:len(c.Layers)]); err != nil {
+	c, err := p.check(rows, x.n, y.n, w, b)
+	if err != nil {
 		return err
 	}
 	d := p.d
-	if f, ok := c.AsDense2(); ok && rows > p.maxRows && d.FusesDense2(f) {
+	if f, ok := p.asDense2(c); ok {
 		var b0, b1 *Buffer
 		if f.Bias1 {
 			b0 = b[0]
@@ -243,29 +206,141 @@ func (p *PreparedChain) Run(rows int, x *Buffer, w, b []*Buffer, y *Buffer) erro
 		}
 		return d.Dense2(f, x, w[0], b0, w[1], b1, y)
 	}
+	l, err := p.launch(c)
+	if err != nil {
+		return err
+	}
+	bufs := p.buffers(x, y, w, b)
+	return d.enqueue(&l, bufs[:l.Buffers]...)
+}
+
+// Prepare returns the chain's launch for rows rows prepared once for many
+// runs (Device.Prepare), its weights, biases and descriptor bound, so
+// that each run passes only its input and output, in the fused pair's
+// positions kernels.BufX and BufY (nil elsewhere), and costs one enqueue
+// with no event and no allocation. It is the launch Run makes for rows
+// rows: above the device's crossover a narrow pair's Dense2. It returns
+// nil and no error where that launch does not prepare (a fused pair whose
+// GPU form does not fit); Run then runs it.
+func (p *PreparedChain) Prepare(rows int, w, b []*Buffer) (*Prepared, error) {
+	c, err := p.check(rows, -1, -1, w, b)
+	if err != nil {
+		return nil, err
+	}
+	d := p.d
+	if f, ok := p.asDense2(c); ok {
+		pr, err := d.PrepareDense2(f)
+		if pr == nil || err != nil {
+			return nil, err
+		}
+		pr.fixed[kernels.BufW1], pr.fixed[kernels.BufB1] = w[0], w[0]
+		pr.fixed[kernels.BufW2], pr.fixed[kernels.BufB2] = w[1], w[1]
+		if f.Bias1 {
+			pr.fixed[kernels.BufB1] = b[0]
+		}
+		if f.Bias2 {
+			pr.fixed[kernels.BufB2] = b[1]
+		}
+		return pr, nil
+	}
+	l, err := p.launch(c)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := d.Prepare(l)
+	if err != nil {
+		return nil, err
+	}
+	pr.fixed = p.buffers(nil, nil, w, b)
+	pr.need[kernels.BufX] = rows * c.K
+	pr.need[kernels.BufY] = rows * c.N()
+	return pr, nil
+}
+
+// check validates a run of rows rows with input and output buffers of
+// lenX and lenY floats (-1: not known yet) and returns the chain sized.
+func (p *PreparedChain) check(rows, lenX, lenY int, w, b []*Buffer) (kernels.Chain, error) {
+	c := p.c
+	c.M = rows
+	if len(w) != len(c.Layers) || len(b) != len(c.Layers) {
+		return c, fmt.Errorf("device: chain: %d layers need %d weight and bias buffers, got %d and %d",
+			len(c.Layers), len(c.Layers), len(w), len(b))
+	}
+	var lw, lb [kernels.MaxChainLayers]int
+	for i := range c.Layers {
+		if w[i] == nil {
+			return c, fmt.Errorf("device: chain: the weights of layer %d are nil", i)
+		}
+		lw[i] = w[i].n
+		if c.Layers[i].Bias {
+			if b[i] == nil {
+				return c, fmt.Errorf("device: chain: layer %d has a bias but its buffer is nil", i)
+			}
+			lb[i] = b[i].n
+		}
+	}
+	if lenX < 0 {
+		lenX, lenY = rows*c.K, rows*c.N()
+	}
+	return c, c.Validate(lenX, lenY, lw[:len(c.Layers)], lb[:len(c.Layers)])
+}
+
+// asDense2 returns the fused pair c runs as, where c is a narrow pair
+// above the device's crossover that the fused pair's kernels take.
+func (p *PreparedChain) asDense2(c kernels.Chain) (kernels.Dense2, bool) {
+	f, ok := c.AsDense2()
+	return f, ok && c.M > p.maxRows && p.d.FusesDense2(f)
+}
+
+// launch returns the chain kernel's launch for c.M rows in p's form: the
+// GPU form, the CPU form, or the CPU form split over the compute units
+// (whose partial sums it allocates on first use).
+func (p *PreparedChain) launch(c kernels.Chain) (kernels.Launch, error) {
+	d := p.d
 	if p.form == Dense2GPU {
 		gp := kernels.GPUChain
 		rb := gp.RowsPerGroup(c, d.limits())
 		prog, err := d.Program(kernels.ChainGPUSource, gp.Options(c, rb))
 		if err != nil {
-			return err
+			return kernels.Launch{}, err
 		}
 		wg, err := prog.chainWorkGroup(d)
 		if err != nil {
-			return err
+			return kernels.Launch{}, err
 		}
-		return prog.Run("chain_gpu", []int{ceilDiv(rows, rb) * wg}, []int{wg}, chainArgs(c, rows, x, y, p.desc, w, b)...)
+		return kernels.ChainGPULaunch(gp, c, rb, wg), nil
 	}
 	cp := kernels.CPUChain
-	if g, rb := cp.Split(c, d.info.ComputeUnits); g > 0 && p.split(rows) {
-		return p.runSplit(g, rb, c, x, w, b, y)
+	if g, rb := cp.Split(c, d.info.ComputeUnits); g > 0 && p.split(c.M) {
+		if err := p.allocSplit(c); err != nil {
+			return kernels.Launch{}, err
+		}
+		return kernels.ChainSplitLaunch(cp, c, g, rb), nil
 	}
-	rb := cp.RowsPerItem(c, d.info.ComputeUnits)
-	prog, err := d.Program(kernels.ChainSource, cp.Options(c, rb))
-	if err != nil {
-		return err
+	return kernels.ChainCPULaunch(cp, c, cp.RowsPerItem(c, d.info.ComputeUnits)), nil
+}
+
+// buffers returns a chain launch's buffers in their positions (x and y
+// may be nil: given at each run): a missing bias is its layer's weights,
+// and every position no argument reads is the descriptor.
+func (p *PreparedChain) buffers(x, y *Buffer, w, b []*Buffer) [maxLaunchBuffers]*Buffer {
+	var bufs [maxLaunchBuffers]*Buffer
+	for i := range bufs {
+		bufs[i] = p.desc
 	}
-	return prog.Run("chain", []int{ceilDiv(rows, rb)}, []int{1}, chainArgs(c, rows, x, y, p.desc, w, b)...)
+	bufs[kernels.BufX], bufs[kernels.BufY] = x, y
+	p.mu.Lock()
+	if p.part != nil {
+		bufs[kernels.BufChainPart], bufs[kernels.BufChainCount] = p.part, p.count
+	}
+	p.mu.Unlock()
+	for i := range p.c.Layers {
+		bufs[kernels.BufChainW(i)], bufs[kernels.BufChainB(i)] = w[i], w[i]
+		if p.c.Layers[i].Bias {
+			bufs[kernels.BufChainB(i)] = b[i]
+		}
+	}
+	return bufs
 }
 
 // splitForce overrides the device records' SplitRows: 0 follows them, 1
@@ -284,38 +359,30 @@ func (p *PreparedChain) split(rows int) bool {
 	return rows <= p.splitRows
 }
 
-// runSplit launches chain_split on g work-items of rb rows.
-func (p *PreparedChain) runSplit(g, rb int, c kernels.Chain, x *Buffer, w, b []*Buffer, y *Buffer) error {
+// allocSplit allocates the split form's partial sums and arrival count,
+// once.
+func (p *PreparedChain) allocSplit(c kernels.Chain) error {
 	d := p.d
-	cp := kernels.CPUChain
 	p.mu.Lock()
-	if p.part == nil {
-		part, err := d.Alloc(max(d.info.ComputeUnits, 1) * cp.MaxRB * c.Layers[1].Units)
-		if err != nil {
-			p.mu.Unlock()
-			return err
-		}
-		count, err := d.Alloc(1)
-		if err == nil {
-			err = d.Upload(count, 0, []float32{0}) // int 0
-		}
-		if err != nil {
-			part.Release()
-			count.Release()
-			p.mu.Unlock()
-			return err
-		}
-		p.part, p.count = part, count
+	defer p.mu.Unlock()
+	if p.part != nil {
+		return nil
 	}
-	part, count := p.part, p.count
-	p.mu.Unlock()
-	prog, err := d.Program(kernels.ChainSource, cp.Options(c, rb))
+	part, err := d.Alloc(max(d.info.ComputeUnits, 1) * kernels.CPUChain.MaxRB * c.Layers[1].Units)
 	if err != nil {
 		return err
 	}
-	args := chainArgs(c, c.M, x, y, p.desc, w, b)
-	args = append(args[:6], append([]any{part, count}, args[6:]...)...)
-	return prog.Run("chain_split", []int{g}, []int{1}, args...)
+	count, err := d.Alloc(1)
+	if err == nil {
+		err = d.Upload(count, 0, []float32{0}) // int 0
+	}
+	if err != nil {
+		part.Release()
+		count.Release()
+		return err
+	}
+	p.part, p.count = part, count
+	return nil
 }
 
 // Chain runs the Dense layers c describes as one kernel, as

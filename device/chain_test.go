@@ -148,7 +148,8 @@ func chainCases(seed uint64, n int, wide bool) []kernels.Chain {
 // the fallback: the output poisoned with NaN before the run, a NaN guard
 // past the output that must stay untouched, and, where the chain has
 // several rows, a NaN in one input row that must make exactly that row's
-// outputs NaN (softmax or not).
+// outputs NaN (softmax or not). It runs c twice: through Chain, and
+// through its prepared launch.
 func checkChain(t *testing.T, d *device.Device, c kernels.Chain, data chainData, nanRow int) {
 	t.Helper()
 	if !d.ChainFits(c) {
@@ -177,8 +178,39 @@ func checkChain(t *testing.T, d *device.Device, c kernels.Chain, data chainData,
 	}()
 	y := upload(t, d, densetest.NaNs(c.M*n+guard))
 	defer y.Release()
-	if err := d.Chain(c, x, w, b, y); err != nil {
-		t.Fatalf("%v", err)
+	for _, prepared := range []bool{false, true} {
+		if prepared {
+			if err := d.Upload(y, 0, densetest.NaNs(c.M*n+guard)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkChainRun(t, d, c, data, nanRow, x, w, b, y, prepared)
+	}
+}
+
+// checkChainRun runs c once, through Chain or through its prepared
+// launch (PreparedChain.Prepare, then Prepared.Enqueue with x and y
+// alone), and checks y as checkChain says.
+func checkChainRun(t *testing.T, d *device.Device, c kernels.Chain, data chainData, nanRow int, x *device.Buffer, w, b []*device.Buffer, y *device.Buffer, prepared bool) {
+	t.Helper()
+	n := c.N()
+	const guard = 19
+	if !prepared {
+		if err := d.Chain(c, x, w, b, y); err != nil {
+			t.Fatalf("%v", err)
+		}
+	} else {
+		pc, err := d.PrepareChain(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := pc.Prepare(c.M, w, b)
+		if err != nil || pr == nil {
+			t.Fatalf("Prepare(%d) = %v, %v", c.M, pr, err)
+		}
+		if err := pr.Enqueue(x, nil, nil, nil, nil, y); err != nil {
+			t.Fatalf("prepared: %v", err)
+		}
 	}
 	all := make([]float32, c.M*n+guard)
 	if err := d.Download(all, y, 0); err != nil {
@@ -202,7 +234,7 @@ func checkChain(t *testing.T, d *device.Device, c kernels.Chain, data chainData,
 		}
 	}
 	if e := finiteErr(got, want); !(e <= densetest.Tol) {
-		t.Errorf("error %.3g against the float64 reference", e)
+		t.Errorf("prepared %v: error %.3g against the float64 reference", prepared, e)
 	}
 	fb := fallbackChain(t, c, data)
 	fb64 := make([]float64, len(fb))
@@ -210,7 +242,7 @@ func checkChain(t *testing.T, d *device.Device, c kernels.Chain, data chainData,
 		fb64[i] = float64(v)
 	}
 	if e := finiteErr(got, fb64); !(e <= densetest.Tol) {
-		t.Errorf("error %.3g against the fallback", e)
+		t.Errorf("prepared %v: error %.3g against the fallback", prepared, e)
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
-// maxLaunchBuffers is the most buffers one launch takes (the fused
-// pair's six).
-const maxLaunchBuffers = 8
+// maxLaunchBuffers is the most buffers one launch takes (a chain's,
+// kernels.MaxChainBuffers).
+const maxLaunchBuffers = kernels.MaxChainBuffers
 
 // errLaunchBuffers is a launch given fewer buffers than it names.
 var errLaunchBuffers = errors.New("device: a launch was given fewer buffers than its arguments name")

@@ -426,3 +426,96 @@ func SplitChains(m, k int, layers []ChainLayer, softmax int, fits func(Chain) bo
 	}
 	return spans
 }
+
+// The buffer positions of a chain's launch. The first six are the fused
+// pair's (BufX, BufW1, BufB1, BufW2, BufB2, BufY: the input, layer 0's
+// weights and bias, layer 1's, the output), so that an executor hands a
+// chain and a fused pair their input and output in the same places; then
+// the chain's descriptor, the split form's partial sums and arrival count,
+// and layers 2 and on, two each (BufChainW(i), BufChainB(i)).
+const (
+	BufChainDesc = BufY + 1 + iota
+	BufChainPart
+	BufChainCount
+	bufChainRest
+)
+
+// MaxChainBuffers is the most buffers a chain's launch names.
+const MaxChainBuffers = bufChainRest + 2*(MaxChainLayers-2)
+
+// BufChainW returns the buffer position of layer i's weights.
+func BufChainW(i int) int {
+	if i < 2 {
+		return BufW1 + 2*i
+	}
+	return bufChainRest + 2*(i-2)
+}
+
+// BufChainB returns the buffer position of layer i's bias.
+func BufChainB(i int) int { return BufChainW(i) + 1 }
+
+// chainLayers appends the arguments every chain kernel takes after its
+// sizes and fixed buffers: a (weights, bias) pair per layer up to
+// MaxChainLayers, the pairs of layers the chain does not have bound to X
+// and a missing bias to the layer's weights (neither is read).
+func (l *Launch) chainLayers(c Chain) {
+	for i := range MaxChainLayers {
+		switch {
+		case i >= len(c.Layers):
+			l.buf(BufX)
+			l.buf(BufX)
+		case c.Layers[i].Bias:
+			l.buf(BufChainW(i))
+			l.buf(BufChainB(i))
+		default:
+			l.buf(BufChainW(i))
+			l.buf(BufChainW(i))
+		}
+	}
+}
+
+// chainHead appends M, depth, softmax, X, Y and the descriptor.
+func (l *Launch) chainHead(c Chain) {
+	l.i(c.M)
+	l.i(len(c.Layers))
+	l.i(c.Softmax)
+	l.buf(BufX)
+	l.buf(BufY)
+	l.buf(BufChainDesc)
+}
+
+// ChainCPULaunch describes the CPU form of c (kernel "chain",
+// cl/chain.cl) for c.M rows, rb rows per work-item (p.RowsPerItem), over
+// the chain's buffer positions (BufX, BufY, BufChainDesc, BufChainW(i),
+// BufChainB(i)).
+func ChainCPULaunch(p ChainCPUParams, c Chain, rb int) Launch {
+	l := Launch{Source: ChainSource, Options: p.Options(c, rb), Kernel: "chain", Dims: 1}
+	l.Global[0], l.Local[0] = ceilDiv(c.M, rb), 1
+	l.chainHead(c)
+	l.chainLayers(c)
+	return l
+}
+
+// ChainSplitLaunch describes the split CPU form of c (kernel
+// "chain_split", cl/chain.cl) on g work-items sharing rb rows (p.Split),
+// its partial sums and arrival count in BufChainPart and BufChainCount.
+func ChainSplitLaunch(p ChainCPUParams, c Chain, g, rb int) Launch {
+	l := Launch{Source: ChainSource, Options: p.Options(c, rb), Kernel: "chain_split", Dims: 1}
+	l.Global[0], l.Local[0] = g, 1
+	l.chainHead(c)
+	l.buf(BufChainPart)
+	l.buf(BufChainCount)
+	l.chainLayers(c)
+	return l
+}
+
+// ChainGPULaunch describes the GPU form of c (kernel "chain_gpu",
+// cl/chain_gpu.cl): work-groups of wg work-items (at most p.WG and the
+// kernel's limit) each owning rb rows (p.RowsPerGroup).
+func ChainGPULaunch(p ChainGPUParams, c Chain, rb, wg int) Launch {
+	l := Launch{Source: ChainGPUSource, Options: p.Options(c, rb), Kernel: "chain_gpu", Dims: 1}
+	l.Global[0], l.Local[0] = ceilDiv(c.M, rb)*wg, wg
+	l.chainHead(c)
+	l.chainLayers(c)
+	return l
+}

@@ -110,15 +110,21 @@
 // work enqueued before chunk k's result is downloaded. EnvPredict
 // (DENSECL_PREDICT=host, stream or copy) overrides the OpenCL backend's
 // choice. On a backend
-// that implements Fuser (OpenCL), two consecutive Dense layers whose
-// widths kernels.Fusible accepts (the first layer's input at most 16 wide,
-// the second's output at most 64, the first activation elementwise) run
-// as one kernel and the hidden activations are never stored: the seed
-// model's 512-wide intermediate never reaches memory. The backend decides
-// where that pays (Fuser.Fuses: on OpenCL, by the device's class and
-// limits, device.Device.FusesDense2; CPUs and GPUs each have a fused
-// kernel of their own). PredictOptions.Unfused turns it off; results
-// agree to float32 rounding. PredictInto reuses the caller's output slice.
+// that implements Chainer (OpenCL), consecutive Dense layers run as one
+// kernel (kernels.Chain), the hidden activations never stored, where the
+// rows of a chunk are at most the device's measured crossover
+// (Chainer.ChainMaxRows) and the widths fit the device (ChainFits); a run
+// too wide or deep for one kernel splits into the fewest that fit. Two
+// layers whose widths kernels.Fusible accepts (the first layer's input at
+// most 16 wide, the second's output at most 64, the first activation
+// elementwise) are a chain at every batch: above the crossover the fused
+// pair's kernel runs it, so the seed model's 512-wide intermediate never
+// reaches memory. A backend that fuses such pairs but runs no chains
+// implements Fuser instead. The plan, and so the chains, is made per
+// per-sample shape, options and chunk size: every batch from the chunk
+// size up shares one. PredictOptions.Unfused turns chains and pairs off;
+// results agree to float32 rounding. PredictInto reuses the caller's
+// output slice.
 //
 // Forward runs the model on buffers already on the backend, with no host
 // transfers: for callers that keep their data on the device, and for

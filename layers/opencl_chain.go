@@ -59,3 +59,7 @@ func (r *clChain) RunChain(rows int, x, y Buffer) error {
 	}
 	return r.p.Run(rows, xd, r.w, r.bias, yd)
 }
+
+func (r *clChain) PrepareRows(rows int) (Prepared, error) {
+	return prepared(r.p.Prepare(rows, r.w, r.bias))
+}

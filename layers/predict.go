@@ -42,8 +42,9 @@ type PredictOptions struct {
 	// Chunks shrink to fit, down to one sample.
 	MaxBytes int64
 	// Unfused runs every layer on its own, even where the backend could
-	// run two Dense layers as one kernel (see Fuser). The results are the
-	// same up to float32 rounding; it is there for comparisons.
+	// run consecutive Dense layers as one kernel (see Chainer and Fuser).
+	// The results are the same up to float32 rounding; it is there for
+	// comparisons.
 	Unfused bool
 }
 
@@ -181,12 +182,12 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	if m.backend == nil {
 		return Tensor{}, fmt.Errorf("layers: predict: model %q is not built on a backend; call Build first: %w", m.modelName(), ErrNotBuilt)
 	}
-	p, err := m.planFor(x.Shape, o)
+	p, shape, err := m.planShape(x.Shape, o)
 	if err != nil {
 		return Tensor{}, err
 	}
-	out := Tensor{Shape: p.shapeOut}
-	if n := numElems(p.outShape); cap(dst) >= n {
+	out := Tensor{Shape: shape}
+	if n := numElems(shape); cap(dst) >= n {
 		if overlap(dst[:n], x.Data) {
 			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
 		}
@@ -233,7 +234,8 @@ func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer
 	return nil
 }
 
-// fusedAt reports whether run fuses nodes i and i+1 on b.
+// fusedAt reports whether run fuses nodes i and i+1 on b (a backend that
+// fuses pairs but runs no chains: on a Chainer, the pair is a chain).
 func (m *Sequential) fusedAt(b Backend, i int, fuse bool) bool {
 	fu, ok := b.(Fuser)
 	if !ok || !fuse || i+1 >= len(m.nodes) {

@@ -32,6 +32,12 @@ type ChainRunner interface {
 	// RunChain runs the chain on rows rows of x (rows × its input width)
 	// into y (rows × its output width).
 	RunChain(rows int, x, y Buffer) error
+	// PrepareRows returns RunChain for rows rows made ready once for many
+	// runs, for the backend's Preparer.RunPrepared with the input and the
+	// output in the fused pair's places (bufs[0] and bufs[5], the rest
+	// nil: the layers' buffers are bound); nil and no error where it does
+	// not prepare (RunChain then runs it).
+	PrepareRows(rows int) (Prepared, error)
 }
 
 // chainStep is a run of consecutive Dense nodes that Predict runs as one
@@ -154,13 +160,4 @@ func softmaxMode(n *node) int {
 		return kernels.LogSoftmax
 	}
 	return kernels.NoSoftmax
-}
-
-// runChain runs step s for c samples from src into dst: the chain's
-// output, after its softmax, as the step's last node would leave it.
-func (s *chainStep) runChain(c int, src, dst Buffer) error {
-	if err := s.run.RunChain(c*s.rowsPer, src, dst); err != nil {
-		return fmt.Errorf("layers: predict: dense layers %d to %d as one kernel: %w", s.first, s.last(), err)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -37,25 +38,58 @@ func predictPath(v string) string {
 	return ""
 }
 
-// plan is how Predict runs inputs of one shape with one set of options:
-// every layer's sizes, which layers fuse, the chunk size, and the
-// executor. It is computed once per shape and cached on the model.
+// plan is how Predict runs inputs of one per-sample shape with one set of
+// options in chunks of one size: every layer's sizes, which layers fuse or
+// chain, the steps, and the executor. It is computed once and cached on
+// the model, keyed by what it depends on (planKey): every batch of at
+// least chunkCap samples shares one plan, and smaller batches each have
+// their own, since the rows of a chunk decide which layers chain and
+// what the steps are prepared for.
 type plan struct {
-	outShape []int // the result's shape
-	shapeOut []int // a copy of it, handed out with every result (read-only)
-	inPer    int   // elements of one input sample
-	outPer   int   // elements of one output sample
-	per      []int // elements of one sample of each layer's output
-	lastDim  []int // the last axis of each layer's output
-	maxPer   int   // the largest of inPer and per
-	empty    bool  // nothing to compute: an empty batch or an empty axis
+	outAxes []int // the result's axes after the batch
+	inPer   int   // elements of one input sample
+	outPer  int   // elements of one output sample
+	per     []int // elements of one sample of each layer's output
+	lastDim []int // the last axis of each layer's output
+	maxPer  int   // the largest of inPer and per
+	empty   bool  // nothing to compute: an empty batch or an empty axis
 
-	fused []bool // fused[i]: nodes i and i+1 run as one kernel
-	steps []step // what run does, in order
-	mid   int    // elements per sample of the largest stored intermediate
-	chunk int    // samples per chunk
-	exec  executor
+	fused  []bool      // fused[i]: nodes i and i+1 run as one kernel (Fuser)
+	chains []chainStep // the Dense chains that run as one kernel (Chainer)
+	steps  []step      // what run does, in order
+	mid    int         // elements per sample of the largest stored intermediate
+	chunk  int         // samples per chunk
+	// chunkCap is the chunk of a batch of any size: a batch of b samples
+	// runs in chunks of min(b, chunkCap).
+	chunkCap int
+	exec     executor
+
+	// shapes are results' shapes handed out for the last few batch sizes
+	// (read-only to callers), reused so that a steady state allocates
+	// none; next is the one to replace. Guarded by the model's poolMu.
+	shapes [4][]int
+	next   int
 }
+
+// outShape returns the shape of p's result for a batch of batch samples,
+// one slice shared by the calls of that batch size. It runs under the
+// model's poolMu.
+func (p *plan) outShape(batch int) []int {
+	for _, s := range p.shapes {
+		if s != nil && s[0] == batch {
+			return s
+		}
+	}
+	s := make([]int, 1+len(p.outAxes))
+	s[0] = batch
+	copy(s[1:], p.outAxes)
+	p.shapes[p.next] = s
+	p.next = (p.next + 1) % len(p.shapes)
+	return s
+}
+
+// chunkFor returns the samples per chunk of p for a batch of batch.
+func (p *plan) chunkFor(batch int) int { return min(batch, p.chunkCap) }
 
 // executor runs a plan on host slices: x holds the plan's input and out
 // receives its result (the caller checked both lengths). Each moves data
@@ -87,10 +121,13 @@ func chooseExecutor(b Backend) executor {
 	return copyExec{async}
 }
 
-// planKey identifies a cached plan: the input's shape and the options.
+// planKey identifies a cached plan: the input's per-sample shape, the
+// options, and the samples per chunk (what the steps are chosen and
+// prepared for), not the batch.
 type planKey struct {
 	shape []int
 	o     PredictOptions
+	chunk int
 }
 
 // cachedPlan is a plan with what it was computed from.
@@ -101,34 +138,48 @@ type cachedPlan struct {
 	p       *plan
 }
 
-// maxPlans is how many plans a model keeps.
-const maxPlans = 8
+// maxPlans is how many plans a model keeps, the least recently used
+// dropped first: every batch from the chunk size up shares one, so a
+// server that sends many batch sizes keeps one per small batch size in
+// use.
+const maxPlans = 16
 
 // planFor returns the plan for inputs of the given shape (batch first),
 // from the model's cache or computed and cached. It runs under m.mu held
 // for reading.
 func (m *Sequential) planFor(shape []int, o PredictOptions) (*plan, error) {
+	p, _, err := m.planShape(shape, o)
+	return p, err
+}
+
+// planShape is planFor that also returns the result's shape, shared by
+// the calls with inputs of this shape (read-only).
+func (m *Sequential) planShape(shape []int, o PredictOptions) (*plan, []int, error) {
+	batch, per := shape[0], shape[1:]
 	m.poolMu.Lock()
-	for _, c := range m.plans {
+	for i, c := range m.plans {
 		if c.nodes == len(m.nodes) && sameSlice(c.inShape, m.inShape) &&
-			c.key.o == o && slices.Equal(c.key.shape, shape) {
+			c.key.o == o && c.key.chunk == c.p.chunkFor(batch) && slices.Equal(c.key.shape, per) {
+			copy(m.plans[i:], m.plans[i+1:]) // the most recent last
+			m.plans[len(m.plans)-1] = c
+			out := c.p.outShape(batch)
 			m.poolMu.Unlock()
-			return c.p, nil
+			return c.p, out, nil
 		}
 	}
 	m.poolMu.Unlock()
 	p, err := m.newPlan(shape, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.poolMu.Lock()
 	defer m.poolMu.Unlock()
 	if len(m.plans) >= maxPlans {
 		m.plans = m.plans[1:]
 	}
-	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(shape), o},
+	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(per), o, p.chunkFor(batch)},
 		inShape: m.inShape, nodes: len(m.nodes), p: p})
-	return p, nil
+	return p, p.outShape(batch), nil
 }
 
 // sameSlice reports whether a and b are the same slice (not merely equal).
@@ -164,20 +215,27 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 		p.lastDim[i] = cur[len(cur)-1]
 		p.maxPer = max(p.maxPer, p.per[i])
 	}
-	p.outShape = append([]int{shape[0]}, cur[1:]...)
-	p.shapeOut = slices.Clip(slices.Clone(p.outShape))
+	p.outAxes = slices.Clone(cur[1:])
 	p.outPer = p.per[len(p.per)-1]
 	batch := shape[0]
 	p.empty = batch == 0 || p.maxPer == 0 || slices.Contains(p.per, 0)
 	if p.empty {
+		p.chunkCap = 1 // every batch of an empty axis is empty
+		if batch == 0 {
+			p.chunkCap = math.MaxInt // only an empty batch
+		}
 		return p, nil
 	}
 
+	// The chunk follows from the memory the steps take without chains
+	// (chains only spare intermediates); then the rows of a chunk decide
+	// the chains, and the steps and the workspace follow from them.
 	b := m.backend
+	_, chains := b.(Chainer)
 	fuse := !o.Unfused
 	p.fused = make([]bool, len(m.nodes))
 	for i := range m.nodes {
-		p.fused[i] = m.fusedAt(b, i, fuse)
+		p.fused[i] = !chains && m.fusedAt(b, i, fuse)
 	}
 	p.steps, p.mid = m.compileSteps(p)
 	p.exec = chooseExecutor(b)
@@ -203,7 +261,17 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 		}
 		chunk = fit
 	}
-	p.chunk = min(chunk, batch)
+	p.chunkCap = chunk
+	p.chunk = p.chunkFor(batch)
+	if fuse {
+		var err error
+		if p.chains, err = m.planChains(b, p.chunk, p.inPer, p.per); err != nil {
+			return nil, err
+		}
+		if len(p.chains) > 0 {
+			p.steps, p.mid = m.compileSteps(p)
+		}
+	}
 	m.prepareSteps(b, p)
 	return p, nil
 }

@@ -22,8 +22,9 @@ const (
 	// activation (a softmax is a step of its own).
 	opDense
 	// opChain is a chain of consecutive Dense layers run as one launch,
-	// the hidden activations never stored: today a pair (kernels.Dense2,
-	// through Fuser), its softmax included.
+	// the hidden activations never stored, its softmax included: a
+	// chainStep of the plan's (Chainer: the fused pair is its case), or a
+	// pair (kernels.Dense2) on a backend that fuses pairs only (Fuser).
 	opChain
 	// opSoftmax is softmax or log_softmax over the last axis.
 	opSoftmax
@@ -58,7 +59,8 @@ type step struct {
 	per         int // elements per sample the step writes
 
 	gemm  kernels.Gemm        // opDense
-	chain kernels.Dense2      // opChain
+	chain kernels.Dense2      // opChain through Fuser
+	run   ChainRunner         // opChain through Chainer
 	soft  kernels.Softmax     // opSoftmax
 	elem  kernels.Elementwise // opCopy, opActivate
 
@@ -105,6 +107,14 @@ func (m *Sequential) compileSteps(p *plan) (steps []step, mid int) {
 	inPer := p.inPer
 	for i := 0; i < len(m.nodes); i++ {
 		n := m.nodes[i]
+		if c := chainAt(p.chains, i); c != nil {
+			end := c.last()
+			add(step{op: opChain, first: i, last: end, src: cur, dst: dst(end),
+				rows: c.rowsPer, per: p.per[end], run: c.run})
+			inPer = p.per[end]
+			i = end
+			continue
+		}
 		if p.fused[i] {
 			if f, ok := dense2(n, m.nodes[i+1], 1); ok {
 				add(step{op: opChain, first: i, last: i + 1, src: cur, dst: dst(i + 1),
@@ -159,6 +169,16 @@ func (m *Sequential) compileSteps(p *plan) (steps []step, mid int) {
 	return steps, mid
 }
 
+// chainAt returns the chain of chains that starts at node i, or nil.
+func chainAt(chains []chainStep, i int) *chainStep {
+	for k := range chains {
+		if chains[k].first == i {
+			return &chains[k]
+		}
+	}
+	return nil
+}
+
 // sized returns the descriptors of s for c samples.
 func (s *step) sized(c int) (g kernels.Gemm, f kernels.Dense2, sm kernels.Softmax, e kernels.Elementwise) {
 	g, f, sm, e = s.gemm, s.chain, s.soft, s.elem
@@ -186,7 +206,11 @@ func (m *Sequential) prepareSteps(b Backend, p *plan) {
 				s.packed = n.packed
 			}
 		case opChain:
-			s.prep, err = pr.PrepareDense2(f)
+			if s.run != nil {
+				s.prep, err = s.run.PrepareRows(p.chunk * s.rows)
+			} else {
+				s.prep, err = pr.PrepareDense2(f)
+			}
 		case opSoftmax:
 			s.prep, err = pr.PrepareSoftmax(sm)
 		case opCopy, opActivate:
@@ -212,6 +236,10 @@ func (m *Sequential) runStep(b Backend, s *step, c int, src, dst Buffer, prepare
 			}
 			bufs = [6]Buffer{src, nil, dst, bias}
 		case opChain:
+			if s.run != nil { // the layers' buffers are bound
+				bufs = [6]Buffer{src, 5: dst}
+				break
+			}
 			next := m.nodes[s.last]
 			b1, b2 := n.biBuf, next.biBuf
 			if b1 == nil {
@@ -241,6 +269,10 @@ func (m *Sequential) runStep(b Backend, s *step, c int, src, dst Buffer, prepare
 			err = b.Gemm(g, src, n.kernBuf, dst, n.biBuf)
 		}
 	case opChain:
+		if s.run != nil {
+			err = s.run.RunChain(c*s.rows, src, dst)
+			break
+		}
 		next := m.nodes[s.last]
 		err = b.(Fuser).Dense2(f, src, n.kernBuf, n.biBuf, next.kernBuf, next.biBuf, dst)
 	case opSoftmax:
@@ -261,6 +293,9 @@ func (m *Sequential) stepError(s *step, err error) error {
 	case opCopy:
 		return fmt.Errorf("layers: predict: copying the output: %w", err)
 	case opChain:
+		if s.run != nil {
+			return fmt.Errorf("layers: predict: dense %q to %q as one kernel: %w", n.name, m.nodes[s.last].name, err)
+		}
 		return fmt.Errorf("layers: predict: dense %q and %q fused: %w", n.name, m.nodes[s.last].name, err)
 	case opDense:
 		return fmt.Errorf("layers: predict: dense %q: %w", n.name, err)

@@ -33,6 +33,9 @@ import (
 // A run of layers that does not fit as one chain splits into several
 // (kernels.SplitChains, with ChainFits as the test).
 func (d *Device) ChainFits(c kernels.Chain) bool {
+	if d == nil {
+		return false
+	}
 	if d.Dense2Form() == Dense2GPU {
 		return kernels.GPUChain.Fits(c, d.limits())
 	}
@@ -51,6 +54,9 @@ func (d *Device) ChainFits(c kernels.Chain) bool {
 //     kept in its chain record (ChainRecordFor) for the device's form:
 //     above it, the products of the GEMM family are faster.
 func (d *Device) ChainMaxRows(c kernels.Chain) int {
+	if d == nil {
+		return 0
+	}
 	if f, ok := c.AsDense2(); ok && d.FusesDense2(f) {
 		return math.MaxInt32
 	}
@@ -128,6 +134,9 @@ func (d *Device) releaseChains() error {
 // same form. It fails when c is invalid or does not fit the device's form
 // (ChainFits); the form is the device's at this call (Dense2Form).
 func (d *Device) PrepareChain(c kernels.Chain) (*PreparedChain, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	c.M = 1
 	if err := c.Check(); err != nil {
 		return nil, err
@@ -390,6 +399,9 @@ func (p *PreparedChain) allocSplit(c kernels.Chain) error {
 // rows of x. A model that runs a chain for every batch prepares it once
 // instead.
 func (d *Device) Chain(c kernels.Chain, x *Buffer, w, b []*Buffer, y *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	p, err := d.PrepareChain(c)
 	if err != nil {
 		return err

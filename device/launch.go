@@ -139,6 +139,9 @@ var errPreparedShort = errors.New("device: a buffer is shorter than the prepared
 // Its kernel object is released once the Prepared is unreachable, or by
 // Release.
 func (d *Device) Prepare(l kernels.Launch) (*Prepared, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	done, err := d.use()
 	if err != nil {
 		return nil, err
@@ -203,6 +206,9 @@ func (p *Prepared) Enqueue(bufs ...*Buffer) error {
 // product is not one launch on d (precision TF32, or parameters that pack
 // A for it, or B unpacked): GemmPacked then runs it.
 func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if pb == nil || pb.d != d || g.K != pb.k || g.N != pb.n {
 		return nil, nil
 	}
@@ -254,6 +260,9 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 // form (Dense2Form), over kernels.BufX..BufY; nil and no error where f
 // does not fuse on d.
 func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	if !d.FusesDense2(f) {
 		return nil, nil
 	}
@@ -287,6 +296,9 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 // PrepareSoftmax returns s prepared as one launch over kernels.BufSrc and
 // BufDst.
 func (d *Device) PrepareSoftmax(s kernels.Softmax) (*Prepared, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	const big = math.MaxInt
 	if err := s.Validate(big, big); err != nil {
 		return nil, err
@@ -303,6 +315,9 @@ func (d *Device) PrepareSoftmax(s kernels.Softmax) (*Prepared, error) {
 // PrepareActivate returns e prepared as one launch over kernels.BufSrc
 // and BufDst.
 func (d *Device) PrepareActivate(e kernels.Elementwise) (*Prepared, error) {
+	if d == nil {
+		return nil, errNilDevice
+	}
 	const big = math.MaxInt
 	if err := e.Validate(big, big); err != nil {
 		return nil, err

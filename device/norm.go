@@ -11,6 +11,9 @@ import (
 // src; p0 and p1 are its parameter vectors of n.Cols floats, nil where n
 // does not read them (kernels.Norm.Params).
 func (d *Device) Norm(n kernels.Norm, src, dst, p0, p1 *Buffer) error {
+	if d == nil {
+		return errNilDevice
+	}
 	if src == nil || dst == nil {
 		return fmt.Errorf("device: norm: nil buffer")
 	}

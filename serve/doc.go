@@ -20,11 +20,14 @@
 // Tensors are layers.Tensor: float32, row-major, the batch (axis 0)
 // first. A request carries n >= 1 samples; its result is its n rows of
 // the batch's output. A Dense layer's row does not depend on the other
-// rows of its batch, so these are, bit for bit, what the replica's own
-// Predict of the request's input gives, wherever the device computes a
-// row the same way at both batch sizes: the tests check it on the
-// fallback and on PoCL at the default MaxBatch (PoCL's GEMM rounds some
-// rows differently at 256 rows than at one, within float32's tolerance).
+// rows of its batch, so these are what the replica's own Predict of the
+// request's input gives: bit for bit wherever the device computes a row
+// the same way at both batch sizes (the fallback, which the tests check),
+// and within float32 rounding where it does not. On an OpenCL device a
+// small batch runs a Dense chain as one fused kernel and a large one as
+// products (layers: the device's chain crossover), and PoCL's GEMM rounds
+// some rows differently at 256 rows than at one: the tests check that
+// ||batched − lone|| ≤ 1e-5·||lone|| per request there.
 // Requests queue by per-sample shape (the shape without axis 0): only
 // requests of one shape share a batch, so a model whose input shape has
 // None axes serves each shape from its own queue.

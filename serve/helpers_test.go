@@ -93,6 +93,27 @@ func sameBits(a, b []float32) bool {
 	return slices.EqualFunc(a, b, func(x, y float32) bool { return x == y || (x != x && y != y) })
 }
 
+// closeRows reports whether a and b agree within float32 rounding:
+// ||a-b|| <= 1e-5·||b||, NaN where b has NaN. Rows of another request
+// (random inputs) differ by far more.
+func closeRows(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d, n float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		if (x != x) != (y != y) {
+			return false
+		}
+		if y == y {
+			d += (x - y) * (x - y)
+			n += y * y
+		}
+	}
+	return d <= 1e-10*n
+}
+
 func newBatcherT(t testing.TB, o Options, ms ...model) *Batcher {
 	t.Helper()
 	b, err := newBatcher(o, ms)

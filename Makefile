@@ -11,10 +11,15 @@ deps:
 bench: deps
 	go run ./cmd/densebench
 
-# test runs the whole suite (on PoCL when no other device is there).
+# test runs the whole suite (on PoCL when no other device is there), then
+# the batcher's tests under the race detector, which needs cgo and a C
+# compiler (scripts/ci/race.sh installs gcc for CI).
 test: deps
 	go vet ./...
 	go test ./...
+	@if command -v gcc >/dev/null 2>&1; then \
+		echo "CGO_ENABLED=1 go test -race ./serve"; CGO_ENABLED=1 go test -race ./serve; \
+	else echo "no C compiler: the race detector's run over ./serve is left out" >&2; fi
 
 # check adds gofmt and staticcheck to the suite.
 check: test

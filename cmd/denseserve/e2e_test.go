@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/densecl/densecl/bench"
 	"github.com/densecl/densecl/layers"
+	"github.com/densecl/densecl/npy"
 	pb "github.com/densecl/densecl/serve/oip/inferencepb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -235,11 +235,11 @@ func do(t *testing.T, method, url string, body []byte, header map[string]string)
 // examples returns examples/x.npy and examples/y_expected.npy.
 func examples(t *testing.T) (xs []int, x []float32, ys []int, y []float32) {
 	t.Helper()
-	xs, x, err := bench.ReadTensorFile(filepath.Join("..", "..", "examples", "x.npy"), nil)
+	xs, x, err := npy.ReadFile(filepath.Join("..", "..", "examples", "x.npy"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ys, y, err = bench.ReadTensorFile(filepath.Join("..", "..", "examples", "y_expected.npy"), nil)
+	ys, y, err = npy.ReadFile(filepath.Join("..", "..", "examples", "y_expected.npy"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

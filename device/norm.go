@@ -36,22 +36,6 @@ func (d *Device) Norm(n kernels.Norm, src, dst, p0, p1 *Buffer) error {
 	if !need1 || p1 == nil {
 		p1 = src
 	}
-	prog, err := d.Program(kernels.NormSource, kernels.NormOptions())
-	if err != nil {
-		return err
-	}
-	args := append([]any{int32(n.Rows), int32(n.Cols), src, dst, p0, p1}, n.Args()...)
-	const wg = 64
-	if n.Op >= kernels.NormScaleShift { // one work-item per element
-		return prog.Run("norm_rows", []int{roundUp(n.Rows*n.Cols, wg)}, []int{wg}, append(args, int32(1))...)
-	}
-	if d.info.IsGPU() {
-		return prog.Run("norm_rows", []int{roundUp(n.Rows, wg)}, []int{wg}, append(args, int32(1))...)
-	}
-	// CPUs: a few work-items per compute unit, each over consecutive rows,
-	// one to a work-group (as softmax_rows: PoCL would otherwise run a
-	// group's work-items as vector lanes over rows cols apart).
-	items := min(n.Rows, 16*max(d.info.ComputeUnits, 1))
-	rpi := ceilDiv(n.Rows, items)
-	return prog.Run("norm_rows", []int{ceilDiv(n.Rows, rpi)}, []int{1}, append(args, int32(rpi))...)
+	l := kernels.NormLaunch(n, d.info.IsGPU(), d.info.ComputeUnits)
+	return d.enqueue(&l, src, dst, p0, p1)
 }

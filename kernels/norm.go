@@ -85,8 +85,45 @@ func (n *Norm) Params() (p0, p1 bool) {
 // operation is a kernel argument.
 func NormOptions() string { return "" }
 
-// Args returns the kernel arguments of norm_rows after its buffers: eps,
-// op, has_gamma, has_beta.
-func (n *Norm) Args() []any {
-	return []any{n.Epsilon, int32(n.Op), int32(b2i(n.Gamma)), int32(b2i(n.Beta))}
+// NormLaunch describes the row operation n over buffers src, dst and its
+// parameter vectors (BufSrc, BufDst, BufP0, BufP1; an unread parameter
+// may be any buffer) on a device of cu compute units, a GPU when gpu:
+// per-element operations one work-item an element in groups of 64; the
+// row reductions a row a work-item in groups of 64 on GPUs, and on CPUs a
+// few work-items per compute unit over consecutive rows, one to a
+// work-group (as softmax_rows: PoCL would otherwise run a group's
+// work-items as vector lanes over rows cols apart).
+func NormLaunch(n Norm, gpu bool, cu int) Launch {
+	const wg = 64
+	l := Launch{Source: NormSource, Options: NormOptions(), Kernel: "norm_rows", Dims: 1}
+	rpi := 1
+	switch {
+	case n.Op >= NormScaleShift:
+		l.Global[0], l.Local[0] = roundUp(n.Rows*n.Cols, wg), wg
+	case gpu:
+		l.Global[0], l.Local[0] = roundUp(n.Rows, wg), wg
+	default:
+		items := min(n.Rows, 16*max(cu, 1))
+		rpi = ceilDiv(n.Rows, items)
+		l.Global[0], l.Local[0] = ceilDiv(n.Rows, rpi), 1
+	}
+	l.i(n.Rows)
+	l.i(n.Cols)
+	l.buf(BufSrc)
+	l.buf(BufDst)
+	l.buf(BufP0)
+	l.buf(BufP1)
+	l.f(n.Epsilon)
+	l.i(int(n.Op))
+	l.i(b2i(n.Gamma))
+	l.i(b2i(n.Beta))
+	l.i(rpi)
+	return l
 }
+
+// The parameter vectors' buffer positions of a norm launch, after BufSrc
+// and BufDst.
+const (
+	BufP0 = BufDst + 1 + iota
+	BufP1
+)

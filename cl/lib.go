@@ -22,6 +22,7 @@ var (
 	clGetDeviceInfo              = &proc{name: "clGetDeviceInfo"}
 	clCreateContext              = &proc{name: "clCreateContext"}
 	clReleaseContext             = &proc{name: "clReleaseContext"}
+	clRetainContext              = &proc{name: "clRetainContext"}
 	clCreateCommandQueue         = &proc{name: "clCreateCommandQueue"}
 	clReleaseCommandQueue        = &proc{name: "clReleaseCommandQueue"}
 	clFinish                     = &proc{name: "clFinish"}
@@ -55,7 +56,7 @@ var (
 
 var procs = []*proc{
 	clGetPlatformIDs, clGetPlatformInfo, clGetDeviceIDs, clGetDeviceInfo,
-	clCreateContext, clReleaseContext, clCreateCommandQueue, clReleaseCommandQueue,
+	clCreateContext, clReleaseContext, clRetainContext, clCreateCommandQueue, clReleaseCommandQueue,
 	clFinish, clFlush, clCreateBuffer, clReleaseMemObject,
 	clEnqueueReadBuffer, clEnqueueWriteBuffer, clEnqueueCopyBuffer, clEnqueueFillBuffer,
 	clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList,

@@ -71,7 +71,7 @@ func (b *Buffer) acquire(d *Device, what string) (*cl.MemObject, error) {
 	if b == nil {
 		return nil, fmt.Errorf("device: %s is nil", what)
 	}
-	if b.d != d {
+	if !d.shares(b.d) {
 		return nil, fmt.Errorf("device: %s belongs to another device (%s)", what, b.d)
 	}
 	b.mu.RLock()

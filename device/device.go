@@ -158,15 +158,17 @@ func Select(infos []Info, selector string) (Info, error) {
 				return i, nil
 			}
 		}
-		for _, i := range infos {
-			if strings.Contains(i.Type, "cpu") {
-				return i, nil
-			}
+		if i, ok := widestCPU(infos); ok {
+			return i, nil
 		}
 		if len(infos) > 0 {
 			return infos[0], nil
 		}
-	case low == "gpu" || low == "cpu":
+	case low == "cpu":
+		if i, ok := widestCPU(infos); ok {
+			return i, nil
+		}
+	case low == "gpu":
 		for _, i := range infos {
 			if strings.Contains(i.Type, low) {
 				return i, nil
@@ -196,6 +198,20 @@ func Select(infos []Info, selector string) (Info, error) {
 	return Info{}, fmt.Errorf("%w %q; available devices:\n%s", ErrNoMatch, sel, strings.Join(list, "\n"))
 }
 
+// widestCPU returns the CPU device of infos with the most compute units,
+// the first of those: where a platform lists a single-threaded device
+// beside a threaded one (PoCL's basic, listed first, beside pthread, with
+// POCL_DEVICES="pthread basic"), the threaded one is the default.
+func widestCPU(infos []Info) (Info, bool) {
+	best, ok := Info{}, false
+	for _, i := range infos {
+		if strings.Contains(i.Type, "cpu") && (!ok || i.ComputeUnits > best.ComputeUnits) {
+			best, ok = i, true
+		}
+	}
+	return best, ok
+}
+
 // Device is an open OpenCL device: its context, one in-order queue with
 // profiling, the program cache and the kernels.
 type Device struct {
@@ -223,6 +239,12 @@ type Device struct {
 	prec    precisionState // precision of the products, TF32 configuration (precision.go)
 	fused   fusedState     // the fused Dense pair's form and GPU parameters
 	streams streams        // the transfer queues of UploadStaged and DownloadStaged
+
+	// small is the companion device that runs up to smallRows rows, and
+	// owner the device a companion runs for (companion.go).
+	small     *Device
+	smallRows int
+	owner     *Device
 }
 
 // errNilDevice is the error of every method called on a nil *Device: the
@@ -239,7 +261,8 @@ func Open(selector string) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := cl.CreateContext(info.dev)
+	devs, comp, hasComp := contextDevices(info, infos)
+	ctx, err := cl.CreateContext(devs...)
 	if err != nil {
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
@@ -253,6 +276,9 @@ func Open(selector string) (*Device, error) {
 	if err := d.precisionFromEnv(); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if hasComp {
+		d.openCompanion(comp)
 	}
 	return d, nil
 }
@@ -289,11 +315,24 @@ func (d *Device) use() (func(), error) {
 }
 
 // Close waits for queued work, then releases the programs, the queue and
-// the context. Buffers still held become unusable. Closing twice is not
-// an error.
+// the context, and closes the companion (Companion). Buffers still held
+// become unusable. Closing twice is not an error; closing a companion
+// does nothing (its device closes it).
 func (d *Device) Close() error {
 	if d == nil {
 		return errNilDevice
+	}
+	if d.owner != nil {
+		return nil
+	}
+	return d.close()
+}
+
+// close is Close, for a companion too.
+func (d *Device) close() error {
+	var cerr error
+	if d.small != nil {
+		cerr = d.small.close()
 	}
 	d.life.Lock()
 	defer d.life.Unlock()
@@ -301,7 +340,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release(), d.releaseChains()}
+	errs := []error{cerr, d.queue.Finish(), d.streams.release(), d.scr.release(), d.releaseChains()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())

@@ -89,7 +89,7 @@ func (d *Device) launchOn(k *cl.Kernel, l *kernels.Launch, bufs []*Buffer) error
 // acquireQuiet is acquire with an error that names nothing, for the
 // launch path: it makes no string unless it fails.
 func (b *Buffer) acquireQuiet(d *Device) (*cl.MemObject, error) {
-	if b == nil || b.d != d {
+	if b == nil || !d.shares(b.d) {
 		return nil, ErrClosed
 	}
 	b.mu.RLock()
@@ -209,7 +209,7 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 	if d == nil {
 		return nil, errNilDevice
 	}
-	if pb == nil || pb.d != d || g.K != pb.k || g.N != pb.n {
+	if pb == nil || !d.shares(pb.d) || g.K != pb.k || g.N != pb.n {
 		return nil, nil
 	}
 	if d.Precision() == TF32 {

@@ -7,7 +7,19 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
-var _ Chainer = clBackend{}
+var (
+	_ Chainer = clBackend{}
+	_ Router  = clBackend{}
+)
+
+// RouteRows returns the backend of the device's companion where it runs
+// rows rows (device.Device.RouteRows), else nil.
+func (b clBackend) RouteRows(rows int) Backend {
+	if c := b.d.RouteRows(rows); c != nil {
+		return clBackend{d: c, path: b.path}
+	}
+	return nil
+}
 
 // ChainFits reports whether c runs as one kernel on the device
 // (device.Device.ChainFits).

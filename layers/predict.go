@@ -295,8 +295,16 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(m.backend, 0, batch*p.mid, 0, 0); err != nil {
+	if err := w.ensure(p.backend, 0, batch*p.mid, 0, 0); err != nil {
 		return err
 	}
-	return m.run(m.backend, w, p, batch, x, y)
+	if err := m.run(p.backend, w, p, batch, x, y); err != nil {
+		return err
+	}
+	if p.backend != m.backend {
+		// Routed (Router): y is read on the model's backend, whose queue
+		// does not order this one's work.
+		return p.backend.Finish()
+	}
+	return nil
 }

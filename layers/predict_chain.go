@@ -27,6 +27,21 @@ type Chainer interface {
 	PrepareChain(c kernels.Chain, w, b []Buffer) (ChainRunner, error)
 }
 
+// Router is implemented by backends that hand small batches to another
+// backend sharing their memory, where that measures faster: OpenCL on a
+// device with a companion (device.Device.RouteRows: PoCL's basic device
+// beside pthread, whose launches cost a few microseconds against tens).
+// Predict runs a plan on the backend RouteRows gives for the plan's rows
+// (a chunk's rows at its largest product): every step, and the chunk's
+// transfers and wait. The routed backend accepts the model's buffers and
+// packed operands, and gives the same results, bit for bit where its
+// kernels' arithmetic per row is the same (as the chain kernels').
+type Router interface {
+	// RouteRows returns the backend that runs a plan of rows rows, or nil
+	// for this one.
+	RouteRows(rows int) Backend
+}
+
 // ChainRunner runs a prepared chain.
 type ChainRunner interface {
 	// RunChain runs the chain on rows rows of x (rows × its input width)

@@ -17,7 +17,7 @@ func (copyExec) depth() int { return 2 }
 func (copyExec) defaultChunk(int, int) int { return DefaultBatchSize }
 
 func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) error {
-	b := m.backend
+	b := p.backend
 	if err := w.ensure(b, p.chunk*p.inPer, p.chunk*p.mid, p.chunk*p.outPer, 2); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (s *streamSlot) release() error {
 }
 
 func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
-	b := m.backend
+	b := p.backend
 	const depth = maxDepth
 	if err := w.ensure(b, p.chunk*p.inPer, p.chunk*p.mid, p.chunk*p.outPer, depth); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -26,6 +27,43 @@ import (
 // any device is listed or opened (in a binary built with CGO_ENABLED=0,
 // os.Setenv reaches the C library's environment through purego, so PoCL
 // sees it).
+
+// EnvPoclDevices is the environment variable through which PoCL chooses
+// the devices it lists, read once, when the OpenCL library loads.
+const EnvPoclDevices = "POCL_DEVICES"
+
+// PoclCompanionDevices is the EnvPoclDevices value that UseCompanions
+// sets: PoCL's threaded device and its single-threaded basic device.
+const PoclCompanionDevices = "pthread basic"
+
+// errLate is UseCompanions called after the OpenCL library loaded.
+var errLate = errors.New("device: UseCompanions must run before the first call that lists or opens a device: the OpenCL library has read its environment")
+
+// UseCompanions asks PoCL to list its basic device beside pthread
+// (EnvPoclDevices = PoclCompanionDevices), so that a device opened
+// afterwards gets it as its companion where its chain record names it
+// (small batches then run there: on the CPU measured, the MLP
+// 784-512-256-10 at batch 1 in about half the time). It sets nothing
+// where EnvPoclDevices is set already (the user's choice stands) or
+// EnvCompanion is "off", and returns an error, setting nothing, once the
+// OpenCL library has loaded (it must run before any device is listed or
+// opened: first thing in main). densebench and denseserve call it.
+//
+// What else it changes, where PoCL is a platform: PoCL lists basic
+// first, so PoCL's device indices shift by one (the default device and
+// the selector "cpu" still take pthread, the CPU device with the most
+// compute units); and PoCL lists only those two of its drivers (a PoCL
+// built with others, such as its CUDA driver, hides them: set
+// POCL_DEVICES yourself to list them). Other platforms do not read it.
+func UseCompanions() error {
+	if cl.Loaded() {
+		return errLate
+	}
+	if _, set := os.LookupEnv(EnvPoclDevices); set || companionsOff() {
+		return nil
+	}
+	return os.Setenv(EnvPoclDevices, PoclCompanionDevices)
+}
 
 // EnvCompanion is the environment variable that turns companions off:
 // "off" (or "0") opens every device alone. It is read by Open.

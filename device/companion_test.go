@@ -227,3 +227,44 @@ func TestCompanionOff(t *testing.T) {
 		t.Error("RouteRows(1) gave a device with companions off")
 	}
 }
+
+// TestUseCompanions checks UseCompanions: in a fresh process with
+// POCL_DEVICES unset, it sets it before the OpenCL library loads, and the
+// default device then opens with its companion (on PoCL); once the
+// library has loaded it refuses.
+func TestUseCompanions(t *testing.T) {
+	if os.Getenv("DENSECL_TEST_USE_COMPANIONS") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestUseCompanions$", "-test.v", "-test.count=1")
+		for _, e := range os.Environ() {
+			if !strings.HasPrefix(e, device.EnvPoclDevices+"=") && !strings.HasPrefix(e, device.EnvCompanion+"=") {
+				cmd.Env = append(cmd.Env, e)
+			}
+		}
+		cmd.Env = append(cmd.Env, "DENSECL_TEST_USE_COMPANIONS=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("TestUseCompanions in a fresh process: %v\n%s", err, out)
+		}
+		if strings.Contains(string(out), "--- SKIP: TestUseCompanions") {
+			t.Skipf("skipped in a fresh process:\n%s", out)
+		}
+		return
+	}
+	// The child: nothing has called OpenCL yet.
+	if err := device.UseCompanions(); err != nil {
+		t.Fatalf("UseCompanions first thing: %v", err)
+	}
+	if got := os.Getenv(device.EnvPoclDevices); got != device.PoclCompanionDevices {
+		t.Fatalf("%s = %q after UseCompanions, want %q", device.EnvPoclDevices, got, device.PoclCompanionDevices)
+	}
+	d := open(t)
+	if !strings.Contains(d.Info().Platform, "Portable Computing Language") {
+		t.Skipf("%s is not PoCL's", d)
+	}
+	if d.Companion() == nil {
+		t.Fatalf("%s opened without a companion after UseCompanions", d)
+	}
+	if err := device.UseCompanions(); err == nil {
+		t.Error("UseCompanions after a device opened: no error")
+	}
+}

@@ -221,13 +221,14 @@ func TestDense2BadInput(t *testing.T) {
 
 // BenchmarkDense2Seed runs the seed model (Dense(512, relu) on (None, 32,
 // 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel, in the
-// device's form, and reports images per second; b256 at batch 256.
+// device's form, and reports images per second; b1 and b256 at batch 1
+// and 256.
 func BenchmarkDense2Seed(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		softmax int
 		batch   int
-	}{{"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
+	}{{"softmax/b1", kernels.SoftmaxOn, 1}, {"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
 		b.Run(c.name, func(b *testing.B) {
 			f := kernels.Dense2{M: c.batch * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
 			benchDense2(b, f, c.batch)

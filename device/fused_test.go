@@ -112,7 +112,7 @@ func TestDense2(t *testing.T) {
 		}
 		cases = append(cases, f)
 	}
-	for _, f := range cases {
+	for ci, f := range cases {
 		x := densetest.Uniform(r, f.M*f.K)
 		w1 := densetest.Uniform(r, f.K*f.H)
 		b1 := densetest.Uniform(r, f.H)
@@ -141,6 +141,27 @@ func TestDense2(t *testing.T) {
 		}
 		if e := densetest.NormErr(got, want); e > densetest.Tol {
 			t.Errorf("%+v: error %.3g against the float64 reference", f, e)
+		}
+		// Each blocking (float8 for AVX2, float16 for AVX-512) on any CPU,
+		// on the fixed cases (fewer programs to build).
+		for _, vector := range []int{8, 16} {
+			if ci >= 5 {
+				break
+			}
+			d.Upload(y, 0, densetest.NaNs(f.M*f.N))
+			if err := d.Dense2Vector(vector, f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], y); err != nil {
+				t.Fatalf("%+v, vector %d: %v", f, vector, err)
+			}
+			vgot := make([]float32, f.M*f.N)
+			d.Download(vgot, y, 0)
+			for i, v := range vgot {
+				if math.IsNaN(float64(v)) != math.IsNaN(want[i]) {
+					t.Fatalf("%+v, vector %d: element %d = %v, want %v", f, vector, i, v, want[i])
+				}
+			}
+			if e := densetest.NormErr(vgot, want); e > densetest.Tol {
+				t.Errorf("%+v, vector %d: error %.3g against the float64 reference", f, vector, e)
+			}
 		}
 		lbl := layerByLayer(t, d, f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4])
 		lblF := make([]float64, len(lbl))

@@ -270,7 +270,7 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 	if err := f.Validate(big, big, big, big, big, big); err != nil {
 		return nil, err
 	}
-	l := kernels.Dense2Launch(f)
+	l := d.dense2Launch(f)
 	if d.Dense2Form() == Dense2GPU {
 		p := d.Dense2GPUParams()
 		ht := p.Splits(f, d.limits())

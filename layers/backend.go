@@ -107,20 +107,26 @@ type Streamer interface {
 	Streams() bool
 	// AllocStaging returns pinned host memory of n float32 elements.
 	AllocStaging(n int) (Staging, error)
+	// NewEvent returns an Event that holds no operation. UploadStaged,
+	// ComputeMark and DownloadStaged record their operation in an Event
+	// that holds none (new, or released since), so that Predict keeps a
+	// few Events and makes none per call.
+	NewEvent() Event
 	// UploadStaged enqueues a copy of the first n elements of s into dst
-	// at element 0, to start after the events in after, and returns its
-	// event. s must not change until the event has completed.
-	UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error)
+	// at element 0 and records it in ev. s must not change until ev has
+	// completed.
+	UploadStaged(ev Event, dst Buffer, s Staging, n int) error
 	// ComputeAfter makes the operations enqueued after it wait for the
-	// events.
-	ComputeAfter(after ...Event) error
-	// ComputeMark returns an event that completes once every operation
-	// enqueued before it has.
-	ComputeMark() (Event, error)
+	// operation that after holds.
+	ComputeAfter(after Event) error
+	// ComputeMark records in ev an operation that completes once every
+	// operation enqueued before it has.
+	ComputeMark(ev Event) error
 	// DownloadStaged enqueues a copy of n elements of src from element 0
-	// into the first n of s, to start after the events in after, and
-	// returns its event; s holds them once it has completed.
-	DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error)
+	// into the first n of s, to start after the operation that after holds
+	// (none where after is nil), and records it in ev; s holds them once
+	// ev has completed.
+	DownloadStaged(ev Event, s Staging, src Buffer, n int, after Event) error
 }
 
 // Staging is pinned host memory from a Streamer.
@@ -133,11 +139,15 @@ type Staging interface {
 	Release() error
 }
 
-// Event is an operation in flight on a Streamer.
+// Event is an operation in flight on a Streamer, or a place for one
+// (Streamer.NewEvent).
 type Event interface {
-	// Wait blocks until the operation has completed.
+	// Wait blocks until the operation has completed; with none, it
+	// returns at once.
 	Wait() error
-	// Release frees the event, waiting for a transfer first.
+	// Release frees the operation's event, waiting for a transfer first,
+	// and leaves the Event holding none, ready for the next; releasing
+	// one that holds none is not an error.
 	Release() error
 }
 

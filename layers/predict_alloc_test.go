@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/densecl/densecl/cl"
 	"github.com/densecl/densecl/device"
 )
 
@@ -72,12 +73,16 @@ func smallModels() []smallModel {
 
 // TestPredictIntoAllocs checks that PredictInto makes no Go allocation in
 // steady state (the same input slice, a destination that holds the
-// result) on OpenCL in place on host memory and with plain copies, on
-// models that run a fused pair, products with a separate softmax, an
-// activation layer, and views. (The fallback's products go through
-// gonum, whose parallel Sgemm allocates, and streaming makes events.) The results are checked against the fallback each time, the
-// input changed between calls in place, so that a wrapped input buffer
-// kept from the previous call must see the host's writes.
+// result) on every OpenCL executor: in place on host memory, with plain
+// copies, and streaming through pinned staging memory with events (run
+// on PoCL as on a GPU), on models that run a fused pair, products with a
+// separate softmax, an activation layer, and views. (The fallback's
+// products go through gonum, whose parallel Sgemm allocates.) The results
+// are checked against the fallback each time, the input changed between
+// calls in place, so that a wrapped input buffer kept from the previous
+// call must see the host's writes. Where streaming, the OpenCL events
+// alive after the calls must be as many as before (cl.Live): each event
+// of a call is released once.
 func TestPredictIntoAllocs(t *testing.T) {
 	models := append(smallModels(), smallModel{"views+activation", []Layer{
 		Flatten{InputShape: []int{4, 5}},
@@ -89,7 +94,7 @@ func TestPredictIntoAllocs(t *testing.T) {
 		t.Skip("DENSECL_TEST_NO_OPENCL is set: there is no OpenCL executor to check")
 	}
 	cb := openCLTest(t)
-	for _, be := range []Backend{cb, copyingTest(cb)} {
+	for _, be := range []Backend{cb, copyingTest(cb), streamingTest(cb)} {
 		for _, c := range models {
 			for _, batch := range []int{1, 3} {
 				t.Run(fmt.Sprintf("%s/%s/%d", be.Name(), c.name, batch), func(t *testing.T) {
@@ -147,6 +152,7 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 			t.Fatalf("round %d: relative error %g against the fallback", round, e)
 		}
 	}
+	_, events := cl.Live()
 	allocs := testing.AllocsPerRun(20, func() {
 		if y, err = m.PredictInto(y.Data, x, PredictOptions{}); err != nil {
 			t.Fatal(err)
@@ -154,6 +160,9 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 	})
 	if allocs != 0 {
 		t.Errorf("PredictInto made %v allocations per call in steady state, want 0", allocs)
+	}
+	if _, now := cl.Live(); now != events {
+		t.Errorf("%d OpenCL events alive after 21 calls, %d before", now, events)
 	}
 
 	// New weights: the prepared steps must not run the old ones.

@@ -17,6 +17,9 @@ type workspace struct {
 	in, outs    [maxDepth]Buffer
 	bufs        [2]Buffer
 	stIn, stOut [maxDepth]Staging
+	// slots are the streaming executor's chunks in flight, with their
+	// events (empty between calls).
+	slots [maxDepth]streamSlot
 	// host holds the host executor's wrapped slices, kept for a next
 	// call with the same slices; nil until it runs.
 	host *hostWraps
@@ -164,6 +167,9 @@ func (w *workspace) release(b Backend) error {
 		}
 	}
 	keep(w.host.release())
+	for i := range w.slots {
+		keep(w.slots[i].release()) // empty unless a call failed
+	}
 	for _, sts := range [][]Staging{w.stIn[:], w.stOut[:]} {
 		for i := range sts {
 			if sts[i] != nil {

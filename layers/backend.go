@@ -90,8 +90,9 @@ type HostWrapper interface {
 	// buffers for its next call (see HostInPlace).
 	WrapHost(data []float32, readOnly bool) (Buffer, error)
 	// SyncHost waits for every operation enqueued so far and makes their
-	// writes to b, a wrapped buffer, visible in its host slice.
-	SyncHost(b Buffer) error
+	// writes to the first n elements of b, a wrapped buffer, visible in
+	// its host slice (Predict may run on a prefix of a wrapped slice).
+	SyncHost(b Buffer, n int) error
 }
 
 // Streamer is implemented by backends whose memory is their own (a GPU's),

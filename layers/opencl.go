@@ -247,12 +247,12 @@ func (b clBackend) WrapHost(data []float32, readOnly bool) (Buffer, error) {
 	return b.d.WrapHost(data, readOnly)
 }
 
-func (b clBackend) SyncHost(buf Buffer) error {
+func (b clBackend) SyncHost(buf Buffer, n int) error {
 	d, err := b.buf(buf, "synced buffer")
 	if err != nil {
 		return err
 	}
-	return b.d.SyncHost(d)
+	return b.d.SyncHostPrefix(d, n)
 }
 
 func (b clBackend) Fuses(f kernels.Dense2) bool { return b.d.FusesDense2(f) }

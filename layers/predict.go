@@ -222,12 +222,24 @@ func (n *node) writes() bool {
 
 // run passes c samples from in through the plan's steps and leaves the
 // output in out; in is never written. Intermediates alternate between w's
-// two buffers.
+// two buffers. The steps run as prepared for the plan's chunk size, or,
+// for a shorter chunk, for its own (tailSteps).
 func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer) error {
 	bufs := [numSlots]Buffer{slotIn: in, slotOut: out, slotMid0: w.bufs[0], slotMid1: w.bufs[1]}
+	var tail []stepPrep
+	if c < p.chunk {
+		tail = m.tailSteps(b, p, c)
+	}
 	for i := range p.steps {
 		s := &p.steps[i]
-		if err := m.runStep(b, s, c, bufs[s.src], bufs[s.dst], c == p.chunk); err != nil {
+		var pr stepPrep
+		switch {
+		case c == p.chunk:
+			pr = stepPrep{s.prep, s.packed}
+		case tail != nil:
+			pr = tail[i]
+		}
+		if err := m.runStep(b, s, c, bufs[s.src], bufs[s.dst], pr); err != nil {
 			return err
 		}
 	}

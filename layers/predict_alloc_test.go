@@ -194,3 +194,86 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 		t.Fatalf("after SetWeights: relative error %g against the fallback", e)
 	}
 }
+
+// TestPredictIntoVaryingBatch cycles PredictInto through every batch size
+// from 1 to 64, as a dynamic batcher sends them, on every OpenCL
+// executor: after one warm-up cycle, a cycle makes no Go allocation and
+// no plan is made again (each batch size keeps its plan), and results
+// match the fallback's.
+func TestPredictIntoVaryingBatch(t *testing.T) {
+	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" {
+		t.Skip("DENSECL_TEST_NO_OPENCL is set: there is no OpenCL executor to check")
+	}
+	const maxBatch = 64
+	cb := openCLTest(t)
+	layers := []Layer{
+		Dense{Units: 16, Activation: "relu", InputShape: []int{12}},
+		Dense{Units: 8, Activation: "tanh"},
+		Dense{Units: 5, Activation: "softmax"},
+	}
+	for _, be := range []Backend{cb, copyingTest(cb), streamingTest(cb)} {
+		t.Run(be.Name(), func(t *testing.T) {
+			m, err := NewSequential(layers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Build(be); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			ref, err := NewSequential(layers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.Build(Fallback()); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range m.nodes {
+				if err := ref.SetWeights(n.name, mustWeights(t, m, n.name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rng := rand.New(rand.NewPCG(64, 1))
+			in := randTensor(rng, maxBatch, 12)
+			out := make([]float32, maxBatch*5)
+			want, err := ref.Predict(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs := make([]Tensor, maxBatch+1)
+			for b := range xs {
+				xs[b] = Tensor{Shape: []int{b, 12}, Data: in.Data[:b*12]}
+			}
+			x := func(b int) Tensor { return xs[b] }
+			plans := make([]*plan, maxBatch+1)
+			for b := 1; b <= maxBatch; b++ {
+				y, err := m.PredictInto(out, x(b), PredictOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := relErr(y.Data, float64s(want.Data[:b*5])); !(e < 1e-5) {
+					t.Fatalf("batch %d: relative error %g against the fallback", b, e)
+				}
+				if plans[b], err = m.planFor(x(b).Shape, PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := 0
+			allocs := testing.AllocsPerRun(2*maxBatch, func() {
+				b = b%maxBatch + 1
+				if _, err = m.PredictInto(out, x(b), PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("PredictInto made %v allocations per call cycling batch sizes 1 to %d, want 0", allocs, maxBatch)
+			}
+			for b := 1; b <= maxBatch; b++ {
+				if p, _ := m.planFor(x(b).Shape, PredictOptions{}); p != plans[b] {
+					t.Errorf("batch %d: its plan was made again", b)
+					break
+				}
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ func (c *countingHost) WrapHost(data []float32, readOnly bool) (Buffer, error) {
 	return &hostBuffer{data: data}, nil
 }
 
-func (c *countingHost) SyncHost(Buffer) error {
+func (c *countingHost) SyncHost(Buffer, int) error {
 	c.syncs++
 	return nil
 }

@@ -133,3 +133,36 @@ func (q *CommandQueue) EnqueueBarrierAfter(after *Event) error {
 	runtime.KeepAlive(after)
 	return err
 }
+
+// EnqueueWriteTo enqueues a non-blocking copy of data, Go memory, into m
+// at byte offset, and records it in ev, which must hold no event. data
+// stays pinned until ev is waited for or released, and must not change
+// until then. ev keeps its pinner for its next transfer, so that a steady
+// stream of writes through a few Events allocates nothing; ev must be a
+// heap object that the caller keeps alive.
+func (q *CommandQueue) EnqueueWriteTo(m *MemObject, offset int, data []float32, ev *Event) error {
+	const op = "clEnqueueWriteBuffer"
+	if err := q.ready(m); err != nil {
+		return err
+	}
+	n := 4 * len(data)
+	if n == 0 || offset < 0 || offset > m.size-n {
+		return &Error{Op: op, Status: InvalidValue}
+	}
+	if ev == nil {
+		return &Error{Op: op, Status: InvalidEvent}
+	}
+	out, err := slot(op, ev)
+	if err != nil {
+		return err
+	}
+	p := unsafe.Pointer(unsafe.SliceData(data))
+	ev.own.Pin(p)
+	ev.pin = &ev.own
+	err = clEnqueueWriteBuffer.statusHeap(q.q, m.m, clFalse, uintptr(offset), uintptr(n), uintptr(p), 0, 0, out)
+	runtime.KeepAlive(ev)
+	if err != nil {
+		ev.unpin()
+	}
+	return recorded(ev, err)
+}

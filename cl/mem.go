@@ -332,6 +332,9 @@ func counted(ev *Event) *Event {
 type Event struct {
 	e   uintptr         // cl_event
 	pin *runtime.Pinner // host memory of a non-blocking transfer
+	// own is the pinner of EnqueueWriteTo, kept for the event's next
+	// transfer (pin points to it while it pins).
+	own runtime.Pinner
 }
 
 // WaitForEvents blocks until every event has completed.

@@ -150,6 +150,39 @@ func (e *Event) Release() error {
 	return nil
 }
 
+// UploadAsyncTo is UploadAsync that records the copy in ev, which must
+// hold no command (the zero Event, or one released since), instead of a
+// new Transfer: src is pinned and must not change until ev's Wait or
+// Release. It allocates nothing.
+func (d *Device) UploadAsyncTo(ev *Event, dst *Buffer, off int, src []float32) error {
+	if d == nil {
+		return errNilDevice
+	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if ev == nil || ev.ev.Held() {
+		return errors.New("device: upload: the event is nil or still holds a command; release it first")
+	}
+	m, err := dst.acquire(d, "upload destination")
+	if err != nil {
+		return err
+	}
+	defer dst.releaseUse()
+	if off < 0 || off+len(src) > dst.n {
+		return fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
+	}
+	if len(src) == 0 {
+		return nil // nothing to copy: ev stays empty
+	}
+	if err := d.queue.EnqueueWriteTo(m, 4*off, src, &ev.ev); err != nil {
+		return fmt.Errorf("device: upload: %w", err)
+	}
+	return nil
+}
+
 // streams holds the queues of streaming, made on first use.
 type streams struct {
 	mu       sync.Mutex

@@ -284,3 +284,59 @@ func TestStagedAfterSeveral(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadAsyncTo uploads through one Event kept and reused: the data
+// arrives, a round makes no Go allocation and leaves no OpenCL event
+// alive, and an Event that still holds a command is refused.
+func TestUploadAsyncTo(t *testing.T) {
+	d := open(t)
+	const n = 100
+	b, _ := d.Alloc(n)
+	defer b.Release()
+	src := densetest.Uniform(densetest.Rand(41), n)
+	got := make([]float32, n)
+	ev := new(device.Event)
+	round := func() error {
+		if err := d.UploadAsyncTo(ev, b, 0, src); err != nil {
+			return err
+		}
+		if err := ev.Wait(); err != nil {
+			return err
+		}
+		if err := ev.Release(); err != nil {
+			return err
+		}
+		return d.Download(got, b, 0)
+	}
+	if err := round(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range src {
+		if got[i] != src[i] {
+			t.Fatalf("element %d = %v, want %v", i, got[i], src[i])
+		}
+	}
+	_, before := cl.Live()
+	if allocs := testing.AllocsPerRun(10, func() {
+		if err := round(); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("an upload round made %v allocations, want 0", allocs)
+	}
+	if _, now := cl.Live(); now != before {
+		t.Errorf("%d OpenCL events alive after the rounds, %d before", now, before)
+	}
+	if err := d.UploadAsyncTo(ev, b, 0, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UploadAsyncTo(ev, b, 0, src); err == nil {
+		t.Error("recording in an Event that holds a command: no error")
+	}
+	if err := ev.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UploadAsyncTo(ev, b, 1, src); err == nil {
+		t.Error("an upload past the buffer's end: no error")
+	}
+}

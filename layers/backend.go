@@ -69,10 +69,15 @@ type Packed interface {
 
 // AsyncUploader is implemented by backends whose uploads can proceed
 // while the host goes on. Predict uses it to enqueue a chunk's upload and
-// work before it downloads the previous chunk's result. src must not
-// change until wait has returned; wait must be called.
+// work before it downloads the previous chunk's result.
 type AsyncUploader interface {
-	UploadAsync(dst Buffer, off int, src []float32) (wait func() error, err error)
+	// NewEvent returns an Event that holds no operation, as Streamer's.
+	NewEvent() Event
+	// UploadAsync enqueues a copy of src into dst at element off, records
+	// it in ev (which must hold none: new, or released since) and returns
+	// at once; operations enqueued later see the data. src must not
+	// change until ev's Wait or Release, one of which must be called.
+	UploadAsync(ev Event, dst Buffer, off int, src []float32) error
 }
 
 // HostWrapper is implemented by backends that can run on host memory in

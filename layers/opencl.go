@@ -93,16 +93,19 @@ func (b clBackend) Upload(dst Buffer, off int, src []float32) error {
 	return b.d.Upload(d, off, src)
 }
 
-func (b clBackend) UploadAsync(dst Buffer, off int, src []float32) (func() error, error) {
+func (b clBackend) UploadAsync(ev Event, dst Buffer, off int, src []float32) error {
+	de, err := b.event(ev)
+	if err == nil && de == nil {
+		err = fmt.Errorf("layers: opencl: an upload needs an event to record it in: %w", ErrInvalid)
+	}
+	if err != nil {
+		return err
+	}
 	d, err := b.buf(dst, "upload destination")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t, err := b.d.UploadAsync(d, off, src)
-	if err != nil {
-		return nil, err
-	}
-	return t.Wait, nil
+	return b.d.UploadAsyncTo(de, d, off, src)
 }
 
 func (b clBackend) Download(dst []float32, src Buffer, off int) error {

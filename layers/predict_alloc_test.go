@@ -274,6 +274,26 @@ func TestPredictIntoVaryingBatch(t *testing.T) {
 					break
 				}
 			}
+
+			// A short last chunk runs the steps prepared for its size:
+			// the same bits as the plain calls give.
+			got := make([]float32, len(out))
+			for b := 1; b <= maxBatch; b++ {
+				if _, err := m.PredictInto(got, x(b), PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				preparedTails = false
+				_, err := m.PredictInto(out, x(b), PredictOptions{})
+				preparedTails = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range b * 5 {
+					if math.Float32bits(got[i]) != math.Float32bits(out[i]) {
+						t.Fatalf("batch %d: element %d is %v with the last chunk prepared, %v through the plain calls", b, i, got[i], out[i])
+					}
+				}
+			}
 		})
 	}
 }

@@ -238,6 +238,10 @@ func (m *Sequential) prepareStep(pr Preparer, s *step, c int) (prep Prepared, pa
 	return prep, packed
 }
 
+// preparedTails turns tailSteps on; tests turn it off to compare with
+// the plain calls.
+var preparedTails = true
+
 // maxTails bounds the short last chunks a plan keeps its steps prepared
 // for (plan.tails): as many as a dynamic batcher's sizes above the chunk
 // size (serve's default is batches of up to 64 samples, Predict's chunk
@@ -251,7 +255,7 @@ const maxTails = 64
 // nothing. It returns nil where b does not prepare.
 func (m *Sequential) tailSteps(b Backend, p *plan, c int) []stepPrep {
 	pr, ok := b.(Preparer)
-	if !ok {
+	if !ok || !preparedTails {
 		return nil
 	}
 	m.poolMu.Lock()

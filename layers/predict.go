@@ -89,7 +89,9 @@ func (m *Sequential) PredictWith(x Tensor, o PredictOptions) (Tensor, error) {
 // other results of this model for inputs of x's shape, so treat it as
 // read-only (copy it before changing it). On a CPU device that works on
 // host memory in place, the buffers wrapping x.Data and dst stay open
-// (and those slices reachable) until a call with other slices, or Close.
+// (and those slices reachable) until a call with slices at other
+// addresses or longer ones, or Close; a call on shorter slices at the
+// same addresses (a batcher's prefixes of its buffers) reuses them.
 func (m *Sequential) PredictInto(dst []float32, x Tensor, o PredictOptions) (Tensor, error) {
 	if o.BatchSize < 0 || o.MaxBytes < 0 {
 		return Tensor{}, fmt.Errorf("layers: predict: batch size and memory bound must not be negative, got %d and %d: %w", o.BatchSize, o.MaxBytes, ErrInvalid)

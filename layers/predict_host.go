@@ -10,9 +10,10 @@ import (
 // input and the result are wrapped as buffers and all chunks are enqueued
 // at once, with no copies; the outputs are synced at the end, which is the
 // call's one wait. The wrapped buffers stay in the workspace for the next
-// call: one that passes the same slices (a caller predicting in a loop)
-// wraps nothing again, and one that passes others replaces them once the
-// backend is idle. An input's wrap is kept only where the backend works
+// call: one that passes the same slices (a caller predicting in a loop),
+// or on such a backend shorter ones at the same addresses, wraps nothing
+// again, and one that passes others replaces them once the backend is
+// idle. An input's wrap is kept only where the backend works
 // on the host memory itself (inPlace, HostInPlace), so that it sees what
 // the host wrote there since; elsewhere it is made again each call.
 type hostExec struct {

@@ -43,7 +43,9 @@
 // move data between it and buffers on two transfer queues of their own, so
 // that transfers overlap kernels. Events order the queues: ComputeAfter
 // makes later operations wait for a transfer, ComputeMark gives the event
-// a download waits for.
+// a download waits for. UploadStagedTo, ComputeMarkTo and DownloadStagedTo
+// record their command in an Event the caller keeps and releases after
+// each use, so that a steady stream of chunks allocates nothing.
 //
 // # Build logs
 //

@@ -57,6 +57,13 @@ func (i Info) IsGPU() bool { return strings.Contains(i.Type, "gpu") }
 // (kernels.CPUGemm, the fused Dense pair) are written for such devices.
 func (i Info) cpuLike() bool { return !i.IsGPU() && i.LocalMemGlobal }
 
+// Limits returns the figures of the device that bound a launch and shape
+// its programs, as the parameters of package kernels take them.
+func (i Info) Limits() kernels.Limits {
+	return kernels.Limits{ComputeUnits: i.ComputeUnits, MaxWorkGroup: i.MaxWorkGroup,
+		MaxWorkItems: i.MaxWorkItems, LocalMem: i.LocalMem, NVCompilerOptions: i.nvCompilerOptions()}
+}
+
 // String is a one-line description: "0: pthread-haswell-AMD EPYC (cpu, Portable Computing Language)".
 func (i Info) String() string {
 	return fmt.Sprintf("%d: %s (%s, %s)", i.Index, i.Name, i.Type, i.Platform)

@@ -120,11 +120,8 @@ func (d *Device) SetDense2GPUParams(p kernels.Dense2GPUParams) error {
 	return nil
 }
 
-// limits returns the device's figures that bound a launch.
-func (d *Device) limits() kernels.Limits {
-	return kernels.Limits{ComputeUnits: d.info.ComputeUnits, MaxWorkGroup: d.info.MaxWorkGroup,
-		MaxWorkItems: d.info.MaxWorkItems, LocalMem: d.info.LocalMem}
-}
+// limits returns the device's figures that bound a launch (Info.Limits).
+func (d *Device) limits() kernels.Limits { return d.info.Limits() }
 
 // FusesDense2 reports whether Dense2 is the way to run f on this device,
 // rather than two products that store the hidden layer. The rule is the

@@ -28,12 +28,10 @@ func (d *Device) GemmParamsFor(c kernels.GemmClass) kernels.GemmParams {
 		var zero kernels.GemmParams
 		return zero
 	}
-	d.opsMu.Lock()
-	defer d.opsMu.Unlock()
-	if d.gemm[c] == nil {
-		d.gemm[c] = defaultGemm(d.info, c)
+	if c < 0 || int(c) >= kernels.NumGemmClasses {
+		return nil
 	}
-	return d.gemm[c]
+	return d.settings().gemm[c]
 }
 
 // defaultGemm returns the family's default parameters of class c for the
@@ -53,12 +51,7 @@ func (d *Device) ClassThresholds() kernels.ClassThresholds {
 		var zero kernels.ClassThresholds
 		return zero
 	}
-	d.opsMu.Lock()
-	defer d.opsMu.Unlock()
-	if d.classes == (kernels.ClassThresholds{}) {
-		d.classes = defaultThresholds(d.info)
-	}
-	return d.classes
+	return d.settings().classes
 }
 
 // defaultThresholds returns the class limits of the device type info
@@ -70,14 +63,19 @@ func defaultThresholds(info Info) kernels.ClassThresholds {
 	return kernels.GPUThresholds
 }
 
-// SetClassThresholds makes d sort later products into classes by t.
+// SetClassThresholds makes d sort later products into classes by t; the
+// zero value restores the device type's limits.
 func (d *Device) SetClassThresholds(t kernels.ClassThresholds) {
 	if d == nil {
 		return
 	}
-	d.opsMu.Lock()
-	d.classes = t
-	d.opsMu.Unlock()
+	if t == (kernels.ClassThresholds{}) {
+		t = defaultThresholds(d.info)
+	}
+	_ = d.update(func(c *config) error {
+		c.classes = t
+		return nil
+	})
 }
 
 // GemmClassOf returns the class of an M×N×K product on d.
@@ -86,22 +84,26 @@ func (d *Device) GemmClassOf(m, n, k int) kernels.GemmClass {
 		var zero kernels.GemmClass
 		return zero
 	}
-	return d.ClassThresholds().ClassOf(m, n, k)
+	return d.settings().classes.ClassOf(m, n, k)
 }
 
 // SetGemmParams makes the device use p for later GEMMs of every class
-// (SetGemmParamsFor sets one; GemmParamsFor reads one). It fails when p is
-// invalid or its work-group is larger than the device allows.
+// (SetGemmParamsFor sets one; GemmParamsFor reads one), in one change. It
+// fails when p is nil or invalid or does not fit the device (work-group
+// size, local memory).
 func (d *Device) SetGemmParams(p kernels.GemmParams) error {
 	if d == nil {
 		return errNilDevice
 	}
-	for _, c := range kernels.GemmClasses {
-		if err := d.SetGemmParamsFor(c, p); err != nil {
-			return err
-		}
+	if err := checkGemm(d.info, p); err != nil {
+		return err
 	}
-	return nil
+	return d.update(func(c *config) error {
+		for _, k := range kernels.GemmClasses {
+			c.gemm[k] = p
+		}
+		return nil
+	})
 }
 
 // SetGemmParamsFor makes the device use p for later GEMMs of class c. It
@@ -116,10 +118,10 @@ func (d *Device) SetGemmParamsFor(c kernels.GemmClass, p kernels.GemmParams) err
 	if err := checkGemm(d.info, p); err != nil {
 		return err
 	}
-	d.opsMu.Lock()
-	d.gemm[c] = p
-	d.opsMu.Unlock()
-	return nil
+	return d.update(func(cf *config) error {
+		cf.gemm[c] = p
+		return nil
+	})
 }
 
 // checkGemm checks p and that it fits the device info describes.
@@ -153,13 +155,13 @@ func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
 	if err := gemmCheck(&g, a, b, c, bias, "B"); err != nil {
 		return err
 	}
+	cfg := d.settings()
 	// Precision TF32: the tensor-core kernel (precision.go).
-	if ok, err := d.gemmTF32(g, a, b, c, bias); ok {
-		return err
+	if cfg.precision == TF32 {
+		return d.gemmTF32(cfg, g, a, b, c, bias)
 	}
-	p := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K))
-	lim := d.info.Limits()
-	if _, bw := p.Panels(g, lim); bw > 0 {
+	p := cfg.gemmFor(g.M, g.N, g.K)
+	if _, bw := p.Panels(g, cfg.lim); bw > 0 {
 		n, err := packedLen(g.K, g.N, bw, "B")
 		if err != nil {
 			return err
@@ -170,12 +172,12 @@ func (d *Device) Gemm(g kernels.Gemm, a, b, c, bias *Buffer) error {
 		if err != nil {
 			return err
 		}
-		if err := d.packBInto(bw, g, b, pb); err != nil {
+		if err := d.packBInto(cfg.lim, bw, g, b, pb); err != nil {
 			return err
 		}
-		return d.gemmLaunch(p, g, a, pb, c, bias, s)
+		return d.gemmLaunch(cfg.lim, p, g, a, pb, c, bias, s)
 	}
-	return d.gemmLaunch(p, g, a, b, c, bias, nil)
+	return d.gemmLaunch(cfg.lim, p, g, a, b, c, bias, nil)
 }
 
 // gemmCheck checks the buffers of a GEMM call and g against them, filling
@@ -199,16 +201,16 @@ func gemmCheck(g *kernels.Gemm, a, b, c, bias *Buffer, bName string) error {
 	return g.Validate(a.n, b.n, c.n, lenBias)
 }
 
-// gemmLaunch enqueues the product g with parameters p: A packed first into
+// gemmLaunch enqueues the product g with parameters p on a device of
+// limits lim: A packed first into
 // d's scratch where p packs it for g (kernels.GemmParams.Panels), B read
 // packed from b where p packs B (b then holds op(B) packed and g's B
 // layout is ignored). s is the scratch when the caller holds it already,
 // else nil.
-func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer, s *gemmScratch) error {
+func (d *Device) gemmLaunch(lim kernels.Limits, p kernels.GemmParams, g kernels.Gemm, a, b, c, bias *Buffer, s *gemmScratch) error {
 	if !g.Bias {
 		bias = c // any valid buffer: the kernel does not read it
 	}
-	lim := d.info.Limits()
 	if aw, _ := p.Panels(g, lim); aw > 0 {
 		n, err := packedLen(g.K, g.M, aw, "A")
 		if err != nil {
@@ -222,7 +224,7 @@ func (d *Device) gemmLaunch(p kernels.GemmParams, g kernels.Gemm, a, b, c, bias 
 		if err != nil {
 			return err
 		}
-		if err := d.packAInto(aw, g, a, pa); err != nil {
+		if err := d.packAInto(lim, aw, g, a, pa); err != nil {
 			return err
 		}
 		a = pa

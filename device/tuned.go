@@ -424,29 +424,16 @@ func (d *Device) Tuned() GemmLookup {
 		return zero
 	}
 	l := LookupGemm(d.info)
+	cfg := d.settings()
 	for _, c := range kernels.GemmClasses {
-		if p := d.GemmParamsFor(c); p != l.Classes[c].Params {
+		if p := cfg.gemm[c]; p != l.Classes[c].Params {
 			l.Classes[c] = GemmChoice{Class: c, Params: p, Source: SourceSet}
 		}
 	}
-	if t := d.ClassThresholds(); t != l.Thresholds {
+	if t := cfg.classes; t != l.Thresholds {
 		l.Thresholds, l.ThresholdsSource = t, SourceSet
 	}
 	return l
-}
-
-// withTuned makes d use the parameters LookupGemm finds for it.
-func (d *Device) withTuned() *Device {
-	l := LookupGemm(d.info)
-	for _, ch := range l.Classes {
-		if ch.Source != SourceDefault {
-			_ = d.SetGemmParamsFor(ch.Class, ch.Params) // checked by the lookup
-		}
-	}
-	if l.ThresholdsSource != SourceDefault {
-		d.SetClassThresholds(l.Thresholds)
-	}
-	return d
 }
 
 // DefaultGemmParams returns the family's default parameters of class c

@@ -61,6 +61,15 @@
 // so they run in the order they were issued; Download and Finish wait for what was enqueued before them.
 // Programs are built once per (source, options) and shared.
 //
+// A Device's settings (each class's GEMM parameters and the class limits,
+// the precision and the TF32 parameters, the fused pair's form and GPU
+// parameters) are one immutable value: a launch reads them with one
+// atomic load and no lock, and each setter (SetGemmParams,
+// SetClassThresholds, SetPrecision, ...) replaces the value whole, so
+// that an operation sees a setting from before a change or from after
+// it, never half of one. A change applies to the operations that start
+// after it.
+//
 // # GEMM parameters
 //
 // Each GEMM runs with the parameters of its shape class

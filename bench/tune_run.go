@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/densecl/densecl/device"
@@ -39,9 +38,9 @@ func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParam
 		// xgemm for large products, xgemm_direct for the others), less what
 		// does not fit the device's work-group or local memory, and the
 		// register budgets (MaxRegs) where the compiler is not NVIDIA's.
-		nv := strings.Contains(info.Extensions, "cl_nv_compiler_options")
+		lim := info.Limits()
 		for _, p := range kernels.GPUGemmSpace(c) {
-			if p.MDIMC*p.NDIMC <= info.MaxWorkGroup && int64(p.XgemmLocalBytes()) <= info.LocalMem && (nv || p.MaxRegs == 0) {
+			if p.Fits(lim) == nil && (lim.NVCompilerOptions || p.MaxRegs == 0) {
 				add(p)
 			}
 		}
@@ -54,7 +53,7 @@ func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParam
 	tiles := [][2]int{{6, 2 * vw}, {4, 3 * vw}, {8, vw}, {4, 2 * vw}, {5, 2 * vw}, {3, 4 * vw}}
 	if vw == 16 {
 		// 32 registers of 16 floats (AVX-512), tiles of at most 256 floats
-		// (GemmParams.Validate): 12 to 16 accumulators.
+		// (MicroGemmParams.Validate): 12 to 16 accumulators.
 		tiles = [][2]int{{6, 32}, {8, 32}, {7, 32}, {4, 64}, {5, 48}, {4, 48}}
 	}
 	base := kernels.CPUGemm
@@ -76,12 +75,12 @@ func familyCandidates(info device.Info, c kernels.GemmClass) []kernels.GemmParam
 		p.MC, p.NC = roundTo(b[0], p.MWI), roundTo(b[1], p.NWI)
 		add(p)
 	}
-	for _, f := range []func(*kernels.GemmParams){
-		func(p *kernels.GemmParams) { p.PackA = false },
-		func(p *kernels.GemmParams) { p.KWG = 8 },
-		func(p *kernels.GemmParams) { p.KWG = 2 },
-		func(p *kernels.GemmParams) { p.NWI, p.NC = 8, 256 },
-		func(p *kernels.GemmParams) { p.MWI, p.MC = 12, 96 },
+	for _, f := range []func(*kernels.MicroGemmParams){
+		func(p *kernels.MicroGemmParams) { p.PackA = false },
+		func(p *kernels.MicroGemmParams) { p.KWG = 8 },
+		func(p *kernels.MicroGemmParams) { p.KWG = 2 },
+		func(p *kernels.MicroGemmParams) { p.NWI, p.NC = 8, 256 },
+		func(p *kernels.MicroGemmParams) { p.MWI, p.MC = 12, 96 },
 	} {
 		p := base
 		f(&p)

@@ -33,8 +33,8 @@ func (f *fakeTimer) run(p kernels.GemmParams, shape int) (time.Duration, error) 
 }
 
 var (
-	fakeBase = kernels.GemmParams{MWI: 4, NWI: 4, MDIM: 16, NDIM: 16, KWG: 16, VW: 1, Local: true}
-	fakeCand = kernels.GemmParams{MWI: 8, NWI: 8, MDIM: 16, NDIM: 16, KWG: 16, VW: 1, Local: true}
+	fakeBase = kernels.MicroGemmParams{MWI: 4, NWI: 4, MDIM: 16, NDIM: 16, KWG: 16, VW: 1, Local: true}
+	fakeCand = kernels.MicroGemmParams{MWI: 8, NWI: 8, MDIM: 16, NDIM: 16, KWG: 16, VW: 1, Local: true}
 	fakeShps = []Shape{{1024, 1024, 1024}, {2048, 2048, 2048}, {256, 512, 784}}
 )
 
@@ -196,11 +196,11 @@ func TestFamilyCandidates(t *testing.T) {
 				if err := p.Validate(); err != nil {
 					t.Errorf("%s: candidate %v: %v", info.Type, p, err)
 				}
-				gpuKernel := p.Kernel == kernels.KernelXgemm || p.Kernel == kernels.KernelDirect
+				gpuKernel := p.Kernel() == kernels.KernelXgemm || p.Kernel() == kernels.KernelDirect
 				if gpuKernel != (info.Type == "gpu") || seen[p] {
-					t.Errorf("%s: candidate %v (kernel %v, repeated %v)", info.Type, p, p.Kernel, seen[p])
+					t.Errorf("%s: candidate %v (kernel %v, repeated %v)", info.Type, p, p.Kernel(), seen[p])
 				}
-				if gpuKernel && (p.MDIMC*p.NDIMC > info.MaxWorkGroup || int64(p.XgemmLocalBytes()) > info.LocalMem) {
+				if gpuKernel && p.Fits(info.Limits()) != nil {
 					t.Errorf("%s: candidate %v does not fit", info.Type, p)
 				}
 				seen[p] = true
@@ -264,8 +264,8 @@ func TestTune(t *testing.T) {
 		return d
 	}
 	probe := open()
-	slow := kernels.GemmParams{MWI: 1, NWI: 1, MDIM: 1, NDIM: 1, KWG: 1, VW: 1}
-	refused := kernels.GemmParams{MWI: 4, NWI: 8, MDIM: 64, NDIM: 128, KWG: 2, VW: 8}
+	slow := kernels.MicroGemmParams{MWI: 1, NWI: 1, MDIM: 1, NDIM: 1, KWG: 1, VW: 1}
+	refused := kernels.MicroGemmParams{MWI: 4, NWI: 8, MDIM: 64, NDIM: 128, KWG: 2, VW: 8}
 	if _, err := device.SaveTuned(probe.Info(), map[kernels.GemmClass]device.TunedClass{kernels.ClassLarge: {Params: slow}}); err != nil {
 		t.Fatal(err)
 	}

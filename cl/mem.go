@@ -332,6 +332,9 @@ func counted(ev *Event) *Event {
 type Event struct {
 	e   uintptr         // cl_event
 	pin *runtime.Pinner // host memory of a non-blocking transfer
+	// own is the pinner of EnqueueWriteTo, kept for the event's next
+	// transfer (pin points to it while it pins).
+	own runtime.Pinner
 }
 
 // WaitForEvents blocks until every event has completed.
@@ -356,12 +359,17 @@ func (e *Event) unpin() {
 	}
 }
 
-// Wait blocks until the event has completed.
+// Wait blocks until the event has completed. It allocates nothing.
 func (e *Event) Wait() error {
 	if e == nil || e.e == 0 {
 		return ErrReleased
 	}
-	return WaitForEvents(e)
+	err := clWaitForEvents.statusHeap(1, uintptr(unsafe.Pointer(&e.e)))
+	runtime.KeepAlive(e)
+	if err == nil {
+		e.unpin()
+	}
+	return err
 }
 
 // ExecStatus is a command's execution status.
@@ -406,7 +414,8 @@ func (e *Event) Profile() (queued, submit, start, end uint64, err error) {
 
 // Release releases the event; repeated calls do nothing. The event of a
 // non-blocking transfer is waited for first, so that its host memory is
-// no longer in use when it is unpinned.
+// no longer in use when it is unpinned. It allocates nothing, and leaves
+// e holding no event, ready to record another (EnqueueMarkerTo, ...).
 func (e *Event) Release() error {
 	if e == nil || e.e == 0 {
 		return nil
@@ -414,10 +423,11 @@ func (e *Event) Release() error {
 	var err error
 	if e.pin != nil {
 		// Even a failed wait means the command no longer runs.
-		err = clWaitForEvents.status(1, uintptr(unsafe.Pointer(&e.e)))
+		err = clWaitForEvents.statusHeap(1, uintptr(unsafe.Pointer(&e.e)))
+		runtime.KeepAlive(e)
 		e.unpin()
 	}
-	if rerr := clReleaseEvent.status(e.e); err == nil {
+	if rerr := clReleaseEvent.statusHeap(e.e); err == nil {
 		err = rerr
 	}
 	e.e = 0

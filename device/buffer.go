@@ -291,6 +291,16 @@ func (d *Device) WrapHost(data []float32, readOnly bool) (*Buffer, error) {
 // blocking map for reading, then the unmap, enqueued without a wait:
 // later commands on the queue run after it). It allocates nothing.
 func (d *Device) SyncHost(b *Buffer) error {
+	if b == nil {
+		return d.SyncHostPrefix(b, 0)
+	}
+	return d.SyncHostPrefix(b, b.n)
+}
+
+// SyncHostPrefix is SyncHost for the first n elements of b alone (1 to
+// b's length; the rest of its host slice is left as it is): for a buffer
+// wrapped over more memory than the operations since wrote.
+func (d *Device) SyncHostPrefix(b *Buffer, n int) error {
 	if d == nil {
 		return errNilDevice
 	}
@@ -304,7 +314,10 @@ func (d *Device) SyncHost(b *Buffer) error {
 		return err
 	}
 	defer b.releaseUse()
-	if err := d.queue.SyncRead(m, 4*b.n); err != nil {
+	if n < 1 || n > b.n {
+		return fmt.Errorf("device: sync: %d floats of a buffer of %d", n, b.n)
+	}
+	if err := d.queue.SyncRead(m, 4*n); err != nil {
 		return fmt.Errorf("device: sync: %w", err)
 	}
 	return nil

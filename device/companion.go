@@ -108,7 +108,8 @@ func (d *Device) openCompanion(info Info) {
 		ctx.Release()
 		return
 	}
-	c := (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}, owner: d}).withTuned()
+	c := &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}, owner: d}
+	c.cfg.Store(tunedConfig(info))
 	c.unuse = c.life.RUnlock
 	d.small = c
 	d.smallRows = ChainRecordFor(d.info).Companion.MaxRows

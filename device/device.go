@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/densecl/densecl/cl"
 	"github.com/densecl/densecl/kernels"
@@ -56,6 +57,13 @@ func (i Info) IsGPU() bool { return strings.Contains(i.Type, "gpu") }
 // not a GPU, and its local memory is ordinary memory. The CPU kernels
 // (kernels.CPUGemm, the fused Dense pair) are written for such devices.
 func (i Info) cpuLike() bool { return !i.IsGPU() && i.LocalMemGlobal }
+
+// Limits returns the figures of the device that bound a launch and shape
+// its programs, as the parameters of package kernels take them.
+func (i Info) Limits() kernels.Limits {
+	return kernels.Limits{ComputeUnits: i.ComputeUnits, MaxWorkGroup: i.MaxWorkGroup,
+		MaxWorkItems: i.MaxWorkItems, LocalMem: i.LocalMem, NVCompilerOptions: i.nvCompilerOptions()}
+}
 
 // String is a one-line description: "0: pthread-haswell-AMD EPYC (cpu, Portable Computing Language)".
 func (i Info) String() string {
@@ -213,7 +221,8 @@ func widestCPU(infos []Info) (Info, bool) {
 }
 
 // Device is an open OpenCL device: its context, one in-order queue with
-// profiling, the program cache and the kernels.
+// profiling, the program cache and the kernels, and its settings (one
+// immutable value, config.go).
 type Device struct {
 	info  Info
 	ctx   *cl.Context
@@ -230,15 +239,16 @@ type Device struct {
 	building map[progKey]*progBuild // builds in progress, by key
 	builds   int
 
-	opsMu   sync.Mutex
-	gemm    [kernels.NumGemmClasses]kernels.GemmParams // per shape class; zero until first use: then the device type's default
-	classes kernels.ClassThresholds                    // zero until first use: kernels.DefaultThresholds (GPUThresholds on GPUs)
+	// cfg holds the settings (config.go): one immutable value, swapped
+	// whole under cfgMu by the setters, read with one atomic load.
+	cfg   atomic.Pointer[config]
+	cfgMu sync.Mutex
 
 	scr gemmScratch // packed operands of d.Gemm
 
-	prec    precisionState // precision of the products, TF32 configuration (precision.go)
-	fused   fusedState     // the fused Dense pair's form and GPU parameters
-	streams streams        // the transfer queues of UploadStaged and DownloadStaged
+	tf32Check tf32Check // the outcome of TF32Supported, once checked
+
+	streams streams // the transfer queues of UploadStaged and DownloadStaged
 
 	// small is the companion device that runs up to smallRows rows, and
 	// owner the device a companion runs for (companion.go).
@@ -271,7 +281,8 @@ func Open(selector string) (*Device, error) {
 		ctx.Release()
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
-	d := (&Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}).withTuned()
+	d := &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}
+	d.cfg.Store(tunedConfig(info))
 	d.unuse = d.life.RUnlock
 	if err := d.precisionFromEnv(); err != nil {
 		d.Close()

@@ -55,7 +55,9 @@
 // move data between it and buffers on two transfer queues of their own, so
 // that transfers overlap kernels. Events order the queues: ComputeAfter
 // makes later operations wait for a transfer, ComputeMark gives the event
-// a download waits for.
+// a download waits for. UploadStagedTo, ComputeMarkTo and DownloadStagedTo
+// record their command in an Event the caller keeps and releases after
+// each use, so that a steady stream of chunks allocates nothing.
 //
 // # Build logs
 //
@@ -70,6 +72,15 @@
 // enqueued on one in-order compute queue (the staged transfers excepted),
 // so they run in the order they were issued; Download and Finish wait for what was enqueued before them.
 // Programs are built once per (source, options) and shared.
+//
+// A Device's settings (each class's GEMM parameters and the class limits,
+// the precision and the TF32 parameters, the fused pair's form and GPU
+// parameters) are one immutable value: a launch reads them with one
+// atomic load and no lock, and each setter (SetGemmParams,
+// SetClassThresholds, SetPrecision, ...) replaces the value whole, so
+// that an operation sees a setting from before a change or from after
+// it, never half of one. A change applies to the operations that start
+// after it.
 //
 // # GEMM parameters
 //

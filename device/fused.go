@@ -2,7 +2,6 @@ package device
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/densecl/densecl/kernels"
 )
@@ -38,13 +37,6 @@ func (f Dense2Form) String() string {
 	return fmt.Sprintf("Dense2Form(%d)", int(f))
 }
 
-// fusedState is a Device's choice of fused kernel.
-type fusedState struct {
-	mu   sync.Mutex
-	form Dense2Form              // Dense2Auto until set
-	gpu  kernels.Dense2GPUParams // zero until set: kernels.GPUDense2
-}
-
 // SetDense2Form makes later FusesDense2 and Dense2 calls use form;
 // Dense2Auto restores the device class's choice. Forcing Dense2GPU on a
 // CPU device (PoCL) runs the GPU kernel there, as the tests do so that a
@@ -58,10 +50,10 @@ func (d *Device) SetDense2Form(form Dense2Form) error {
 	if form < Dense2Auto || form > Dense2GPU {
 		return fmt.Errorf("device: dense2 form %d is not auto (0), cpu (1) or gpu (2)", int(form))
 	}
-	d.fused.mu.Lock()
-	d.fused.form = form
-	d.fused.mu.Unlock()
-	return nil
+	return d.update(func(c *config) error {
+		c.dense2Form = form
+		return nil
+	})
 }
 
 // Dense2Form returns the form Dense2 runs on this device: the one set by
@@ -72,13 +64,16 @@ func (d *Device) Dense2Form() Dense2Form {
 		var zero Dense2Form
 		return zero
 	}
-	d.fused.mu.Lock()
-	form := d.fused.form
-	d.fused.mu.Unlock()
-	if form != Dense2Auto {
-		return form
+	return d.settings().dense2FormOf(d.info)
+}
+
+// dense2FormOf returns the form of the fused pair under c on the device
+// info describes: c's, or the device class's where c says Dense2Auto.
+func (c *config) dense2FormOf(info Info) Dense2Form {
+	if c.dense2Form != Dense2Auto {
+		return c.dense2Form
 	}
-	if d.info.cpuLike() {
+	if info.cpuLike() {
 		return Dense2CPU
 	}
 	return Dense2GPU
@@ -90,12 +85,7 @@ func (d *Device) Dense2GPUParams() kernels.Dense2GPUParams {
 		var zero kernels.Dense2GPUParams
 		return zero
 	}
-	d.fused.mu.Lock()
-	defer d.fused.mu.Unlock()
-	if d.fused.gpu == (kernels.Dense2GPUParams{}) {
-		return kernels.GPUDense2
-	}
-	return d.fused.gpu
+	return d.settings().dense2GPU
 }
 
 // SetDense2GPUParams makes the GPU form use p. It fails when p is invalid
@@ -109,22 +99,19 @@ func (d *Device) SetDense2GPUParams(p kernels.Dense2GPUParams) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	if p.Splits(kernels.Dense2{M: 1, K: 3, H: 1, N: 10}, d.limits()) == 0 {
+	if p.Splits(kernels.Dense2{M: 1, K: 3, H: 1, N: 10}, d.info.Limits()) == 0 {
 		ws, ys := p.LocalBytes(kernels.Dense2{K: 3, N: 10}, 1)
 		return fmt.Errorf("device: dense2 gpu parameters %+v need %d work-items and %d bytes of local memory; the device has %d and %d",
 			p, p.RT, ws+ys, d.info.MaxWorkGroup, d.info.LocalMem)
 	}
-	d.fused.mu.Lock()
-	d.fused.gpu = p
-	d.fused.mu.Unlock()
-	return nil
+	return d.update(func(c *config) error {
+		c.dense2GPU = p
+		return nil
+	})
 }
 
-// limits returns the device's figures that bound a launch.
-func (d *Device) limits() kernels.Limits {
-	return kernels.Limits{ComputeUnits: d.info.ComputeUnits, MaxWorkGroup: d.info.MaxWorkGroup,
-		MaxWorkItems: d.info.MaxWorkItems, LocalMem: d.info.LocalMem}
-}
+// limits returns the device's figures that bound a launch (Info.Limits).
+func (d *Device) limits() kernels.Limits { return d.settings().lim }
 
 // FusesDense2 reports whether Dense2 is the way to run f on this device,
 // rather than two products that store the hidden layer. The rule is the
@@ -149,13 +136,18 @@ func (d *Device) FusesDense2(f kernels.Dense2) bool {
 	if d == nil {
 		return false
 	}
+	return d.settings().fusesDense2(d.info, f)
+}
+
+// fusesDense2 is FusesDense2 under c on the device info describes.
+func (c *config) fusesDense2(info Info, f kernels.Dense2) bool {
 	if !kernels.Fusible(f.K, f.H, f.N) {
 		return false
 	}
-	if d.Dense2Form() == Dense2CPU {
+	if c.dense2FormOf(info) == Dense2CPU {
 		return true
 	}
-	return d.Dense2GPUParams().Splits(f, d.limits()) > 0
+	return c.dense2GPU.Splits(f, c.lim) > 0
 }
 
 // Dense2 runs two Dense layers as one kernel (see kernels.Dense2): y =
@@ -191,8 +183,9 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	if b2 == nil {
 		b2 = w2 // not read
 	}
-	if d.Dense2Form() == Dense2GPU {
-		return d.dense2GPU(f, x, w1, b1, w2, b2, y)
+	cfg := d.settings()
+	if cfg.dense2FormOf(d.info) == Dense2GPU {
+		return d.dense2GPU(cfg, f, x, w1, b1, w2, b2, y)
 	}
 	l := d.dense2Launch(f)
 	return d.enqueue(&l, x, w1, b1, w2, b2, y)
@@ -201,9 +194,9 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 // dense2GPU launches the GPU form on checked buffers, in work-groups of
 // RT work-items times the hidden splits (kernels.Dense2GPUParams.Splits)
 // that fit both the device and the kernel's CL_KERNEL_WORK_GROUP_SIZE.
-func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
-	p := d.Dense2GPUParams()
-	ht := p.Splits(f, d.limits())
+func (d *Device) dense2GPU(cfg *config, f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
+	p := cfg.dense2GPU
+	ht := p.Splits(f, cfg.lim)
 	if ht == 0 {
 		ws, ys := p.LocalBytes(f, 1)
 		return fmt.Errorf("device: dense2: the GPU form for K=%d, N=%d needs work-groups of %d and %d bytes of local memory; the device has %d and %d",
@@ -215,7 +208,7 @@ func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error
 	}
 	// The work-group is sized to the kernel's own limit, which its
 	// registers may put under the device's.
-	if ht, err = d.dense2Splits(prog, p, f); err != nil {
+	if ht, err = d.dense2Splits(cfg.lim, prog, p, f); err != nil {
 		return err
 	}
 	l := kernels.Dense2GPULaunch(p, f, ht)
@@ -225,12 +218,11 @@ func (d *Device) dense2GPU(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error
 // dense2Splits returns the hidden splits of dense2_gpu's work-groups for
 // f: kernels.Dense2GPUParams.Splits within the device's limits and the
 // built kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE).
-func (d *Device) dense2Splits(prog *Program, p kernels.Dense2GPUParams, f kernels.Dense2) (int, error) {
+func (d *Device) dense2Splits(l kernels.Limits, prog *Program, p kernels.Dense2GPUParams, f kernels.Dense2) (int, error) {
 	limit, err := prog.MaxWorkGroup("dense2_gpu")
 	if err != nil {
 		return 0, err
 	}
-	l := d.limits()
 	l.MaxWorkGroup = min(l.MaxWorkGroup, limit)
 	ht := p.Splits(f, l)
 	if ht == 0 {

@@ -46,7 +46,7 @@ func (g gemmer) Gemm(k kernels.Gemm, a, b, c, bias []float32) error {
 // the GPU shape of the kernel family, and a third with other tile sizes.
 // The shapes without local memory are CPU-only: they run on a CPU-like
 // device (openFor).
-var paramSets = []kernels.GemmParams{
+var paramSets = []kernels.MicroGemmParams{
 	kernels.CPUGemm,
 	kernels.GPUGemm,
 	{MWI: 3, NWI: 4, MDIM: 1, NDIM: 1, KWG: 1, VW: 4},
@@ -55,7 +55,7 @@ var paramSets = []kernels.GemmParams{
 // openFor opens the device a test of p runs on: the default device for
 // the GPU shapes (local memory), which PoCL also runs in CI, and a CPU-like
 // device for the CPU-only shapes, skipping where there is none.
-func openFor(t *testing.T, p kernels.GemmParams) *device.Device {
+func openFor(t *testing.T, p kernels.MicroGemmParams) *device.Device {
 	t.Helper()
 	if p.Local {
 		return open(t)

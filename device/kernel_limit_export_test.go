@@ -29,5 +29,5 @@ func Dense2Splits(d *Device, f kernels.Dense2) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return d.dense2Splits(prog, p, f)
+	return d.dense2Splits(d.limits(), prog, p, f)
 }

@@ -212,15 +212,16 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 	if pb == nil || !d.shares(pb.d) || g.K != pb.k || g.N != pb.n {
 		return nil, nil
 	}
-	if d.Precision() == TF32 {
+	cfg := d.settings()
+	if cfg.precision == TF32 {
 		return nil, nil
 	}
-	p := pb.params
-	if p.PackB && !p.Local {
+	p, lim := pb.params, cfg.lim
+	if pb.packed {
 		g.TransB, g.OffB, g.LDB = false, 0, g.N
 	} else {
 		g.TransB, g.OffB, g.LDB = pb.transB, pb.off, pb.ld
-		if q := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K)); !q.PackB || q.Local {
+		if q := cfg.gemmFor(g.M, g.N, g.K); !packsB(q, g, lim) {
 			p = q
 		}
 	}
@@ -232,17 +233,10 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 	if g.TransA {
 		ar, ac = g.K, g.M
 	}
-	var l kernels.Launch
-	if p.Kernel != kernels.KernelGemm {
-		l = d.xgemmLaunchOf(p, g)
-	} else {
-		mc, nc, kc := gemmBlocks(p, g.M, g.N, g.K, d.info.ComputeUnits)
-		if p.PackA && !p.Local && packAPays(p, g, nc) {
-			return nil, nil
-		}
-		p.PackA = false
-		l = kernels.GemmLaunch(p, g, mc, nc, kc, ntStores(g))
+	if aw, _ := p.Panels(g, lim); aw > 0 {
+		return nil, nil // A is packed first: two launches
 	}
+	l := p.Launch(g, lim, ntStores(g))
 	pr, err := d.Prepare(l)
 	if err != nil {
 		return nil, err
@@ -263,7 +257,8 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 	if d == nil {
 		return nil, errNilDevice
 	}
-	if !d.FusesDense2(f) {
+	cfg := d.settings()
+	if !cfg.fusesDense2(d.info, f) {
 		return nil, nil
 	}
 	const big = math.MaxInt
@@ -271,9 +266,9 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 		return nil, err
 	}
 	l := d.dense2Launch(f)
-	if d.Dense2Form() == Dense2GPU {
-		p := d.Dense2GPUParams()
-		ht := p.Splits(f, d.limits())
+	if cfg.dense2FormOf(d.info) == Dense2GPU {
+		p := cfg.dense2GPU
+		ht := p.Splits(f, cfg.lim)
 		if ht == 0 {
 			return nil, nil
 		}

@@ -112,13 +112,13 @@ func TestOclgrind(t *testing.T) {
 // oclgrindGemmParams are xgemm and xgemm_direct parameter sets with A and
 // B staged in local memory, vector widths 1 to 4, small tiles (Oclgrind
 // interprets every instruction), with and without double buffering.
-var oclgrindGemmParams = []kernels.GemmParams{
-	{Kernel: kernels.KernelXgemm, MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 1, VWN: 1, SA: true, SB: true, DB: true},
-	{Kernel: kernels.KernelXgemm, MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 2, VWN: 2, STRM: true, SA: true, SB: true},
-	{Kernel: kernels.KernelXgemm, MWG: 32, NWG: 32, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 16, NDIMB: 16, KWI: 2, VWM: 4, VWN: 4, STRM: true, STRN: true, SA: true, SB: true, DB: true},
-	{Kernel: kernels.KernelDirect, MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 2, VWN: 2, SA: true, SB: true, DB: true},
-	{Kernel: kernels.KernelDirect, MWG: 16, NWG: 32, KWG: 8, MDIMC: 4, NDIMC: 8, MDIMA: 8, KWI: 2, VWM: 4, VWN: 4, SA: true},
-	{Kernel: kernels.KernelDirect, MWG: 8, NWG: 8, KWG: 4, MDIMC: 4, NDIMC: 4, MDIMA: 4, NDIMB: 4, KWI: 1, VWM: 1, VWN: 1, SA: true, SB: true},
+var oclgrindGemmParams = []kernels.XgemmParams{
+	{MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 1, VWN: 1, SA: true, SB: true, DB: true},
+	{MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 2, VWN: 2, STRM: true, SA: true, SB: true},
+	{MWG: 32, NWG: 32, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 16, NDIMB: 16, KWI: 2, VWM: 4, VWN: 4, STRM: true, STRN: true, SA: true, SB: true, DB: true},
+	{Direct: true, MWG: 16, NWG: 16, KWG: 8, MDIMC: 8, NDIMC: 8, MDIMA: 8, NDIMB: 8, KWI: 2, VWM: 2, VWN: 2, SA: true, SB: true, DB: true},
+	{Direct: true, MWG: 16, NWG: 32, KWG: 8, MDIMC: 4, NDIMC: 8, MDIMA: 8, KWI: 2, VWM: 4, VWN: 4, SA: true},
+	{Direct: true, MWG: 8, NWG: 8, KWG: 4, MDIMC: 4, NDIMC: 4, MDIMA: 4, NDIMB: 4, KWI: 1, VWM: 1, VWN: 1, SA: true, SB: true},
 }
 
 // TestOclgrindChild is the child of TestOclgrind: the GPU forms on small
@@ -226,7 +226,7 @@ func TestOclgrindChild(t *testing.T) {
 			{M: 33, N: 17, K: 13, Alpha: 1},
 		} {
 			g.LDA, g.LDB, g.LDC = g.K, g.N, g.N
-			step(fmt.Sprintf("%s %d %dx%dx%d", p.Kernel, i, g.M, g.N, g.K), func() error {
+			step(fmt.Sprintf("%s %d %dx%dx%d", p.Kernel(), i, g.M, g.N, g.K), func() error {
 				a, bm, bias := densetest.Uniform(r, g.M*g.K), densetest.Uniform(r, g.K*g.N), densetest.Uniform(r, g.N)
 				ab, bb, biasb := upload(t, d, a), upload(t, d, bm), upload(t, d, bias)
 				defer ab.Release()

@@ -17,7 +17,9 @@ type PackedB struct {
 	buf    *Buffer
 	k, n   int
 	params kernels.GemmParams // the parameters it was packed for
-	// Layout of the copy when it is not packed (params.PackB false).
+	// packed says buf holds panels (params.Panels gave B a width); else
+	// it is a copy of B in the layout below.
+	packed bool
 	transB bool
 	off    int
 	ld     int
@@ -56,10 +58,11 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 	if err := bk.Validate(bigLen, b.n, bigLen, 0); err != nil {
 		return nil, err
 	}
-	p := d.GemmParamsFor(d.packClass(bk.N, bk.K))
+	cfg := d.settings()
+	p := cfg.gemm[cfg.packClass(bk.N, bk.K)]
 	// Under TF32 a plain copy, which the tensor-core kernel reads.
-	if p.PackB && !p.Local && d.Precision() != TF32 {
-		return d.packB(p, bk, b)
+	if _, bw := p.Panels(bk, cfg.lim); bw > 0 && cfg.precision != TF32 {
+		return d.packB(cfg.lim, p, bw, bk, b)
 	}
 	// A copy in B's own layout, from its first element to its last.
 	rows, cols := bk.K, bk.N
@@ -75,24 +78,25 @@ func (d *Device) PackB(g kernels.Gemm, b *Buffer) (*PackedB, error) {
 		buf.Release()
 		return nil, err
 	}
-	p.PackB = false // a copy, not panels
-	return &PackedB{d: d, buf: buf, k: bk.K, n: bk.N, params: p, transB: bk.TransB, ld: bk.LDB}, nil
+	// A copy, not panels: the parameters read it in place.
+	return &PackedB{d: d, buf: buf, k: bk.K, n: bk.N, params: kernels.InPlaceB(p), transB: bk.TransB, ld: bk.LDB}, nil
 }
 
 // packClass returns the class whose parameters PackB packs a K×N op(B)
 // for. The rows of the products to come are unknown, but a skinny N or K
 // decides the class whatever they are (kernels.ClassThresholds.ClassOf
 // tests those first); otherwise B is packed for the large class.
-func (d *Device) packClass(n, k int) kernels.GemmClass {
-	return d.GemmClassOf(d.ClassThresholds().SmallM+1, n, k)
+func (c *config) packClass(n, k int) kernels.GemmClass {
+	return c.classes.ClassOf(c.classes.SmallM+1, n, k)
 }
 
 // bigLen stands for the length of a buffer that is not checked.
 const bigLen = 1<<31 - 1
 
-// packB packs op(B) of g (validated) into a new buffer of panels p.NWI wide.
-func (d *Device) packB(p kernels.GemmParams, g kernels.Gemm, b *Buffer) (*PackedB, error) {
-	n, err := packedLen(g.K, g.N, p.NWI, "B")
+// packB packs op(B) of g (validated) into a new buffer of panels bw wide,
+// for parameters p, on a device of limits lim.
+func (d *Device) packB(lim kernels.Limits, p kernels.GemmParams, bw int, g kernels.Gemm, b *Buffer) (*PackedB, error) {
+	n, err := packedLen(g.K, g.N, bw, "B")
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +104,11 @@ func (d *Device) packB(p kernels.GemmParams, g kernels.Gemm, b *Buffer) (*Packed
 	if err != nil {
 		return nil, err
 	}
-	if err := d.packBInto(p, g, b, buf); err != nil {
+	if err := d.packBInto(lim, bw, g, b, buf); err != nil {
 		buf.Release()
 		return nil, err
 	}
-	return &PackedB{d: d, buf: buf, k: g.K, n: g.N, params: p, ld: p.NWI}, nil
+	return &PackedB{d: d, buf: buf, k: g.K, n: g.N, params: p, packed: true, ld: bw}, nil
 }
 
 // packedLen returns the floats of a k×n operand packed in panels w wide.
@@ -117,9 +121,10 @@ func packedLen(k, n, w int, name string) (int, error) {
 }
 
 // packBInto enqueues the packing of op(B) of g into dst (at least
-// kernels.PackedLen(g.K, g.N, p.NWI) floats).
-func (d *Device) packBInto(p kernels.GemmParams, g kernels.Gemm, b, dst *Buffer) error {
-	l := kernels.PackLaunch(p.NWI, g.TransB, g.K, g.N, g.OffB, g.LDB, d.info.ComputeUnits)
+// kernels.PackedLen(g.K, g.N, bw) floats), in panels bw wide, on a device
+// of limits lim.
+func (d *Device) packBInto(lim kernels.Limits, bw int, g kernels.Gemm, b, dst *Buffer) error {
+	l := kernels.PackLaunch(bw, g.TransB, g.K, g.N, g.OffB, g.LDB, lim.ComputeUnits)
 	return d.enqueue(&l, b, dst)
 }
 
@@ -141,35 +146,44 @@ func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buf
 	if g.K != pb.k || g.N != pb.n {
 		return fmt.Errorf("device: gemm: packed B is %d×%d, the product needs K×N = %d×%d", pb.k, pb.n, g.K, g.N)
 	}
+	cfg := d.settings()
 	p := pb.params
-	if p.PackB && !p.Local {
+	if pb.packed {
 		g.TransB, g.OffB, g.LDB = false, 0, g.N
 		if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
 			return err
 		}
-		return d.gemmLaunch(p, g, a, pb.buf, c, bias, nil)
+		return d.gemmLaunch(cfg.lim, p, g, a, pb.buf, c, bias, nil)
 	}
 	g.TransB, g.OffB, g.LDB = pb.transB, pb.off, pb.ld
 	if err := gemmCheck(&g, a, pb.buf, c, bias, "packed B"); err != nil {
 		return err
 	}
 	// Precision TF32: the tensor-core kernel reads the copy as it is.
-	if ok, err := d.gemmTF32(g, a, pb.buf, c, bias); ok {
-		return err
+	if cfg.precision == TF32 {
+		return d.gemmTF32(cfg, g, a, pb.buf, c, bias)
 	}
-	// An unpacked copy serves any parameters: take the class's own.
-	if q := d.GemmParamsFor(d.GemmClassOf(g.M, g.N, g.K)); !q.PackB || q.Local {
+	// An unpacked copy serves any parameters that read B in place: take
+	// the class's own where they do.
+	if q := cfg.gemmFor(g.M, g.N, g.K); !packsB(q, g, cfg.lim) {
 		p = q
 	}
-	return d.gemmLaunch(p, g, a, pb.buf, c, bias, nil)
+	return d.gemmLaunch(cfg.lim, p, g, a, pb.buf, c, bias, nil)
+}
+
+// packsB reports whether p packs B for g on a device of limits lim.
+func packsB(p kernels.GemmParams, g kernels.Gemm, lim kernels.Limits) bool {
+	_, bw := p.Panels(g, lim)
+	return bw > 0
 }
 
 // packAInto enqueues the packing of op(A) of g (validated) into dst (at
-// least kernels.PackedLen(g.K, g.M, p.MWI) floats), in panels p.MWI rows
-// tall: panel t holds rows t·MWI.. of op(A) as K rows of MWI floats, which
-// is op(A)ᵀ (K×M, stored transposed unless A is) packed as B is.
-func (d *Device) packAInto(p kernels.GemmParams, g kernels.Gemm, a, dst *Buffer) error {
-	l := kernels.PackLaunch(p.MWI, !g.TransA, g.K, g.M, g.OffA, g.LDA, d.info.ComputeUnits)
+// least kernels.PackedLen(g.K, g.M, aw) floats), in panels aw rows tall:
+// panel t holds rows t·aw.. of op(A) as K rows of aw floats, which is
+// op(A)ᵀ (K×M, stored transposed unless A is) packed as B is, on a device
+// of limits lim.
+func (d *Device) packAInto(lim kernels.Limits, aw int, g kernels.Gemm, a, dst *Buffer) error {
+	l := kernels.PackLaunch(aw, !g.TransA, g.K, g.M, g.OffA, g.LDA, lim.ComputeUnits)
 	return d.enqueue(&l, a, dst)
 }
 

@@ -20,7 +20,7 @@ import (
 // that packs nothing with small tiles and blocks (so that small shapes
 // cross many K blocks, block edges and the gather path of an unpacked B),
 // and one with odd tiles that packs both with tiny K blocks.
-var perfParamSets = []kernels.GemmParams{
+var perfParamSets = []kernels.MicroGemmParams{
 	kernels.CPUGemm,
 	withKC(kernels.CPUGemm, 256),
 	{MWI: 4, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 4, MC: 8, NC: 16, KC: 16},
@@ -28,7 +28,7 @@ var perfParamSets = []kernels.GemmParams{
 }
 
 // withKC returns p with K blocks of kc.
-func withKC(p kernels.GemmParams, kc int) kernels.GemmParams {
+func withKC(p kernels.MicroGemmParams, kc int) kernels.MicroGemmParams {
 	p.KC = kc
 	return p
 }
@@ -246,25 +246,6 @@ func TestGemmPackedReuse(t *testing.T) {
 	}
 }
 
-// TestGemmBlocks checks the blocks of C handed to work-items: whole tiles,
-// enough blocks for the compute units, K blocks covering K.
-func TestGemmBlocks(t *testing.T) {
-	for _, p := range perfParamSets {
-		for _, s := range [][3]int{{1, 1, 1}, {512, 512, 512}, {16384, 10, 512}, {256, 512, 784}, {7, 3000, 5}, {2048, 2048, 2048}} {
-			m, n, k := s[0], s[1], s[2]
-			mc, nc, kc := gemmBlocks(p, m, n, k, 2)
-			if mc%p.MWI != 0 || nc%p.NWI != 0 || mc < 1 || nc < 1 || kc < 1 || kc > k {
-				t.Errorf("%v %v: blocks %d×%d×%d", p, s, mc, nc, kc)
-			}
-			blocks := ceilDiv(m, mc) * ceilDiv(n, nc)
-			tiles := ceilDiv(m, p.MWI) * ceilDiv(n, p.NWI)
-			if blocks < min(8, tiles) {
-				t.Errorf("%v %v: %d blocks of %d×%d for 2 compute units", p, s, blocks, mc, nc)
-			}
-		}
-	}
-}
-
 // TestSoftmaxCPUPaths checks softmax and log_softmax on the CPU kernels'
 // paths: short rows (one vector, compiled per length), rows with and
 // without a vector tail, many rows per work-item, in place, and rows with
@@ -353,29 +334,6 @@ func TestCPULike(t *testing.T) {
 	} {
 		if got := c.info.cpuLike(); got != c.want {
 			t.Errorf("%s, local memory in global memory %v: cpuLike = %v, want %v", c.info.Type, c.info.LocalMemGlobal, got, c.want)
-		}
-	}
-}
-
-func TestPackAPays(t *testing.T) {
-	p := kernels.CPUGemm
-	for _, c := range []struct {
-		g    kernels.Gemm
-		nc   int
-		want bool
-	}{
-		{kernels.Gemm{M: 256, N: 512, K: 784, LDA: 784}, 256, false},    // 2 column blocks
-		{kernels.Gemm{M: 256, N: 256, K: 512, LDA: 512}, 256, false},    // 1 column block
-		{kernels.Gemm{M: 1000, N: 1000, K: 1000, LDA: 1000}, 256, true}, // 4 column blocks
-		{kernels.Gemm{M: 256, N: 512, K: 1024, LDA: 1024}, 256, true},   // rows 4 KiB apart
-		{kernels.Gemm{M: 256, N: 512, K: 784, LDA: 256, TransA: true}, 256, true},
-		{kernels.Gemm{M: 256, N: 10, K: 1024, LDA: 1024}, 16, false}, // too narrow
-		{kernels.Gemm{M: 8, N: 512, K: 1024, LDA: 1024}, 256, false}, // too few rows
-		{kernels.Gemm{M: 256, N: 512, K: 8, LDA: 1024}, 256, false},  // too short
-	} {
-		if got := packAPays(p, c.g, c.nc); got != c.want {
-			t.Errorf("packAPays(%dx%dx%d, lda %d, transA %v, nc %d) = %v, want %v",
-				c.g.M, c.g.N, c.g.K, c.g.LDA, c.g.TransA, c.nc, got, c.want)
 		}
 	}
 }

@@ -3,7 +3,7 @@ package device
 import "github.com/densecl/densecl/kernels"
 
 // PrepareGemm builds the programs that the launches of a GEMM like g with
-// parameters p name (kernels.GemmLaunches: the product itself, and the
+// parameters p name (kernels.GemmPrograms: the product itself, and the
 // packing kernels p asks for), so that a
 // tuner can build many candidates' programs concurrently before timing
 // them. Only g's TransA, TransB, Bias and Act matter. It fails when p does
@@ -14,18 +14,10 @@ func (d *Device) PrepareGemm(p kernels.GemmParams, g kernels.Gemm) error {
 	if d == nil {
 		return errNilDevice
 	}
-	if err := d.checkGemmParams(p); err != nil {
+	if err := checkGemm(d.info, p); err != nil {
 		return err
 	}
-	// A product of at least one whole tile in every direction, packing A
-	// when the parameters ask: the sizes do not change the programs.
-	if g.M < 1 || g.N < 1 || g.K < 1 {
-		g.M, g.N, g.K = 1, 1, 1
-	}
-	for _, l := range kernels.GemmLaunches(p, g, true, d.info.ComputeUnits, 1, 1, 1, false) {
-		if l.Source == kernels.XgemmSource {
-			l.Options = d.xgemmOptions(p, g)
-		}
+	for _, l := range kernels.GemmPrograms(p, g, d.info.Limits()) {
 		prog, err := d.Program(l.Source, l.Options)
 		if err != nil {
 			return err

@@ -66,17 +66,12 @@ const EnvPrecision = "DENSECL_PRECISION"
 // TF32Supported) on a device that cannot do TF32.
 var ErrNoTF32 = errors.New("device: TF32 needs an NVIDIA GPU of compute capability 8.0 or higher (Ampere or later) whose OpenCL compiler accepts inline PTX")
 
-// precisionState is a Device's precision and TF32 configuration.
-type precisionState struct {
+// tf32Check is the outcome of a Device's TF32 check (TF32Supported): state
+// computed once, not a setting.
+type tf32Check struct {
 	mu      sync.Mutex
-	p       Precision
-	tf32    kernels.TF32Params // zero until set: kernels.DefaultTF32
-	checked bool               // tf32Err holds the outcome of the check
-	tf32Err error
-	// emulate builds the TF32 kernels without PTX (kernels.TF32Layout.Emulate)
-	// and skips the vendor and compute-capability checks: tests of the index
-	// math on any device.
-	emulate bool
+	checked bool // err holds the outcome of the check
+	err     error
 }
 
 // Precision returns the precision of d's matrix products.
@@ -85,9 +80,7 @@ func (d *Device) Precision() Precision {
 		var zero Precision
 		return zero
 	}
-	d.prec.mu.Lock()
-	defer d.prec.mu.Unlock()
-	return d.prec.p
+	return d.settings().precision
 }
 
 // SetPrecision makes d's later matrix products run in precision p. TF32
@@ -106,10 +99,10 @@ func (d *Device) SetPrecision(p Precision) error {
 	default:
 		return fmt.Errorf("device: unknown precision %d", int(p))
 	}
-	d.prec.mu.Lock()
-	d.prec.p = p
-	d.prec.mu.Unlock()
-	return nil
+	return d.update(func(c *config) error {
+		c.precision = p
+		return nil
+	})
 }
 
 // TF32Supported returns nil when d can run its products in TF32: an NVIDIA
@@ -124,13 +117,13 @@ func (d *Device) TF32Supported() error {
 	if d == nil {
 		return errNilDevice
 	}
-	d.prec.mu.Lock()
-	defer d.prec.mu.Unlock()
-	if !d.prec.checked {
-		d.prec.tf32Err = d.checkTF32(d.prec.emulate)
-		d.prec.checked = true
+	d.tf32Check.mu.Lock()
+	defer d.tf32Check.mu.Unlock()
+	if !d.tf32Check.checked {
+		d.tf32Check.err = d.checkTF32(d.settings().emulateTF32)
+		d.tf32Check.checked = true
 	}
-	return d.prec.tf32Err
+	return d.tf32Check.err
 }
 
 // noTF32 is the error of a device that cannot do TF32: ErrNoTF32, then
@@ -223,16 +216,7 @@ func (d *Device) TF32Params() kernels.TF32Params {
 		var zero kernels.TF32Params
 		return zero
 	}
-	d.prec.mu.Lock()
-	defer d.prec.mu.Unlock()
-	return d.tf32ParamsLocked()
-}
-
-func (d *Device) tf32ParamsLocked() kernels.TF32Params {
-	if d.prec.tf32 == (kernels.TF32Params{}) {
-		return kernels.DefaultTF32
-	}
-	return d.prec.tf32
+	return d.settings().tf32
 }
 
 // SetTF32Params makes d's later TF32 products use p. It fails when p is
@@ -247,13 +231,13 @@ func (d *Device) SetTF32Params(p kernels.TF32Params) error {
 	if p.WorkGroup() > d.info.MaxWorkGroup {
 		return fmt.Errorf("device: tf32 work-group of %d work-items exceeds the device's %d", p.WorkGroup(), d.info.MaxWorkGroup)
 	}
-	d.prec.mu.Lock()
-	defer d.prec.mu.Unlock()
-	if need := p.LocalBytes(d.prec.emulate); need > d.info.LocalMem {
-		return fmt.Errorf("device: tf32 tiles need %d bytes of local memory, the device has %d", need, d.info.LocalMem)
-	}
-	d.prec.tf32 = p
-	return nil
+	return d.update(func(c *config) error {
+		if need := p.LocalBytes(c.emulateTF32); need > d.info.LocalMem {
+			return fmt.Errorf("device: tf32 tiles need %d bytes of local memory, the device has %d", need, d.info.LocalMem)
+		}
+		c.tf32 = p
+		return nil
+	})
 }
 
 // precisionFromEnv applies $DENSECL_PRECISION (EnvPrecision), if set.
@@ -283,16 +267,11 @@ type envError struct {
 func (e *envError) Error() string { return e.msg }
 func (e *envError) Unwrap() error { return e.err }
 
-// gemmTF32 runs g (validated) on the TF32 kernel when d's precision is
-// TF32, and reports whether it did. Every shape suits it (any M, N, K,
-// layouts, offsets): operands that allow it are staged with cp.async.
-func (d *Device) gemmTF32(g kernels.Gemm, a, b, c, bias *Buffer) (bool, error) {
-	d.prec.mu.Lock()
-	prec, p, emulate := d.prec.p, d.tf32ParamsLocked(), d.prec.emulate
-	d.prec.mu.Unlock()
-	if prec != TF32 {
-		return false, nil
-	}
+// gemmTF32 runs g (validated) on the TF32 kernel with the settings cfg
+// (whose precision is TF32). Every shape suits it (any M, N, K, layouts,
+// offsets): operands that allow it are staged with cp.async.
+func (d *Device) gemmTF32(cfg *config, g kernels.Gemm, a, b, c, bias *Buffer) error {
+	p, emulate := cfg.tf32, cfg.emulateTF32
 	if !g.Bias {
 		bias = c // any valid buffer: the kernel does not read it
 	}
@@ -303,5 +282,5 @@ func (d *Device) gemmTF32(g kernels.Gemm, a, b, c, bias *Buffer) (bool, error) {
 		Bias:   g.Bias, Act: g.Act.Kind, Emulate: emulate,
 	}
 	launch := kernels.TF32Launch(p, l, g)
-	return true, d.enqueue(&launch, a, b, c, bias)
+	return d.enqueue(&launch, a, b, c, bias)
 }

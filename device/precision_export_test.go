@@ -4,8 +4,11 @@ package device
 // and skip the vendor and compute-capability checks, so that TF32 runs on
 // any device: tests of the kernel's index math on PoCL.
 func EmulateTF32(d *Device) {
-	d.prec.mu.Lock()
-	d.prec.emulate = true
-	d.prec.checked = false
-	d.prec.mu.Unlock()
+	_ = d.update(func(c *config) error {
+		c.emulateTF32 = true
+		return nil
+	})
+	d.tf32Check.mu.Lock()
+	d.tf32Check.checked = false
+	d.tf32Check.mu.Unlock()
 }

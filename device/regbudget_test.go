@@ -13,16 +13,17 @@ func TestXgemmOptionsBudget(t *testing.T) {
 	p := kernels.GPUGemmDefault("NVIDIA Corporation", kernels.ClassLarge)
 	p.MaxRegs = 128
 	g := kernels.Gemm{M: 256, N: 256, K: 256, LDA: 256, LDB: 256, LDC: 256}
-	nv := &Device{info: Info{Extensions: "cl_khr_fp64 cl_nv_compiler_options cl_nv_device_attribute_query"}}
-	other := &Device{info: Info{Extensions: "cl_khr_fp64"}}
-	if o := nv.xgemmOptions(p, g); !strings.HasSuffix(o, " -cl-nv-maxrregcount=128") || !strings.HasPrefix(o, p.XgemmOptions(g)) {
-		t.Errorf("NVIDIA: options %q, want XgemmOptions and -cl-nv-maxrregcount=128", o)
+	nv := Info{Extensions: "cl_khr_fp64 cl_nv_compiler_options cl_nv_device_attribute_query"}.Limits()
+	other := Info{Extensions: "cl_khr_fp64"}.Limits()
+	plain := p.Options(g, kernels.Limits{})
+	if o := p.Launch(g, nv, false).Options; o != plain+" -cl-nv-maxrregcount=128" {
+		t.Errorf("NVIDIA: options %q, want %q and -cl-nv-maxrregcount=128", o, plain)
 	}
-	if o := other.xgemmOptions(p, g); o != p.XgemmOptions(g) {
-		t.Errorf("another compiler: options %q, want %q (no budget)", o, p.XgemmOptions(g))
+	if o := p.Launch(g, other, false).Options; o != plain {
+		t.Errorf("another compiler: options %q, want %q (no budget)", o, plain)
 	}
 	p.MaxRegs = 0
-	if o := nv.xgemmOptions(p, g); strings.Contains(o, "maxrregcount") {
+	if o := p.Launch(g, nv, false).Options; strings.Contains(o, "maxrregcount") {
 		t.Errorf("NVIDIA, no budget: options %q", o)
 	}
 }

@@ -38,7 +38,7 @@ func TestGemmSelection(t *testing.T) {
 		{4096, 4096, 4096, kernels.KernelXgemm},
 	} {
 		p := gpu.GemmParamsFor(gpu.GemmClassOf(tc.m, tc.n, tc.k))
-		if p.Kernel != tc.want {
+		if p.Kernel() != tc.want {
 			t.Errorf("gpu %d×%d×%d: %v, want kernel %v", tc.m, tc.n, tc.k, p, tc.want)
 		}
 		if err := p.Validate(); err != nil {

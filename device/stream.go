@@ -1,6 +1,7 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -117,12 +118,17 @@ func (s *Staging) Release() error {
 }
 
 // Event is a command in flight on one of the device's queues. Wait for it
-// or pass it to a later command; Release it once done with it.
-type Event struct{ ev *cl.Event }
+// or pass it to a later command; Release it once done with it. The zero
+// Event holds no command: the ...To calls (UploadStagedTo, ComputeMarkTo,
+// DownloadStagedTo) record theirs in an Event that holds none, new or
+// released since, so that a few Events kept by the caller serve a steady
+// stream of transfers without allocating.
+type Event struct{ ev cl.Event }
 
-// Wait blocks until the command has completed.
+// Wait blocks until the command has completed; an Event that holds none
+// returns at once. It allocates nothing.
 func (e *Event) Wait() error {
-	if e == nil || e.ev == nil {
+	if e == nil || !e.ev.Held() {
 		return nil
 	}
 	if err := e.ev.Wait(); err != nil {
@@ -131,16 +137,48 @@ func (e *Event) Wait() error {
 	return nil
 }
 
-// Release releases the event, first waiting for a transfer's completion.
-// Releasing twice is not an error.
+// Release releases the event, first waiting for a transfer's completion,
+// and leaves e holding none. Releasing twice is not an error. It
+// allocates nothing.
 func (e *Event) Release() error {
-	if e == nil || e.ev == nil {
+	if e == nil || !e.ev.Held() {
 		return nil
 	}
-	err := e.ev.Release()
-	e.ev = nil
-	if err != nil {
+	if err := e.ev.Release(); err != nil {
 		return fmt.Errorf("device: %w", err)
+	}
+	return nil
+}
+
+// UploadAsyncTo is UploadAsync that records the copy in ev, which must
+// hold no command (the zero Event, or one released since), instead of a
+// new Transfer: src is pinned and must not change until ev's Wait or
+// Release. It allocates nothing.
+func (d *Device) UploadAsyncTo(ev *Event, dst *Buffer, off int, src []float32) error {
+	if d == nil {
+		return errNilDevice
+	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if ev == nil || ev.ev.Held() {
+		return errors.New("device: upload: the event is nil or still holds a command; release it first")
+	}
+	m, err := dst.acquire(d, "upload destination")
+	if err != nil {
+		return err
+	}
+	defer dst.releaseUse()
+	if off < 0 || off+len(src) > dst.n {
+		return fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
+	}
+	if len(src) == 0 {
+		return nil // nothing to copy: ev stays empty
+	}
+	if err := d.queue.EnqueueWriteTo(m, 4*off, src, &ev.ev); err != nil {
+		return fmt.Errorf("device: upload: %w", err)
 	}
 	return nil
 }
@@ -193,16 +231,19 @@ func (s *streams) release() error {
 	return first
 }
 
+// errReleasedEvent is a wait for an Event that holds no command.
+var errReleasedEvent = fmt.Errorf("device: waiting for a released event: %w", ErrClosed)
+
 func clEvents(evs []*Event) ([]*cl.Event, error) {
 	var out []*cl.Event
 	for _, e := range evs {
 		if e == nil {
 			continue
 		}
-		if e.ev == nil {
-			return nil, fmt.Errorf("device: waiting for a released event: %w", ErrClosed)
+		if !e.ev.Held() {
+			return nil, errReleasedEvent
 		}
-		out = append(out, e.ev)
+		out = append(out, &e.ev)
 	}
 	return out, nil
 }
@@ -216,7 +257,21 @@ func (d *Device) UploadStaged(dst *Buffer, off int, s *Staging, soff, n int, aft
 	if d == nil {
 		return nil, errNilDevice
 	}
-	return d.staged(true, dst, off, s, soff, n, after)
+	ev := new(Event)
+	if err := d.staged(ev, true, dst, off, s, soff, n, after); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// UploadStagedTo is UploadStaged that records the copy in ev, which must
+// hold no command (the zero Event, or one released since), and waits for
+// after unless it is nil. It allocates nothing.
+func (d *Device) UploadStagedTo(ev *Event, dst *Buffer, off int, s *Staging, soff, n int, after *Event) error {
+	if d == nil {
+		return errNilDevice
+	}
+	return d.staged(ev, true, dst, off, s, soff, n, oneEvent(after))
 }
 
 // DownloadStaged enqueues on the device's download queue a copy of n
@@ -227,75 +282,149 @@ func (d *Device) DownloadStaged(s *Staging, soff int, src *Buffer, off, n int, a
 	if d == nil {
 		return nil, errNilDevice
 	}
-	return d.staged(false, src, off, s, soff, n, after)
+	ev := new(Event)
+	if err := d.staged(ev, false, src, off, s, soff, n, after); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }
 
-func (d *Device) staged(up bool, b *Buffer, off int, s *Staging, soff, n int, after []*Event) (*Event, error) {
-	op := "download"
+// DownloadStagedTo is DownloadStaged that records the copy in ev, which
+// must hold no command, and waits for after unless it is nil. It
+// allocates nothing.
+func (d *Device) DownloadStagedTo(ev *Event, s *Staging, soff int, src *Buffer, off, n int, after *Event) error {
+	if d == nil {
+		return errNilDevice
+	}
+	return d.staged(ev, false, src, off, s, soff, n, oneEvent(after))
+}
+
+// oneEvent returns after as a wait list of at most one event, without
+// allocating: the slice's array is after's own pointer's.
+func oneEvent(after *Event) []*Event {
+	if after == nil {
+		return nil
+	}
+	return unsafe.Slice(&after, 1)
+}
+
+// errStagedEvent is a staged transfer asked to record its command in an
+// Event that still holds one.
+var errStagedEvent = errors.New("device: staged transfer: the event still holds a command; release it first")
+
+// staged enqueues a staged upload (up) or download and records it in ev.
+// With at most one event to wait for it allocates nothing.
+func (d *Device) staged(ev *Event, up bool, b *Buffer, off int, s *Staging, soff, n int, after []*Event) error {
+	op, what := "download", "staged download buffer"
 	if up {
-		op = "upload"
+		op, what = "upload", "staged upload buffer"
 	}
 	done, err := d.use()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer done()
-	if s == nil || s.d != d {
-		return nil, fmt.Errorf("device: staged %s: the staging memory is nil or belongs to another device", op)
+	if ev == nil || ev.ev.Held() {
+		return errStagedEvent
+	}
+	if s == nil || !d.shares(s.d) {
+		return fmt.Errorf("device: staged %s: the staging memory is nil or belongs to another device", op)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.mem == nil {
-		return nil, fmt.Errorf("device: staged %s: staging memory: %w", op, ErrClosed)
+		return fmt.Errorf("device: staged %s: staging memory: %w", op, ErrClosed)
 	}
-	m, err := b.acquire(d, "staged "+op+" buffer")
+	m, err := b.acquire(d, what)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer b.releaseUse()
 	if n < 1 || off < 0 || soff < 0 || off+n > b.n || soff+n > len(s.data) {
-		return nil, fmt.Errorf("device: staged %s: %d floats at offset %d of a buffer of %d and offset %d of staging of %d do not fit",
+		return fmt.Errorf("device: staged %s: %d floats at offset %d of a buffer of %d and offset %d of staging of %d do not fit",
 			op, n, off, b.n, soff, len(s.data))
-	}
-	wait, err := clEvents(after)
-	if err != nil {
-		return nil, err
 	}
 	q, err := d.streamQueues()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	queue := q.down
 	if up {
 		queue = q.up
 	}
-	var ev *cl.Event
+	// One event to wait for goes in the transfer's wait list; several go
+	// in a barrier's before it on the in-order queue.
+	var wait *cl.Event
+	if k := countEvents(after); k == 1 {
+		for _, e := range after {
+			if e != nil {
+				if !e.ev.Held() {
+					return errReleasedEvent
+				}
+				wait = &e.ev
+			}
+		}
+	} else if k > 1 {
+		evs, err := clEvents(after)
+		if err != nil {
+			return err
+		}
+		bar, err := queue.EnqueueBarrierWithWaitList(evs)
+		if err != nil {
+			return fmt.Errorf("device: staged %s: %w", op, err)
+		}
+		if err := bar.Release(); err != nil {
+			return fmt.Errorf("device: staged %s: %w", op, err)
+		}
+	}
 	host := s.data[soff : soff+n]
 	if up {
-		ev, err = queue.EnqueueWriteBuffer(m, false, 4*off, host, wait)
+		err = queue.EnqueueWriteMapped(m, 4*off, host, wait, &ev.ev)
 	} else {
-		ev, err = queue.EnqueueReadBuffer(m, false, 4*off, host, wait)
+		err = queue.EnqueueReadMapped(m, 4*off, host, wait, &ev.ev)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("device: staged %s: %w", op, err)
+		return fmt.Errorf("device: staged %s: %w", op, err)
 	}
 	// Commands of other queues may wait for this one: submit it now.
 	if err := queue.Flush(); err != nil {
-		ev.Release()
-		return nil, fmt.Errorf("device: staged %s: %w", op, err)
+		_ = ev.Release()
+		return fmt.Errorf("device: staged %s: %w", op, err)
 	}
-	return &Event{ev: ev}, nil
+	return nil
+}
+
+// countEvents returns how many of evs are not nil.
+func countEvents(evs []*Event) int {
+	k := 0
+	for _, e := range evs {
+		if e != nil {
+			k++
+		}
+	}
+	return k
 }
 
 // ComputeAfter makes every operation enqueued on the compute queue after
 // it (kernels, Upload, Download, ...) wait until the events have
-// completed: a barrier on the in-order queue.
+// completed: a barrier on the in-order queue. With one event it allocates
+// nothing.
 func (d *Device) ComputeAfter(after ...*Event) error {
 	if d == nil {
 		return errNilDevice
 	}
+	switch countEvents(after) {
+	case 0:
+		return nil
+	case 1:
+		for _, e := range after {
+			if e != nil {
+				return d.barrierAfter(e)
+			}
+		}
+	}
 	wait, err := clEvents(after)
-	if err != nil || len(wait) == 0 {
+	if err != nil {
 		return err
 	}
 	ev, err := d.sync(wait, true)
@@ -305,6 +434,23 @@ func (d *Device) ComputeAfter(after ...*Event) error {
 	return ev.Release()
 }
 
+// barrierAfter enqueues on the compute queue a barrier, with no event,
+// that makes later commands wait for e.
+func (d *Device) barrierAfter(e *Event) error {
+	if !e.ev.Held() {
+		return errReleasedEvent
+	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := d.queue.EnqueueBarrierAfter(&e.ev); err != nil {
+		return fmt.Errorf("device: compute barrier: %w", err)
+	}
+	return nil
+}
+
 // ComputeMark returns an event that completes once every operation
 // enqueued on the compute queue before it has: what DownloadStaged waits
 // for to read a result.
@@ -312,15 +458,36 @@ func (d *Device) ComputeMark() (*Event, error) {
 	if d == nil {
 		return nil, errNilDevice
 	}
-	ev, err := d.sync(nil, false)
-	if err != nil {
+	ev := new(Event)
+	if err := d.ComputeMarkTo(ev); err != nil {
 		return nil, err
 	}
-	if err := d.queue.Flush(); err != nil {
-		ev.Release()
-		return nil, fmt.Errorf("device: mark: %w", err)
+	return ev, nil
+}
+
+// ComputeMarkTo is ComputeMark that records the marker in ev, which must
+// hold no command (the zero Event, or one released since). It allocates
+// nothing.
+func (d *Device) ComputeMarkTo(ev *Event) error {
+	if d == nil {
+		return errNilDevice
 	}
-	return &Event{ev: ev}, nil
+	if ev == nil || ev.ev.Held() {
+		return errors.New("device: mark: the event is nil or still holds a command; release it first")
+	}
+	done, err := d.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := d.queue.EnqueueMarkerTo(&ev.ev); err != nil {
+		return fmt.Errorf("device: mark: %w", err)
+	}
+	if err := d.queue.Flush(); err != nil {
+		_ = ev.Release()
+		return fmt.Errorf("device: mark: %w", err)
+	}
+	return nil
 }
 
 // sync enqueues on the compute queue a barrier (every later command waits

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +51,11 @@ const (
 	SourceSet ParamSource = "set"
 )
 
-// TunedClass is one class's tuned parameters in a record.
+// TunedClass is one class's tuned parameters in a record. In JSON the
+// parameters are tagged by their kernel: {"kernel": "xgemm", "params":
+// {...}, "gflops": ...} (kernels.MarshalGemmParams); a record written
+// before the families split, whose "params" is the flat form with no
+// "kernel" beside it, still reads (kernels.UnmarshalGemmParams).
 type TunedClass struct {
 	Params kernels.GemmParams `json:"params"`
 	// GFLOPS is Params' rate on the tuner's shapes of the class (geometric
@@ -218,6 +223,7 @@ func writeJSONFile(path string, v any) error {
 }
 
 // GemmChoice is the parameters one class uses and where they come from.
+// In JSON its parameters are tagged by their kernel, as TunedClass's.
 type GemmChoice struct {
 	Class  kernels.GemmClass  `json:"class"`
 	Params kernels.GemmParams `json:"params"`
@@ -228,6 +234,89 @@ type GemmChoice struct {
 	// GFLOPS is what the record says the parameters measured (0 for the
 	// defaults).
 	GFLOPS float64 `json:"gflops,omitempty"`
+}
+
+// The JSON form of a record's parameters: the kernel beside them (absent
+// from records written before the families split), then the rest of the
+// value (the embedded plain type, whose own "params" the outer field
+// hides).
+
+// MarshalJSON writes t with its parameters tagged by their kernel.
+func (t TunedClass) MarshalJSON() ([]byte, error) {
+	type plain TunedClass
+	k, raw, err := kernels.MarshalGemmParams(t.Params)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Kernel string          `json:"kernel"`
+		Params json.RawMessage `json:"params"`
+		plain
+	}{k, raw, plain(t)})
+}
+
+// UnmarshalJSON reads t in the tagged form or the flat form of earlier
+// records, rejecting unknown fields.
+func (t *TunedClass) UnmarshalJSON(data []byte) error {
+	type plain TunedClass
+	var v struct {
+		Kernel string          `json:"kernel"`
+		Params json.RawMessage `json:"params"`
+		plain
+	}
+	if err := strictDecode(data, &v); err != nil {
+		return err
+	}
+	p, err := kernels.UnmarshalGemmParams(v.Kernel, v.Params)
+	if err != nil {
+		return err
+	}
+	*t = TunedClass(v.plain)
+	t.Params = p
+	return nil
+}
+
+// MarshalJSON writes c with its parameters tagged by their kernel.
+func (c GemmChoice) MarshalJSON() ([]byte, error) {
+	type plain GemmChoice
+	k, raw, err := kernels.MarshalGemmParams(c.Params)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Class  kernels.GemmClass `json:"class"`
+		Kernel string            `json:"kernel"`
+		Params json.RawMessage   `json:"params"`
+		plain
+	}{c.Class, k, raw, plain(c)})
+}
+
+// UnmarshalJSON reads c as MarshalJSON writes it (or with the flat
+// parameters of earlier versions).
+func (c *GemmChoice) UnmarshalJSON(data []byte) error {
+	type plain GemmChoice
+	var v struct {
+		Kernel string          `json:"kernel"`
+		Params json.RawMessage `json:"params"`
+		plain
+	}
+	if err := strictDecode(data, &v); err != nil {
+		return err
+	}
+	p, err := kernels.UnmarshalGemmParams(v.Kernel, v.Params)
+	if err != nil {
+		return err
+	}
+	*c = GemmChoice(v.plain)
+	c.Params = p
+	return nil
+}
+
+// strictDecode decodes data into v, rejecting unknown fields.
+func strictDecode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // GemmLookup is the outcome of looking up a device's GEMM parameters.
@@ -296,16 +385,15 @@ func LookupGemm(info Info) GemmLookup {
 // lookupLevels picks each class's parameters from the first level that
 // has them and where they fit the device, else the family's defaults.
 func lookupLevels(info Info, levels []tunedLevel) GemmLookup {
-	probe := &Device{info: info} // for the checks that need only info
 	var l GemmLookup
 	for _, c := range kernels.GemmClasses {
-		l.Classes[c] = GemmChoice{Class: c, Params: probe.defaultGemm(c), Source: SourceDefault}
+		l.Classes[c] = GemmChoice{Class: c, Params: defaultGemm(info, c), Source: SourceDefault}
 		for _, lv := range levels {
 			tc, ok := lv.rec.Classes[c]
 			if !ok {
 				continue
 			}
-			if err := probe.checkGemmParams(tc.Params); err != nil {
+			if err := checkGemm(info, tc.Params); err != nil {
 				l.Skipped = append(l.Skipped, fmt.Sprintf("%s %s, class %s: %v", lv.source, lv.from, c, err))
 				continue
 			}
@@ -313,7 +401,7 @@ func lookupLevels(info Info, levels []tunedLevel) GemmLookup {
 			break
 		}
 	}
-	l.Thresholds, l.ThresholdsSource = probe.defaultThresholds(), SourceDefault
+	l.Thresholds, l.ThresholdsSource = defaultThresholds(info), SourceDefault
 	for _, lv := range levels {
 		if t := lv.rec.Thresholds; t != nil {
 			if t.SkinnyN < 0 || t.SkinnyK < 0 || t.SmallM < 0 {
@@ -336,29 +424,16 @@ func (d *Device) Tuned() GemmLookup {
 		return zero
 	}
 	l := LookupGemm(d.info)
+	cfg := d.settings()
 	for _, c := range kernels.GemmClasses {
-		if p := d.GemmParamsFor(c); p != l.Classes[c].Params {
+		if p := cfg.gemm[c]; p != l.Classes[c].Params {
 			l.Classes[c] = GemmChoice{Class: c, Params: p, Source: SourceSet}
 		}
 	}
-	if t := d.ClassThresholds(); t != l.Thresholds {
+	if t := cfg.classes; t != l.Thresholds {
 		l.Thresholds, l.ThresholdsSource = t, SourceSet
 	}
 	return l
-}
-
-// withTuned makes d use the parameters LookupGemm finds for it.
-func (d *Device) withTuned() *Device {
-	l := LookupGemm(d.info)
-	for _, ch := range l.Classes {
-		if ch.Source != SourceDefault {
-			_ = d.SetGemmParamsFor(ch.Class, ch.Params) // checked by the lookup
-		}
-	}
-	if l.ThresholdsSource != SourceDefault {
-		d.SetClassThresholds(l.Thresholds)
-	}
-	return d
 }
 
 // DefaultGemmParams returns the family's default parameters of class c
@@ -366,8 +441,7 @@ func (d *Device) withTuned() *Device {
 // database has the class.
 func (d *Device) DefaultGemmParams(c kernels.GemmClass) kernels.GemmParams {
 	if d == nil {
-		var zero kernels.GemmParams
-		return zero
+		return nil
 	}
-	return d.defaultGemm(c)
+	return defaultGemm(d.info, c)
 }

@@ -16,8 +16,8 @@ var fakeGPU = Info{Platform: "P", PlatformVersion: "OpenCL 3.0 P", Name: "Fake G
 	DriverVersion: "1.2.3", Type: "gpu", MaxWorkGroup: 1024, LocalMem: 48 << 10, ComputeUnits: 8}
 
 // gpuParams returns a GPU-shaped parameter set with tile t×t.
-func gpuParams(t, kwg int) kernels.GemmParams {
-	return kernels.GemmParams{MWI: t, NWI: t, MDIM: 8, NDIM: 8, KWG: kwg, VW: 1, Local: true}
+func gpuParams(t, kwg int) kernels.MicroGemmParams {
+	return kernels.MicroGemmParams{MWI: t, NWI: t, MDIM: 8, NDIM: 8, KWG: kwg, VW: 1, Local: true}
 }
 
 // withDB makes the lookup use recs as the database until the test ends.
@@ -140,7 +140,7 @@ func TestLookupStale(t *testing.T) {
 	bad := gpuParams(2, 16)
 	bad.VW = 3 // no longer a vector width
 	// 4096 work-items, more than the device allows:
-	huge := kernels.GemmParams{MWI: 1, NWI: 1, MDIM: 64, NDIM: 64, KWG: 8, VW: 1, Local: true}
+	huge := kernels.MicroGemmParams{MWI: 1, NWI: 1, MDIM: 64, NDIM: 64, KWG: 8, VW: 1, Local: true}
 	dev := RecordFor(fakeGPU)
 	dev.Classes = map[kernels.GemmClass]TunedClass{kernels.ClassLarge: {Params: bad}, kernels.ClassSkinnyN: {Params: huge}}
 	vendor := TunedRecord{Vendor: fakeGPU.Vendor, Type: "gpu", Classes: map[kernels.GemmClass]TunedClass{
@@ -301,7 +301,7 @@ func TestOpenTuned(t *testing.T) {
 	info := d.Info()
 	// Any other set the device takes.
 	var p kernels.GemmParams
-	for _, q := range []kernels.GemmParams{kernels.CPUGemm, kernels.GPUGemm, {MWI: 2, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 8}} {
+	for _, q := range []kernels.GemmParams{kernels.CPUGemm, kernels.GPUGemm, kernels.MicroGemmParams{MWI: 2, NWI: 8, MDIM: 1, NDIM: 1, KWG: 2, VW: 8}} {
 		if q != d.DefaultGemmParams(kernels.ClassSkinnyK) && d.SetGemmParamsFor(kernels.ClassSkinnyK, q) == nil {
 			p = q
 			break

@@ -24,8 +24,8 @@ import (
 // a case list that keeps those fixed.
 
 // xgemmDefaults are the GPU kernels' vendor defaults, every class.
-func xgemmDefaults() []kernels.GemmParams {
-	var out []kernels.GemmParams
+func xgemmDefaults() []kernels.XgemmParams {
+	var out []kernels.XgemmParams
 	for _, v := range []string{"NVIDIA Corporation", "Advanced Micro Devices, Inc."} {
 		for _, c := range kernels.GemmClasses {
 			if p := kernels.GPUGemmDefault(v, c); !slices.Contains(out, p) {
@@ -101,7 +101,7 @@ func xgemmCases(r *rand.Rand, shapes [][3]int, tA, tB, bias, aligned bool, acts 
 // checkXgemm runs the cases with p on d, checking them against the
 // float64 reference (densetest.CheckGemm: error, NaN poison, guard
 // region, inputs unchanged) and against the fallback.
-func checkXgemm(t *testing.T, d *device.Device, p kernels.GemmParams, cases []densetest.GemmCase) {
+func checkXgemm(t *testing.T, d *device.Device, p kernels.XgemmParams, cases []densetest.GemmCase) {
 	t.Helper()
 	if err := d.SetGemmParams(p); err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestXgemmDenseShapes(t *testing.T) {
 
 // xgemmSpace returns every class's search space, each member once, with
 // its class.
-func xgemmSpace() (ps []kernels.GemmParams, classes []kernels.GemmClass) {
+func xgemmSpace() (ps []kernels.XgemmParams, classes []kernels.GemmClass) {
 	for _, c := range kernels.GemmClasses {
 		for _, p := range kernels.GPUGemmSpace(c) {
 			if !slices.Contains(ps, p) {
@@ -209,9 +209,9 @@ func xgemmSpace() (ps []kernels.GemmParams, classes []kernels.GemmClass) {
 }
 
 // xgemmValues lists the parameter values of p, as "NAME=value".
-func xgemmValues(p kernels.GemmParams) []string {
+func xgemmValues(p kernels.XgemmParams) []string {
 	return []string{
-		"Kernel=" + p.Kernel.String(), "MWG=" + strconv.Itoa(p.MWG), "NWG=" + strconv.Itoa(p.NWG),
+		"Kernel=" + p.Kernel().String(), "MWG=" + strconv.Itoa(p.MWG), "NWG=" + strconv.Itoa(p.NWG),
 		"KWG=" + strconv.Itoa(p.KWG), "MDIMC=" + strconv.Itoa(p.MDIMC), "NDIMC=" + strconv.Itoa(p.NDIMC),
 		"MDIMA=" + strconv.Itoa(p.MDIMA), "NDIMB=" + strconv.Itoa(p.NDIMB), "KWI=" + strconv.Itoa(p.KWI),
 		"VWM=" + strconv.Itoa(p.VWM), "VWN=" + strconv.Itoa(p.VWN), fmt.Sprint("STRM=", p.STRM),
@@ -221,7 +221,7 @@ func xgemmValues(p kernels.GemmParams) []string {
 
 // xgemmSample returns members of the search spaces that together take
 // every value of every parameter at least once (a greedy cover).
-func xgemmSample() []kernels.GemmParams {
+func xgemmSample() []kernels.XgemmParams {
 	all, _ := xgemmSpace()
 	need := map[string]bool{}
 	for _, p := range all {
@@ -229,7 +229,7 @@ func xgemmSample() []kernels.GemmParams {
 			need[v] = true
 		}
 	}
-	var out []kernels.GemmParams
+	var out []kernels.XgemmParams
 	for len(need) > 0 {
 		best, bestN := -1, 0
 		for i, p := range all {
@@ -253,7 +253,7 @@ func xgemmSample() []kernels.GemmParams {
 
 // checkMember runs member i of a list through one program: a layout, bias
 // and alignment chosen by i, so that a run over the list covers them all.
-func checkMember(t *testing.T, d *device.Device, r *rand.Rand, i int, p kernels.GemmParams) {
+func checkMember(t *testing.T, d *device.Device, r *rand.Rand, i int, p kernels.XgemmParams) {
 	t.Helper()
 	tA, tB := i&1 != 0, i&2 != 0
 	aligned := i%3 != 2

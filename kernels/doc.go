@@ -18,18 +18,24 @@
 //
 // # Kernel family
 //
-// GemmParams are the parameters of the GEMM kernel family: register tile,
-// work-group tile, K unrolling, vector width, local memory on or off and
-// packing of A and B, passed as -D build options; and the blocks of C and
-// K one work-item walks on CPUs (MC, NC, KC), passed at run time. CPUGemm
-// and GPUGemm are two points of the family's first kernel (cl/gemm.cl); a
-// tuner (bench.Tune) searches others. GemmParams.Kernel selects the GPU
-// kernels of cl/xgemm.cl instead: xgemm (tiles of C staged through local
-// memory, vector loads and stores, double buffering, CLBlast's parameter
-// names) and xgemm_direct (the same with every slice guarded, for small
-// and skinny products). GPUGemmDefault gives their vendor defaults per
-// shape class (GemmClass, sorted by ClassThresholds: GPUThresholds on
-// GPUs), GPUGemmSpace their search spaces. Linear and relu are compiled into a program; the other
+// GemmParams are the parameters of one kernel of the GEMM family, one type
+// per family behind one interface (Validate, Fits a device's Limits, the
+// build Options, the NDRange of a product, the Panels A and B are packed
+// in, and the product's Launch), so that package device runs any of them
+// alike. MicroGemmParams are cl/gemm.cl's: register tile, work-group tile,
+// K unrolling, vector width, local memory on or off and packing of A and
+// B, passed as -D build options, and the blocks of C and K one work-item
+// walks on CPUs (MC, NC, KC), passed at run time; CPUGemm and GPUGemm are
+// two of its points, and a tuner (bench.Tune) searches others.
+// XgemmParams are cl/xgemm.cl's, under CLBlast's names: xgemm (tiles of C
+// staged through local memory, vector loads and stores, double
+// buffering) and, with Direct, xgemm_direct (the same with every slice
+// guarded, for small and skinny products). In JSON, parameters are tagged
+// by their kernel (MarshalGemmParams; UnmarshalGemmParams also reads the
+// flat form of records written before the families split).
+// GPUGemmDefault gives the GPU kernels' vendor defaults per shape class
+// (GemmClass, sorted by ClassThresholds: GPUThresholds on GPUs),
+// GPUGemmSpace their search spaces. Linear and relu are compiled into a program; the other
 // activations share one program and take their kind at run time
 // (Activation.KernelKind). Dense2 describes two Dense layers fused into one
 // kernel, in two forms: cl/fused.cl for CPUs (a work-item per block of rows,

@@ -97,13 +97,18 @@ func (p Dense2GPUParams) LocalBytes(f Dense2, ht int) (ws, ys int) {
 	return 16 * ht * p.UC * (kv + nv), 4 * p.RowsPerGroup(f) * (f.N | 1)
 }
 
-// Limits are the figures of a device that bound a launch (device.Info
-// holds them).
+// Limits are the figures of a device that bound a launch and shape its
+// programs (device.Info holds them; device.Info.Limits gives them): a
+// plain value, so that parameters are checked against a device without
+// one.
 type Limits struct {
 	ComputeUnits int
 	MaxWorkGroup int   // work-items in one work-group
 	MaxWorkItems []int // work-items along each dimension of a work-group
 	LocalMem     int64 // bytes of local memory per work-group
+	// NVCompilerOptions says the device's compiler takes NVIDIA's build
+	// options (extension cl_nv_compiler_options: XgemmParams.NVOptions).
+	NVCompilerOptions bool
 }
 
 // Splits returns the hidden splits (HT) of each work-group for f on a

@@ -117,27 +117,24 @@ func (l *Launch) gemmArgs(g Gemm, offA, lda, offB, ldb int) {
 	l.i(g.Act.KernelKind())
 }
 
-// GemmLaunch describes the CPU-family GEMM (kernel "gemm", p.Kernel ==
-// KernelGemm) of g with parameters p, over buffers A, B, C and the bias
+// GemmLaunch describes the GEMM of cl/gemm.cl (kernel "gemm") of g with
+// parameters p, over buffers A, B, C and the bias
 // (BufA..BufBias; pass C as the bias when g.Bias is false). When p.PackA
 // or p.PackB, A or B is already packed (PackedLen) and g's layout of it is
 // ignored. mc×nc is the block of C one work-item computes and kc the K
-// block (device.gemmBlocks chooses them from the device's compute units);
-// nt asks for non-temporal stores of C.
-func GemmLaunch(p GemmParams, g Gemm, mc, nc, kc int, nt bool) Launch {
+// block (MicroGemmParams.Blocks chooses them from the device's compute
+// units); nt asks for non-temporal stores of C. MicroGemmParams.Launch
+// chooses the blocks and the packing of A.
+func GemmLaunch(p MicroGemmParams, g Gemm, mc, nc, kc int, nt bool) Launch {
 	l := Launch{Source: GemmSource, Options: p.GemmOptions(g.TransA, g.TransB, g.Bias, g.Act.Kind), Kernel: "gemm", Dims: 2}
 	l.Local = [3]int{p.NDIM, p.MDIM}
-	if p.Local {
-		l.Global = [3]int{roundUp(g.N, p.ColsPerGroup()) / p.NWI, roundUp(g.M, p.RowsPerGroup()) / p.MWI}
-	} else {
-		l.Global = [3]int{roundUp(ceilDiv(g.N, nc), p.NDIM), roundUp(ceilDiv(g.M, mc), p.MDIM)}
-	}
+	l.Global = p.rangeFor(g, mc, nc)
 	offA, lda := g.OffA, g.LDA
-	if p.PackA {
+	if p.PackA && !p.Local {
 		offA, lda = 0, p.MWI
 	}
 	offB, ldb := g.OffB, g.LDB
-	if p.PackB {
+	if p.PackB && !p.Local {
 		offB, ldb = 0, p.NWI
 	}
 	l.gemmArgs(g, offA, lda, offB, ldb)
@@ -148,14 +145,14 @@ func GemmLaunch(p GemmParams, g Gemm, mc, nc, kc int, nt bool) Launch {
 	return l
 }
 
-// XgemmLaunch describes the GPU GEMM kernel p.Kernel (KernelXgemm or
-// KernelDirect, cl/xgemm.cl) of g, in place, over A, B, C and the bias.
-func XgemmLaunch(p GemmParams, g Gemm) Launch {
-	l := Launch{Source: XgemmSource, Options: p.XgemmOptions(g), Kernel: p.Kernel.String()}
-	global, local := p.XgemmRange(g.M, g.N)
-	l.ranged(global, local)
-	l.gemmArgs(g, g.OffA, g.LDA, g.OffB, g.LDB)
-	return l
+// XgemmLaunch describes the kernel of p (xgemm or xgemm_direct,
+// cl/xgemm.cl) for g on a device of limits l, in place, over A, B, C and
+// the bias.
+func XgemmLaunch(p XgemmParams, g Gemm, l Limits) Launch {
+	ln := Launch{Source: XgemmSource, Options: p.Options(g, l), Kernel: p.Kernel().String(), Dims: 2}
+	ln.Global, ln.Local = p.Range(g, l)
+	ln.gemmArgs(g, g.OffA, g.LDA, g.OffB, g.LDB)
+	return ln
 }
 
 // TF32Launch describes the tensor-core GEMM (kernel "gemm_tf32") of g
@@ -339,24 +336,4 @@ func PackLaunch(nwi int, trans bool, rows, cols, off, ld, cu int) Launch {
 	l.buf(BufDst)
 	l.i(kchunk)
 	return l
-}
-
-// GemmLaunches returns the launches, in order, that a product g with
-// parameters p makes on a device of cu compute units, the packing of A
-// and of B included when p packs them (packA: when packing A pays for
-// this product). Their programs are what a product like g builds.
-func GemmLaunches(p GemmParams, g Gemm, packA bool, cu int, mc, nc, kc int, nt bool) []Launch {
-	if p.Kernel != KernelGemm {
-		return []Launch{XgemmLaunch(p, g)}
-	}
-	var ls []Launch
-	if p.PackB && !p.Local {
-		ls = append(ls, PackLaunch(p.NWI, g.TransB, g.K, g.N, g.OffB, g.LDB, cu))
-	}
-	if packA && p.PackA && !p.Local {
-		ls = append(ls, PackLaunch(p.MWI, !g.TransA, g.K, g.M, g.OffA, g.LDA, cu))
-	}
-	q := p
-	q.PackA = q.PackA && packA
-	return append(ls, GemmLaunch(q, g, mc, nc, kc, nt))
 }

@@ -28,7 +28,7 @@ const EnvPTXASAll = "DENSECL_PTXAS_ALL"
 const ptxMaxLocal = 48 << 10
 
 // ptxBudgetSpill is the most bytes per work-item a program built with a
-// register budget (GemmParams.MaxRegs, the tuner's NVIDIA-only
+// register budget (XgemmParams.MaxRegs, the tuner's NVIDIA-only
 // candidates) may spill, each way; without a budget no spill passes. A
 // budget trades a few spilled values for a second work-group per compute
 // unit, which only a GPU run can weigh, and clang's counts are not
@@ -75,17 +75,14 @@ var ptxGemmOdd = Gemm{TransA: true, TransB: true, M: 4095, N: 4095, K: 4095, LDA
 // CPU over the large default's 64, so only EnvPTXASAll asks for it.
 var ptxGemmActs = Gemm{M: 4096, N: 4096, K: 4096, LDA: 4096, LDB: 4096, LDC: 4096, Bias: true, Act: Act(GELU)}
 
-func xgemmProgram(what string, p GemmParams, g Gemm) ptxProgram {
-	o := p.XgemmOptions(g)
-	if nv := p.NVOptions(); nv != "" {
-		o += " " + nv
-	}
+func xgemmProgram(what string, p XgemmParams, g Gemm) ptxProgram {
+	o := p.Options(g, Limits{NVCompilerOptions: true})
 	return ptxProgram{name: what + " " + p.String(), src: XgemmSource, options: o,
-		kernels: []ptxKernel{{name: p.Kernel.String(), wg: p.MDIMC * p.NDIMC}}}
+		kernels: []ptxKernel{{name: p.Kernel().String(), wg: p.MDIMC * p.NDIMC}}}
 }
 
 // gemmParamValues lists "Field=value" for every field of p.
-func gemmParamValues(p GemmParams) []string {
+func gemmParamValues(p XgemmParams) []string {
 	v := reflect.ValueOf(p)
 	out := make([]string, v.NumField())
 	for i := range out {
@@ -97,14 +94,14 @@ func gemmParamValues(p GemmParams) []string {
 // gemmCover returns members of ps that together take every value of every
 // parameter that ps takes, greedily (the member with the most values not
 // yet taken first), in ps's order of discovery.
-func gemmCover(ps []GemmParams) []GemmParams {
+func gemmCover(ps []XgemmParams) []XgemmParams {
 	left := map[string]bool{}
 	for _, p := range ps {
 		for _, k := range gemmParamValues(p) {
 			left[k] = true
 		}
 	}
-	var out []GemmParams
+	var out []XgemmParams
 	for len(left) > 0 {
 		best, most := -1, 0
 		for i, p := range ps {
@@ -193,7 +190,7 @@ func ptxPrograms(stride int) []ptxProgram {
 	}
 	add(xgemmProgram("large default, transposed", GPUGemmDefault("NVIDIA Corporation", ClassLarge), ptxGemmOdd))
 	// The space: members that take every value of every parameter.
-	var space []GemmParams
+	var space []XgemmParams
 	for _, c := range GemmClasses {
 		space = append(space, GPUGemmSpace(c)...)
 	}

@@ -2,7 +2,7 @@ package kernels
 
 import "fmt"
 
-// The register budget of the GPU kernels (GemmParams.MaxRegs).
+// The register budget of the GPU kernels (XgemmParams.MaxRegs).
 //
 // NVIDIA's OpenCL compiler takes -cl-nv-maxrregcount=N (extension
 // cl_nv_compiler_options): at most N 32-bit registers per work-item,
@@ -29,8 +29,8 @@ const (
 // takes for p: "-cl-nv-maxrregcount=N" with a register budget, else "".
 // A device passes them only where it lists cl_nv_compiler_options; other
 // compilers would refuse the option, and the budget changes no result.
-func (p GemmParams) NVOptions() string {
-	if p.MaxRegs <= 0 || p.Kernel == KernelGemm {
+func (p XgemmParams) NVOptions() string {
+	if p.MaxRegs <= 0 {
 		return ""
 	}
 	return fmt.Sprintf("-cl-nv-maxrregcount=%d", p.MaxRegs)

@@ -33,10 +33,13 @@ func TestRegBudget(t *testing.T) {
 			t.Errorf("MaxRegs %d: %v, want an error", bad, err)
 		}
 	}
-	cpu := CPUGemm
-	cpu.MaxRegs = 128
-	if err := cpu.Validate(); err == nil || cpu.NVOptions() != "" {
-		t.Errorf("gemm with a budget: %v, options %q", err, cpu.NVOptions())
+	g := Gemm{M: 64, N: 64, K: 64, LDA: 64, LDB: 64, LDC: 64}
+	p.MaxRegs = 128
+	if o := p.Options(g, Limits{NVCompilerOptions: true}); !strings.HasSuffix(o, " -cl-nv-maxrregcount=128") {
+		t.Errorf("NVIDIA: options %q, want the budget at the end", o)
+	}
+	if o := p.Options(g, Limits{}); strings.Contains(o, "maxrregcount") {
+		t.Errorf("another compiler: options %q, want no budget", o)
 	}
 	// The space searches the budget for the large class's 256-work-item,
 	// 64-accumulator members only.

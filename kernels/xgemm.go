@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// GemmKernel selects the kernel of the GEMM family a GemmParams is for.
+// GemmKernel names a kernel of the GEMM family (GemmParams.Kernel).
 type GemmKernel int
 
 const (
@@ -76,15 +76,47 @@ const (
 
 func pow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 
+// XgemmParams are the parameters of cl/xgemm.cl, CLBlast's Xgemm
+// parameters under CLBlast's names (cl/xgemm.cl explains each): a
+// work-group of MDIMC×NDIMC work-items computes an MWG×NWG tile of C,
+// walking K in slices KWG deep, loading A as MDIMA work-items along M and
+// B as NDIMB along N, K unrolled by KWI, with vector widths VWM (A) and
+// VWN (B and C); STRM/STRN stride a work-item's rows/columns, SA/SB stage
+// A/B in local memory, DB double-buffers it. Direct selects xgemm_direct
+// (CLBlast's XgemmDirect: the same tiling with every slice guarded, for
+// small and skinny products) rather than xgemm (interior tiles
+// unguarded, for large products). MaxRegs is a register budget per
+// work-item for NVIDIA's compiler (NVOptions; 0: the compiler's choice).
+type XgemmParams struct {
+	// Direct is the kernel (the tag of the JSON form, not a field).
+	Direct       bool `json:"-"`
+	MWG, NWG     int
+	KWG          int
+	MDIMC, NDIMC int
+	MDIMA, NDIMB int
+	KWI          int
+	VWM, VWN     int
+	STRM, STRN   bool
+	SA, SB, DB   bool
+	MaxRegs      int `json:",omitempty"`
+}
+
+// Kernel returns KernelDirect with Direct, else KernelXgemm.
+func (p XgemmParams) Kernel() GemmKernel {
+	if p.Direct {
+		return KernelDirect
+	}
+	return KernelXgemm
+}
+
 // xMWI and xNWI return the rows and columns of C one work-item of the GPU
 // kernels computes.
-func (p GemmParams) xMWI() int { return p.MWG / p.MDIMC }
-func (p GemmParams) xNWI() int { return p.NWG / p.NDIMC }
+func (p XgemmParams) xMWI() int { return p.MWG / p.MDIMC }
+func (p XgemmParams) xNWI() int { return p.NWG / p.NDIMC }
 
-// XgemmLocalBytes returns the local memory a work-group of the GPU
-// kernels uses, in bytes: the staged slices of A (SA) and B (SB), twice
-// with DB.
-func (p GemmParams) XgemmLocalBytes() int {
+// LocalBytes returns the local memory a work-group uses, in bytes: the
+// staged slices of A (SA) and B (SB), twice with DB.
+func (p XgemmParams) LocalBytes() int {
 	n := 0
 	if p.SA {
 		n += p.KWG * p.MWG
@@ -98,14 +130,11 @@ func (p GemmParams) XgemmLocalBytes() int {
 	return 4 * n
 }
 
-// validateXgemm checks the constraints of cl/xgemm.cl (the #error lines
-// there check the same at build time).
-func (p GemmParams) validateXgemm() error {
+// Validate checks the constraints of cl/xgemm.cl (the #error lines there
+// check the same at build time).
+func (p XgemmParams) Validate() error {
 	e := func(format string, args ...any) error {
-		return fmt.Errorf("kernels: %s parameters %s: "+format, append([]any{p.Kernel, p.xgemmString()}, args...)...)
-	}
-	if p.Kernel != KernelXgemm && p.Kernel != KernelDirect {
-		return fmt.Errorf("kernels: unknown gemm kernel %d", int(p.Kernel))
+		return fmt.Errorf("kernels: %s parameters %s: "+format, append([]any{p.Kernel(), p.String()}, args...)...)
 	}
 	for _, v := range []struct {
 		name string
@@ -137,9 +166,6 @@ func (p GemmParams) validateXgemm() error {
 		return e("a work-item's tile %d×%d is larger than 256 floats", p.xMWI(), p.xNWI())
 	case p.MaxRegs != 0 && (p.MaxRegs < MinRegBudget || p.MaxRegs > MaxRegBudget):
 		return e("MaxRegs must be 0 (no budget) or %d to %d registers, got %d", MinRegBudget, MaxRegBudget, p.MaxRegs)
-	case p.MWI != 0 || p.NWI != 0 || p.MDIM != 0 || p.NDIM != 0 || p.VW != 0 || p.Local ||
-		p.MC != 0 || p.NC != 0 || p.KC != 0 || p.PackA || p.PackB:
-		return e("the fields of cl/gemm.cl (MWI .. PackA) must be zero")
 	}
 	if p.SA {
 		switch {
@@ -164,12 +190,12 @@ func (p GemmParams) validateXgemm() error {
 	return nil
 }
 
-// xgemmString is a compact name: "xgemm/128x128x16/16x16/a64b32/k2/v4x4/s11/l11/db",
+// String is a compact name: "xgemm/128x128x16/16x16/a64b32/k2/v4x4/s11/l11/db",
 // the tile MWG×NWG×KWG, the work-group MDIMC×NDIMC, the loading shapes
 // MDIMA and NDIMB (a- or b- without SA or SB), the unroll KWI, the vector
 // widths VWM×VWN, STRM and STRN, SA and SB, "db" for DB, and "r128" for
 // a register budget (MaxRegs).
-func (p GemmParams) xgemmString() string {
+func (p XgemmParams) String() string {
 	la, lb := fmt.Sprintf("a%d", p.MDIMA), fmt.Sprintf("b%d", p.NDIMB)
 	if !p.SA {
 		la = "a-"
@@ -177,7 +203,7 @@ func (p GemmParams) xgemmString() string {
 	if !p.SB {
 		lb = "b-"
 	}
-	s := fmt.Sprintf("%s/%dx%dx%d/%dx%d/%s%s/k%d/v%dx%d/s%d%d/l%d%d", p.Kernel, p.MWG, p.NWG, p.KWG,
+	s := fmt.Sprintf("%s/%dx%dx%d/%dx%d/%s%s/k%d/v%dx%d/s%d%d/l%d%d", p.Kernel(), p.MWG, p.NWG, p.KWG,
 		p.MDIMC, p.NDIMC, la, lb, p.KWI, p.VWM, p.VWN, b2i(p.STRM), b2i(p.STRN), b2i(p.SA), b2i(p.SB))
 	if p.DB {
 		s += "/db"
@@ -206,7 +232,7 @@ func widest(w int, ns ...int) int {
 	return 1
 }
 
-// XgemmWidths returns the vector widths the GPU kernels use for the call
+// Widths returns the vector widths the kernels use for the call
 // g (validated: leading dimensions filled in): of A's global loads (vwa),
 // of B's (vwb) and of C's stores (vwc). They are p.VWM, p.VWN and p.VWN
 // where each vector lies aligned in its row and inside a work-item's share
@@ -214,7 +240,7 @@ func widest(w int, ns ...int) int {
 // address aligned to its size, so the offset and the leading dimension
 // must be multiples of the width (OpenCL aligns a buffer's start to far
 // more).
-func (p GemmParams) XgemmWidths(g Gemm) (vwa, vwb, vwc int) {
+func (p XgemmParams) Widths(g Gemm) (vwa, vwb, vwc int) {
 	wgs := p.MDIMC * p.NDIMC
 	vwa = 1
 	if p.SA {
@@ -240,35 +266,68 @@ func (p GemmParams) XgemmWidths(g Gemm) (vwa, vwb, vwc int) {
 	return vwa, vwb, vwc
 }
 
-// XgemmOptions returns the build options of the GPU kernel p.Kernel for
-// the call g (validated): p's parameters, the vector widths of
-// XgemmWidths, the layout, the bias and the activation (compiled in as
-// GemmOptions does).
-func (p GemmParams) XgemmOptions(g Gemm) string {
-	vwa, vwb, vwc := p.XgemmWidths(g)
+// Options returns the build options of the product g (validated) on a
+// device of limits l: p's parameters, the vector widths of Widths, the
+// layout, the bias and the activation (compiled in as
+// MicroGemmParams.GemmOptions does), and the register budget
+// (NVOptions) where l says the compiler takes NVIDIA's options. Elsewhere
+// the budget is left out: it changes no result, only the registers
+// NVIDIA's compiler may use.
+func (p XgemmParams) Options(g Gemm, l Limits) string {
+	o := p.options(g)
+	if nv := p.NVOptions(); nv != "" && l.NVCompilerOptions {
+		o += " " + nv
+	}
+	return o
+}
+
+// options is Options with no register budget.
+func (p XgemmParams) options(g Gemm) string {
+	vwa, vwb, vwc := p.Widths(g)
 	return strings.Join([]string{
 		fmt.Sprintf("-DMWG=%d -DNWG=%d -DKWG=%d -DMDIMC=%d -DNDIMC=%d -DMDIMA=%d -DNDIMB=%d -DKWI=%d",
 			p.MWG, p.NWG, p.KWG, p.MDIMC, p.NDIMC, max(p.MDIMA, 1), max(p.NDIMB, 1), p.KWI),
 		fmt.Sprintf("-DVWM=%d -DVWN=%d -DSTRM=%d -DSTRN=%d -DSA=%d -DSB=%d -DDB=%d -DDIRECT=%d",
-			p.VWM, p.VWN, b2i(p.STRM), b2i(p.STRN), b2i(p.SA), b2i(p.SB), b2i(p.DB), b2i(p.Kernel == KernelDirect)),
+			p.VWM, p.VWN, b2i(p.STRM), b2i(p.STRN), b2i(p.SA), b2i(p.SB), b2i(p.DB), b2i(p.Direct)),
 		fmt.Sprintf("-DVWA=%d -DVWB=%d -DVW=%d", vwa, vwb, vwc),
 		fmt.Sprintf("-DTRANS_A=%d -DTRANS_B=%d -DBIAS=%d -DACT=%d", b2i(g.TransA), b2i(g.TransB), b2i(g.Bias), compiledAct(g.Act.Kind)),
 		"-cl-mad-enable",
 	}, " ")
 }
 
-// XgemmRange returns the NDRange of the GPU kernels for an m×n product:
-// columns in dimension 0, rows in dimension 1, one work-group of
-// NDIMC×MDIMC work-items per MWG×NWG tile of C.
-func (p GemmParams) XgemmRange(m, n int) (global, local []int) {
-	return []int{(n + p.NWG - 1) / p.NWG * p.NDIMC, (m + p.MWG - 1) / p.MWG * p.MDIMC},
-		[]int{p.NDIMC, p.MDIMC}
+// Range returns the NDRange of the product g: columns in dimension 0,
+// rows in dimension 1, one work-group of NDIMC×MDIMC work-items per
+// MWG×NWG tile of C.
+func (p XgemmParams) Range(g Gemm, _ Limits) (global, local [3]int) {
+	return [3]int{(g.N + p.NWG - 1) / p.NWG * p.NDIMC, (g.M + p.MWG - 1) / p.MWG * p.MDIMC},
+		[3]int{p.NDIMC, p.MDIMC}
+}
+
+// Fits returns nil when p's work-group and local memory fit l.
+func (p XgemmParams) Fits(l Limits) error {
+	if wg := p.MDIMC * p.NDIMC; wg > l.MaxWorkGroup {
+		return fmt.Errorf("kernels: gemm work-group %d×%d exceeds the device's %d work-items", p.MDIMC, p.NDIMC, l.MaxWorkGroup)
+	}
+	if need := int64(p.LocalBytes()); need > l.LocalMem {
+		return fmt.Errorf("kernels: gemm tiles need %d bytes of local memory, the device has %d", need, l.LocalMem)
+	}
+	return nil
+}
+
+// Panels returns 0, 0: the kernels read A and B in place.
+func (p XgemmParams) Panels(Gemm, Limits) (a, b int) { return 0, 0 }
+
+// Launch describes the product g on l (XgemmLaunch); nt does not apply.
+func (p XgemmParams) Launch(g Gemm, l Limits, _ bool) Launch { return XgemmLaunch(p, g, l) }
+
+func (p XgemmParams) programs(g Gemm, l Limits) []Launch {
+	return []Launch{XgemmLaunch(p, g, l)}
 }
 
 // xg builds GPU-kernel parameters; SA and SB are implied by MDIMA and
 // NDIMB being non-zero.
-func xg(k GemmKernel, mwg, nwg, kwg, mdimc, ndimc, mdima, ndimb, kwi, vwm, vwn int, strm, strn, db bool) GemmParams {
-	return GemmParams{Kernel: k, MWG: mwg, NWG: nwg, KWG: kwg, MDIMC: mdimc, NDIMC: ndimc,
+func xg(k GemmKernel, mwg, nwg, kwg, mdimc, ndimc, mdima, ndimb, kwi, vwm, vwn int, strm, strn, db bool) XgemmParams {
+	return XgemmParams{Direct: k == KernelDirect, MWG: mwg, NWG: nwg, KWG: kwg, MDIMC: mdimc, NDIMC: ndimc,
 		MDIMA: mdima, NDIMB: ndimb, KWI: kwi, VWM: vwm, VWN: vwn, STRM: strm, STRN: strn,
 		SA: mdima != 0, SB: ndimb != 0, DB: db}
 }
@@ -300,7 +359,7 @@ func xg(k GemmKernel, mwg, nwg, kwg, mdimc, ndimc, mdima, ndimb, kwi, vwm, vwn i
 // Other GPU vendors get CLBlast's conservative shape for large products
 // (64×64×16 over 16×16 work-items, float2, no double buffering) and the
 // same direct kernels.
-func GPUGemmDefault(vendor string, c GemmClass) GemmParams {
+func GPUGemmDefault(vendor string, c GemmClass) XgemmParams {
 	nvidia := strings.Contains(strings.ToUpper(vendor), "NVIDIA")
 	switch c {
 	case ClassSkinnyN:
@@ -319,11 +378,11 @@ func GPUGemmDefault(vendor string, c GemmClass) GemmParams {
 // GPUGemmSpace returns the search space of the GPU kernels for class c:
 // every member passes Validate and keeps within SpaceMaxLocal,
 // SpaceMaxWG and SpaceMaxAcc (a device may still refuse some:
-// device.Device.SetGemmParamsFor checks its own limits). ClassLarge
+// XgemmParams.Fits checks a device's own limits). ClassLarge
 // searches xgemm; the other classes xgemm_direct, with tiles shaped for
 // their products. The order is deterministic, with GPUGemmDefault's
 // members included.
-func GPUGemmSpace(c GemmClass) []GemmParams {
+func GPUGemmSpace(c GemmClass) []XgemmParams {
 	type tile struct{ mwg, nwg, mdimc, ndimc int }
 	var tiles []tile
 	kernel := KernelDirect
@@ -357,10 +416,10 @@ func GPUGemmSpace(c GemmClass) []GemmParams {
 	default:
 		return nil
 	}
-	var out []GemmParams
-	seen := map[GemmParams]bool{}
-	add := func(p GemmParams) {
-		if seen[p] || p.Validate() != nil || p.XgemmLocalBytes() > SpaceMaxLocal ||
+	var out []XgemmParams
+	seen := map[XgemmParams]bool{}
+	add := func(p XgemmParams) {
+		if seen[p] || p.Validate() != nil || p.LocalBytes() > SpaceMaxLocal ||
 			p.MDIMC*p.NDIMC > SpaceMaxWG || p.xMWI()*p.xNWI() > SpaceMaxAcc {
 			return
 		}

@@ -69,10 +69,15 @@ type Packed interface {
 
 // AsyncUploader is implemented by backends whose uploads can proceed
 // while the host goes on. Predict uses it to enqueue a chunk's upload and
-// work before it downloads the previous chunk's result. src must not
-// change until wait has returned; wait must be called.
+// work before it downloads the previous chunk's result.
 type AsyncUploader interface {
-	UploadAsync(dst Buffer, off int, src []float32) (wait func() error, err error)
+	// NewEvent returns an Event that holds no operation, as Streamer's.
+	NewEvent() Event
+	// UploadAsync enqueues a copy of src into dst at element off, records
+	// it in ev (which must hold none: new, or released since) and returns
+	// at once; operations enqueued later see the data. src must not
+	// change until ev's Wait or Release, one of which must be called.
+	UploadAsync(ev Event, dst Buffer, off int, src []float32) error
 }
 
 // HostWrapper is implemented by backends that can run on host memory in
@@ -90,8 +95,9 @@ type HostWrapper interface {
 	// buffers for its next call (see HostInPlace).
 	WrapHost(data []float32, readOnly bool) (Buffer, error)
 	// SyncHost waits for every operation enqueued so far and makes their
-	// writes to b, a wrapped buffer, visible in its host slice.
-	SyncHost(b Buffer) error
+	// writes to the first n elements of b, a wrapped buffer, visible in
+	// its host slice (Predict may run on a prefix of a wrapped slice).
+	SyncHost(b Buffer, n int) error
 }
 
 // Streamer is implemented by backends whose memory is their own (a GPU's),
@@ -107,20 +113,26 @@ type Streamer interface {
 	Streams() bool
 	// AllocStaging returns pinned host memory of n float32 elements.
 	AllocStaging(n int) (Staging, error)
+	// NewEvent returns an Event that holds no operation. UploadStaged,
+	// ComputeMark and DownloadStaged record their operation in an Event
+	// that holds none (new, or released since), so that Predict keeps a
+	// few Events and makes none per call.
+	NewEvent() Event
 	// UploadStaged enqueues a copy of the first n elements of s into dst
-	// at element 0, to start after the events in after, and returns its
-	// event. s must not change until the event has completed.
-	UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error)
+	// at element 0 and records it in ev. s must not change until ev has
+	// completed.
+	UploadStaged(ev Event, dst Buffer, s Staging, n int) error
 	// ComputeAfter makes the operations enqueued after it wait for the
-	// events.
-	ComputeAfter(after ...Event) error
-	// ComputeMark returns an event that completes once every operation
-	// enqueued before it has.
-	ComputeMark() (Event, error)
+	// operation that after holds.
+	ComputeAfter(after Event) error
+	// ComputeMark records in ev an operation that completes once every
+	// operation enqueued before it has.
+	ComputeMark(ev Event) error
 	// DownloadStaged enqueues a copy of n elements of src from element 0
-	// into the first n of s, to start after the events in after, and
-	// returns its event; s holds them once it has completed.
-	DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error)
+	// into the first n of s, to start after the operation that after holds
+	// (none where after is nil), and records it in ev; s holds them once
+	// ev has completed.
+	DownloadStaged(ev Event, s Staging, src Buffer, n int, after Event) error
 }
 
 // Staging is pinned host memory from a Streamer.
@@ -133,11 +145,15 @@ type Staging interface {
 	Release() error
 }
 
-// Event is an operation in flight on a Streamer.
+// Event is an operation in flight on a Streamer, or a place for one
+// (Streamer.NewEvent).
 type Event interface {
-	// Wait blocks until the operation has completed.
+	// Wait blocks until the operation has completed; with none, it
+	// returns at once.
 	Wait() error
-	// Release frees the event, waiting for a transfer first.
+	// Release frees the operation's event, waiting for a transfer first,
+	// and leaves the Event holding none, ready for the next; releasing
+	// one that holds none is not an error.
 	Release() error
 }
 

@@ -41,7 +41,8 @@ func inCompanionEnv(t *testing.T, name string) bool {
 // (Router; PoCL's basic device beside pthread): a batch whose rows are
 // within the companion's crossover runs there and a larger one does not;
 // the routed results agree with the fallback, make no allocation in
-// steady state (checkPredictAllocs, in place and with copies), and equal
+// steady state (checkPredictAllocs: in place, with copies and streaming),
+// and equal
 // bit for bit those of the device alone (EnvCompanion=off) where both run
 // the chain kernel; and concurrent calls at routed and unrouted batch
 // sizes give each call its own right result.
@@ -69,7 +70,7 @@ func TestPredictCompanion(t *testing.T) {
 	}
 	be := OpenCL(dev)
 	mlp := smallModels()[0]
-	for _, b := range []Backend{be, copyingTest(be)} {
+	for _, b := range []Backend{be, copyingTest(be), streamingTest(be)} {
 		t.Run(b.Name(), func(t *testing.T) { checkPredictAllocs(t, b, mlp, 1) })
 	}
 

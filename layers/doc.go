@@ -104,8 +104,9 @@
 // through pinned staging memory: chunk k+1 goes up on a transfer queue
 // while chunk k computes and chunk k-1 comes down on another, ordered by
 // events, and each result is copied once into the caller's slice; the
-// staging and the backend buffers are kept between calls and grown by use,
-// so that a call in steady state allocates nothing. Elsewhere chunk k+1 is
+// staging, the backend buffers and the events are kept between calls (the
+// staging and buffers grown by use), so that a call in steady state
+// allocates nothing, neither on the backend nor in Go. Elsewhere chunk k+1 is
 // uploaded (asynchronously where the backend is an AsyncUploader) and its
 // work enqueued before chunk k's result is downloaded. EnvPredict
 // (DENSECL_PREDICT=host, stream or copy) overrides the OpenCL backend's

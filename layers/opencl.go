@@ -93,16 +93,19 @@ func (b clBackend) Upload(dst Buffer, off int, src []float32) error {
 	return b.d.Upload(d, off, src)
 }
 
-func (b clBackend) UploadAsync(dst Buffer, off int, src []float32) (func() error, error) {
+func (b clBackend) UploadAsync(ev Event, dst Buffer, off int, src []float32) error {
+	de, err := b.event(ev)
+	if err == nil && de == nil {
+		err = fmt.Errorf("layers: opencl: an upload needs an event to record it in: %w", ErrInvalid)
+	}
+	if err != nil {
+		return err
+	}
 	d, err := b.buf(dst, "upload destination")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t, err := b.d.UploadAsync(d, off, src)
-	if err != nil {
-		return nil, err
-	}
-	return t.Wait, nil
+	return b.d.UploadAsyncTo(de, d, off, src)
 }
 
 func (b clBackend) Download(dst []float32, src Buffer, off int) error {
@@ -167,87 +170,92 @@ func (b clBackend) staging(s Staging) (*device.Staging, error) {
 	return ds, nil
 }
 
-func (b clBackend) events(evs []Event) ([]*device.Event, error) {
-	out := make([]*device.Event, len(evs))
-	for i, e := range evs {
-		de, ok := e.(*device.Event)
-		if !ok {
-			return nil, fmt.Errorf("layers: opencl: event is a %T, not a *device.Event", e)
-		}
-		out[i] = de
+// NewEvent returns an empty *device.Event.
+func (b clBackend) NewEvent() Event { return new(device.Event) }
+
+// event returns e as the device's Event; a nil e gives nil.
+func (b clBackend) event(e Event) (*device.Event, error) {
+	if e == nil {
+		return nil, nil
 	}
-	return out, nil
+	de, ok := e.(*device.Event)
+	if !ok {
+		return nil, fmt.Errorf("layers: opencl: event is a %T, not a *device.Event", e)
+	}
+	return de, nil
 }
 
-func (b clBackend) UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error) {
-	d, ds, evs, err := b.stagedArgs(dst, "upload destination", s, after)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := b.d.UploadStaged(d, 0, ds, 0, n, evs...)
-	if err != nil {
-		return nil, err
-	}
-	return ev, nil
-}
-
-func (b clBackend) DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error) {
-	d, ds, evs, err := b.stagedArgs(src, "download source", s, after)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := b.d.DownloadStaged(ds, 0, d, 0, n, evs...)
-	if err != nil {
-		return nil, err
-	}
-	return ev, nil
-}
-
-// stagedArgs converts the arguments of a staged transfer to the device's
-// types: the buffer (named what in errors), the staging memory and the
-// events to wait for.
-func (b clBackend) stagedArgs(buf Buffer, what string, s Staging, after []Event) (*device.Buffer, *device.Staging, []*device.Event, error) {
-	d, err := b.buf(buf, what)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ds, err := b.staging(s)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	evs, err := b.events(after)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return d, ds, evs, nil
-}
-
-func (b clBackend) ComputeAfter(after ...Event) error {
-	evs, err := b.events(after)
+func (b clBackend) UploadStaged(ev Event, dst Buffer, s Staging, n int) error {
+	de, d, ds, _, err := b.stagedArgs(ev, dst, "upload destination", s, nil)
 	if err != nil {
 		return err
 	}
-	return b.d.ComputeAfter(evs...)
+	return b.d.UploadStagedTo(de, d, 0, ds, 0, n, nil)
 }
 
-func (b clBackend) ComputeMark() (Event, error) {
-	ev, err := b.d.ComputeMark()
+func (b clBackend) DownloadStaged(ev Event, s Staging, src Buffer, n int, after Event) error {
+	de, d, ds, da, err := b.stagedArgs(ev, src, "download source", s, after)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return ev, nil
+	return b.d.DownloadStagedTo(de, ds, 0, d, 0, n, da)
+}
+
+// stagedArgs converts the arguments of a staged transfer to the device's
+// types: the event to record it in, the buffer (named what in errors),
+// the staging memory and the event to wait for.
+func (b clBackend) stagedArgs(ev Event, buf Buffer, what string, s Staging, after Event) (*device.Event, *device.Buffer, *device.Staging, *device.Event, error) {
+	de, err := b.event(ev)
+	if err == nil && de == nil {
+		err = fmt.Errorf("layers: opencl: a staged transfer needs an event to record it in: %w", ErrInvalid)
+	}
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	d, err := b.buf(buf, what)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ds, err := b.staging(s)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	da, err := b.event(after)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return de, d, ds, da, nil
+}
+
+func (b clBackend) ComputeAfter(after Event) error {
+	da, err := b.event(after)
+	if err != nil {
+		return err
+	}
+	return b.d.ComputeAfter(da)
+}
+
+func (b clBackend) ComputeMark(ev Event) error {
+	de, err := b.event(ev)
+	if err == nil && de == nil {
+		err = fmt.Errorf("layers: opencl: a mark needs an event to record it in: %w", ErrInvalid)
+	}
+	if err != nil {
+		return err
+	}
+	return b.d.ComputeMarkTo(de)
 }
 
 func (b clBackend) WrapHost(data []float32, readOnly bool) (Buffer, error) {
 	return b.d.WrapHost(data, readOnly)
 }
 
-func (b clBackend) SyncHost(buf Buffer) error {
+func (b clBackend) SyncHost(buf Buffer, n int) error {
 	d, err := b.buf(buf, "synced buffer")
 	if err != nil {
 		return err
 	}
-	return b.d.SyncHost(d)
+	return b.d.SyncHostPrefix(d, n)
 }
 
 func (b clBackend) Fuses(f kernels.Dense2) bool { return b.d.FusesDense2(f) }

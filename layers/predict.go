@@ -89,7 +89,9 @@ func (m *Sequential) PredictWith(x Tensor, o PredictOptions) (Tensor, error) {
 // other results of this model for inputs of x's shape, so treat it as
 // read-only (copy it before changing it). On a CPU device that works on
 // host memory in place, the buffers wrapping x.Data and dst stay open
-// (and those slices reachable) until a call with other slices, or Close.
+// (and those slices reachable) until a call with slices at other
+// addresses or longer ones, or Close; a call on shorter slices at the
+// same addresses (a batcher's prefixes of its buffers) reuses them.
 func (m *Sequential) PredictInto(dst []float32, x Tensor, o PredictOptions) (Tensor, error) {
 	if o.BatchSize < 0 || o.MaxBytes < 0 {
 		return Tensor{}, fmt.Errorf("layers: predict: batch size and memory bound must not be negative, got %d and %d: %w", o.BatchSize, o.MaxBytes, ErrInvalid)
@@ -222,12 +224,24 @@ func (n *node) writes() bool {
 
 // run passes c samples from in through the plan's steps and leaves the
 // output in out; in is never written. Intermediates alternate between w's
-// two buffers.
+// two buffers. The steps run as prepared for the plan's chunk size, or,
+// for a shorter chunk, for its own (tailSteps).
 func (m *Sequential) run(b Backend, w *workspace, p *plan, c int, in, out Buffer) error {
 	bufs := [numSlots]Buffer{slotIn: in, slotOut: out, slotMid0: w.bufs[0], slotMid1: w.bufs[1]}
+	var tail []stepPrep
+	if c < p.chunk {
+		tail = m.tailSteps(b, p, c)
+	}
 	for i := range p.steps {
 		s := &p.steps[i]
-		if err := m.runStep(b, s, c, bufs[s.src], bufs[s.dst], c == p.chunk); err != nil {
+		var pr stepPrep
+		switch {
+		case c == p.chunk:
+			pr = stepPrep{s.prep, s.packed}
+		case tail != nil:
+			pr = tail[i]
+		}
+		if err := m.runStep(b, s, c, bufs[s.src], bufs[s.dst], pr); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/densecl/densecl/cl"
 	"github.com/densecl/densecl/device"
 )
 
@@ -72,12 +73,16 @@ func smallModels() []smallModel {
 
 // TestPredictIntoAllocs checks that PredictInto makes no Go allocation in
 // steady state (the same input slice, a destination that holds the
-// result) on OpenCL in place on host memory and with plain copies, on
-// models that run a fused pair, products with a separate softmax, an
-// activation layer, and views. (The fallback's products go through
-// gonum, whose parallel Sgemm allocates, and streaming makes events.) The results are checked against the fallback each time, the
-// input changed between calls in place, so that a wrapped input buffer
-// kept from the previous call must see the host's writes.
+// result) on every OpenCL executor: in place on host memory, with plain
+// copies, and streaming through pinned staging memory with events (run
+// on PoCL as on a GPU), on models that run a fused pair, products with a
+// separate softmax, an activation layer, and views. (The fallback's
+// products go through gonum, whose parallel Sgemm allocates.) The results
+// are checked against the fallback each time, the input changed between
+// calls in place, so that a wrapped input buffer kept from the previous
+// call must see the host's writes. Where streaming, the OpenCL events
+// alive after the calls must be as many as before (cl.Live): each event
+// of a call is released once.
 func TestPredictIntoAllocs(t *testing.T) {
 	models := append(smallModels(), smallModel{"views+activation", []Layer{
 		Flatten{InputShape: []int{4, 5}},
@@ -89,7 +94,7 @@ func TestPredictIntoAllocs(t *testing.T) {
 		t.Skip("DENSECL_TEST_NO_OPENCL is set: there is no OpenCL executor to check")
 	}
 	cb := openCLTest(t)
-	for _, be := range []Backend{cb, copyingTest(cb)} {
+	for _, be := range []Backend{cb, copyingTest(cb), streamingTest(cb)} {
 		for _, c := range models {
 			for _, batch := range []int{1, 3} {
 				t.Run(fmt.Sprintf("%s/%s/%d", be.Name(), c.name, batch), func(t *testing.T) {
@@ -147,6 +152,7 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 			t.Fatalf("round %d: relative error %g against the fallback", round, e)
 		}
 	}
+	_, events := cl.Live()
 	allocs := testing.AllocsPerRun(20, func() {
 		if y, err = m.PredictInto(y.Data, x, PredictOptions{}); err != nil {
 			t.Fatal(err)
@@ -154,6 +160,9 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 	})
 	if allocs != 0 {
 		t.Errorf("PredictInto made %v allocations per call in steady state, want 0", allocs)
+	}
+	if _, now := cl.Live(); now != events {
+		t.Errorf("%d OpenCL events alive after 21 calls, %d before", now, events)
 	}
 
 	// New weights: the prepared steps must not run the old ones.
@@ -183,5 +192,108 @@ func checkPredictAllocs(t *testing.T, be Backend, c smallModel, batch int) {
 	}
 	if e := relErr(y.Data, float64s(want.Data)); !(e < 1e-5) {
 		t.Fatalf("after SetWeights: relative error %g against the fallback", e)
+	}
+}
+
+// TestPredictIntoVaryingBatch cycles PredictInto through every batch size
+// from 1 to 64, as a dynamic batcher sends them, on every OpenCL
+// executor: after one warm-up cycle, a cycle makes no Go allocation and
+// no plan is made again (each batch size keeps its plan), and results
+// match the fallback's.
+func TestPredictIntoVaryingBatch(t *testing.T) {
+	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" {
+		t.Skip("DENSECL_TEST_NO_OPENCL is set: there is no OpenCL executor to check")
+	}
+	const maxBatch = 64
+	cb := openCLTest(t)
+	layers := []Layer{
+		Dense{Units: 16, Activation: "relu", InputShape: []int{12}},
+		Dense{Units: 8, Activation: "tanh"},
+		Dense{Units: 5, Activation: "softmax"},
+	}
+	for _, be := range []Backend{cb, copyingTest(cb), streamingTest(cb)} {
+		t.Run(be.Name(), func(t *testing.T) {
+			m, err := NewSequential(layers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Build(be); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			ref, err := NewSequential(layers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.Build(Fallback()); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range m.nodes {
+				if err := ref.SetWeights(n.name, mustWeights(t, m, n.name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rng := rand.New(rand.NewPCG(64, 1))
+			in := randTensor(rng, maxBatch, 12)
+			out := make([]float32, maxBatch*5)
+			want, err := ref.Predict(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs := make([]Tensor, maxBatch+1)
+			for b := range xs {
+				xs[b] = Tensor{Shape: []int{b, 12}, Data: in.Data[:b*12]}
+			}
+			x := func(b int) Tensor { return xs[b] }
+			plans := make([]*plan, maxBatch+1)
+			for b := 1; b <= maxBatch; b++ {
+				y, err := m.PredictInto(out, x(b), PredictOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := relErr(y.Data, float64s(want.Data[:b*5])); !(e < 1e-5) {
+					t.Fatalf("batch %d: relative error %g against the fallback", b, e)
+				}
+				if plans[b], err = m.planFor(x(b).Shape, PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := 0
+			allocs := testing.AllocsPerRun(2*maxBatch, func() {
+				b = b%maxBatch + 1
+				if _, err = m.PredictInto(out, x(b), PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("PredictInto made %v allocations per call cycling batch sizes 1 to %d, want 0", allocs, maxBatch)
+			}
+			for b := 1; b <= maxBatch; b++ {
+				if p, _ := m.planFor(x(b).Shape, PredictOptions{}); p != plans[b] {
+					t.Errorf("batch %d: its plan was made again", b)
+					break
+				}
+			}
+
+			// A short last chunk runs the steps prepared for its size:
+			// the same bits as the plain calls give.
+			got := make([]float32, len(out))
+			for b := 1; b <= maxBatch; b++ {
+				if _, err := m.PredictInto(got, x(b), PredictOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				preparedTails = false
+				_, err := m.PredictInto(out, x(b), PredictOptions{})
+				preparedTails = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range b * 5 {
+					if math.Float32bits(got[i]) != math.Float32bits(out[i]) {
+						t.Fatalf("batch %d: element %d is %v with the last chunk prepared, %v through the plain calls", b, i, got[i], out[i])
+					}
+				}
+			}
+		})
 	}
 }

@@ -16,41 +16,31 @@ func (copyExec) depth() int { return 2 }
 
 func (copyExec) defaultChunk(int, int) int { return DefaultBatchSize }
 
-func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) error {
+func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
 	b := p.backend
 	if err := w.ensure(b, p.chunk*p.inPer, p.chunk*p.mid, p.chunk*p.outPer, 2); err != nil {
 		return err
 	}
 	batch := len(x) / p.inPer
 	chunks := p.chunks(batch)
-	var waits [2]func() error
-	defer func() { // uploads still in flight after an error
-		for _, wait := range waits {
-			if wait != nil {
-				_ = wait()
+	// One chunk has nothing to overlap: its upload blocks.
+	async := e.async != nil && chunks > 1
+	if async && w.uploads[0] == nil {
+		w.uploads = [2]Event{e.async.NewEvent(), e.async.NewEvent()}
+	}
+	defer func() {
+		if err != nil && async { // uploads still in flight after an error
+			for _, ev := range w.uploads {
+				_ = ev.Release()
 			}
 		}
 	}()
-	enqueue := func(k int) error {
-		start, c := p.span(k, batch)
-		src := x[start*p.inPer : (start+c)*p.inPer]
-		var err error
-		if e.async != nil && chunks > 1 { // one chunk has nothing to overlap
-			waits[k%2], err = e.async.UploadAsync(w.in[k%2], 0, src)
-		} else {
-			err = b.Upload(w.in[k%2], 0, src)
-		}
-		if err != nil {
-			return fmt.Errorf("layers: predict: uploading the input: %w", err)
-		}
-		return m.run(b, w, p, c, w.in[k%2], w.outs[k%2])
-	}
-	if err := enqueue(0); err != nil {
+	if err := e.enqueue(m, w, p, x, 0, batch, async); err != nil {
 		return err
 	}
 	for k := 0; k < chunks; k++ {
 		if k+1 < chunks {
-			if err := enqueue(k + 1); err != nil {
+			if err := e.enqueue(m, w, p, x, k+1, batch, async); err != nil {
 				return err
 			}
 		}
@@ -58,12 +48,33 @@ func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		if err := b.Download(out[start*p.outPer:(start+c)*p.outPer], w.outs[k%2], 0); err != nil {
 			return fmt.Errorf("layers: predict: downloading the output: %w", err)
 		}
-		if wait := waits[k%2]; wait != nil {
-			waits[k%2] = nil
-			if err := wait(); err != nil {
-				return err
+		if async {
+			ev := w.uploads[k%2]
+			err := ev.Wait()
+			if rerr := ev.Release(); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return fmt.Errorf("layers: predict: uploading the input: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// enqueue uploads chunk k of x (asynchronously, recorded in its upload
+// event, where async) and enqueues its layers.
+func (e copyExec) enqueue(m *Sequential, w *workspace, p *plan, x []float32, k, batch int, async bool) error {
+	start, c := p.span(k, batch)
+	src := x[start*p.inPer : (start+c)*p.inPer]
+	var err error
+	if async {
+		err = e.async.UploadAsync(w.uploads[k%2], w.in[k%2], 0, src)
+	} else {
+		err = p.backend.Upload(w.in[k%2], 0, src)
+	}
+	if err != nil {
+		return fmt.Errorf("layers: predict: uploading the input: %w", err)
+	}
+	return m.run(p.backend, w, p, c, w.in[k%2], w.outs[k%2])
 }

@@ -38,7 +38,7 @@ func (c *countingHost) WrapHost(data []float32, readOnly bool) (Buffer, error) {
 	return &hostBuffer{data: data}, nil
 }
 
-func (c *countingHost) SyncHost(Buffer) error {
+func (c *countingHost) SyncHost(Buffer, int) error {
 	c.syncs++
 	return nil
 }
@@ -74,19 +74,18 @@ func (s *fakeStaging) Release() error {
 	return nil
 }
 
+// fakeEvent is an event of countingStreamer: empty until an operation
+// is recorded in it (held), then pending until a wait runs it (done).
 type fakeEvent struct {
-	c        *countingStreamer
-	run      func()
-	done     bool
-	released bool
+	c    *countingStreamer
+	run  func()
+	held bool
+	done bool
 }
 
 // Wait runs every transfer enqueued up to this one, in order.
 func (e *fakeEvent) Wait() error {
-	if e.released {
-		return fmt.Errorf("wait for a released event")
-	}
-	for !e.done {
+	for e.held && !e.done {
 		p := e.c.pending[0]
 		e.c.pending = e.c.pending[1:]
 		p.run()
@@ -95,11 +94,15 @@ func (e *fakeEvent) Wait() error {
 	return nil
 }
 
+// Release runs the transfer first, as a real one completes before its
+// event is gone, and empties the event.
 func (e *fakeEvent) Release() error {
-	if !e.released {
-		e.c.eventReleases++
+	if !e.held {
+		return nil
 	}
-	e.released = true
+	_ = e.Wait()
+	e.c.eventReleases++
+	e.held, e.done, e.run = false, false, nil
 	return nil
 }
 
@@ -110,59 +113,68 @@ func (c *countingStreamer) AllocStaging(n int) (Staging, error) {
 	return &fakeStaging{data: make([]float32, n)}, nil
 }
 
-func (c *countingStreamer) enqueue(run func()) *fakeEvent {
+func (c *countingStreamer) NewEvent() Event { return &fakeEvent{c: c} }
+
+// record records an operation in ev, which must be one of c's and empty:
+// pending until waited for where run is not nil, else done.
+func (c *countingStreamer) record(ev Event, run func()) error {
+	e, ok := ev.(*fakeEvent)
+	if !ok || e.c != c || e.held {
+		return fmt.Errorf("recording in an event that is not c's or holds an operation")
+	}
 	c.events++
-	e := &fakeEvent{c: c, run: run}
-	c.pending = append(c.pending, e)
-	return e
+	e.held, e.run, e.done = true, run, run == nil
+	if run != nil {
+		c.pending = append(c.pending, e)
+	}
+	return nil
 }
 
-func (c *countingStreamer) UploadStaged(dst Buffer, s Staging, n int, after ...Event) (Event, error) {
+// held reports whether ev is one of c's events that holds an operation.
+func (c *countingStreamer) held(ev Event) bool {
+	e, ok := ev.(*fakeEvent)
+	return ok && e.c == c && e.held
+}
+
+func (c *countingStreamer) UploadStaged(ev Event, dst Buffer, s Staging, n int) error {
 	d, src := dst.(*hostBuffer), s.(*fakeStaging)
 	if src.released || n > len(src.data) || n > len(d.data) {
-		return nil, fmt.Errorf("bad staged upload of %d", n)
+		return fmt.Errorf("bad staged upload of %d", n)
 	}
 	snapshot := append([]float32(nil), src.data[:n]...) // the host must not change it until the upload runs
-	return c.enqueue(func() {
+	return c.record(ev, func() {
 		for i, v := range src.data[:n] {
 			if v != snapshot[i] && !(math.IsNaN(float64(v)) && math.IsNaN(float64(snapshot[i]))) {
 				c.err = fmt.Errorf("staging memory changed under a pending upload")
 			}
 		}
 		copy(d.data, src.data[:n])
-	}), nil
+	})
 }
 
-func (c *countingStreamer) DownloadStaged(s Staging, src Buffer, n int, after ...Event) (Event, error) {
+func (c *countingStreamer) DownloadStaged(ev Event, s Staging, src Buffer, n int, after Event) error {
 	d, b := s.(*fakeStaging), src.(*hostBuffer)
 	if d.released || n > len(d.data) || n > len(b.data) {
-		return nil, fmt.Errorf("bad staged download of %d", n)
+		return fmt.Errorf("bad staged download of %d", n)
 	}
-	for _, e := range after {
-		if e.(*fakeEvent).released {
-			return nil, fmt.Errorf("download after a released event")
-		}
+	if after != nil && !c.held(after) {
+		return fmt.Errorf("download after an empty or released event")
 	}
 	// The compute before it ran synchronously: copy what is there now.
 	snapshot := append([]float32(nil), b.data[:n]...)
-	return c.enqueue(func() { copy(d.data, snapshot) }), nil
+	return c.record(ev, func() { copy(d.data, snapshot) })
 }
 
 // ComputeAfter runs the transfers waited for: the fallback computes at
 // once, so the upload must have landed first.
-func (c *countingStreamer) ComputeAfter(after ...Event) error {
-	for _, e := range after {
-		if err := e.Wait(); err != nil {
-			return err
-		}
+func (c *countingStreamer) ComputeAfter(after Event) error {
+	if !c.held(after) {
+		return fmt.Errorf("compute after an empty or released event")
 	}
-	return nil
+	return after.Wait()
 }
 
-func (c *countingStreamer) ComputeMark() (Event, error) {
-	c.events++
-	return &fakeEvent{c: c, done: true}, nil
-}
+func (c *countingStreamer) ComputeMark(ev Event) error { return c.record(ev, nil) }
 
 // TestExecutorsSteadyState runs a model through each executor on a
 // counting backend, with batches and chunk sizes that leave short last

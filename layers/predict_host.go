@@ -10,9 +10,10 @@ import (
 // input and the result are wrapped as buffers and all chunks are enqueued
 // at once, with no copies; the outputs are synced at the end, which is the
 // call's one wait. The wrapped buffers stay in the workspace for the next
-// call: one that passes the same slices (a caller predicting in a loop)
-// wraps nothing again, and one that passes others replaces them once the
-// backend is idle. An input's wrap is kept only where the backend works
+// call: one that passes the same slices (a caller predicting in a loop),
+// or on such a backend shorter ones at the same addresses, wraps nothing
+// again, and one that passes others replaces them once the backend is
+// idle. An input's wrap is kept only where the backend works
 // on the host memory itself (inPlace, HostInPlace), so that it sees what
 // the host wrote there since; elsewhere it is made again each call.
 type hostExec struct {
@@ -35,12 +36,17 @@ type hostWrap struct {
 }
 
 // wrap returns a buffer over data, h's if h wraps data already, else a
-// new one that replaces h's. h's buffer is released once the backend has
+// new one that replaces h's. Where the backend works on the host memory
+// itself (inPlace), h's also serves a shorter slice at the same address
+// (the operations touch only the rows they are given, and nothing is
+// copied between the host and the buffer), so that a caller passing
+// prefixes of one slice (a dynamic batcher's batches of varying size)
+// wraps nothing again. h's buffer is released once the backend has
 // finished what the previous call enqueued: the first replacement of a
 // call waits for that (*idle records it), before this call's own work.
 func (e hostExec) wrap(b Backend, h *hostWrap, data []float32, readOnly bool, idle *bool) (Buffer, error) {
 	p := unsafe.SliceData(data)
-	if h.buf != nil && h.p == p && h.n == len(data) && (e.inPlace || !readOnly) {
+	if h.buf != nil && h.p == p && (h.n == len(data) || e.inPlace && len(data) < h.n) && (e.inPlace || !readOnly) {
 		return h.buf, nil
 	}
 	if h.buf != nil {
@@ -104,7 +110,8 @@ func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32
 		}
 	}
 	for k := 0; k < chunks; k++ {
-		if err := e.hw.SyncHost(h.out[k].buf); err != nil {
+		_, c := p.span(k, batch)
+		if err := e.hw.SyncHost(h.out[k].buf, c*p.outPer); err != nil {
 			return fmt.Errorf("layers: predict: reading the output: %w", err)
 		}
 	}

@@ -67,27 +67,48 @@ type plan struct {
 	chunkCap int
 	exec     executor
 
-	// shapes are results' shapes handed out for the last few batch sizes
-	// (read-only to callers), reused so that a steady state allocates
-	// none; next is the one to replace. Guarded by the model's poolMu.
-	shapes [4][]int
-	next   int
+	// shape is the result's shape for a batch of chunk samples, and
+	// shapes those of other batch sizes (of at least chunkCap samples),
+	// handed out read-only to callers and reused so that a steady state
+	// allocates none, up to maxShapes of them. Guarded by the model's
+	// poolMu.
+	shape  []int
+	shapes map[int][]int
+	// tails are the steps prepared for chunks shorter than chunk, by
+	// samples (tailSteps). Guarded by the model's poolMu.
+	tails map[int][]stepPrep
 }
+
+// maxShapes bounds the result shapes that a plan keeps for batch sizes
+// other than its chunk's: more than a dynamic batcher's sizes above the
+// chunk size (serve's default is batches of up to 64 samples, Predict's
+// chunk 32). Past it, they are dropped and made again.
+const maxShapes = 256
 
 // outShape returns the shape of p's result for a batch of batch samples,
 // one slice shared by the calls of that batch size. It runs under the
 // model's poolMu.
 func (p *plan) outShape(batch int) []int {
-	for _, s := range p.shapes {
-		if s != nil && s[0] == batch {
-			return s
-		}
+	if p.shape != nil && p.shape[0] == batch {
+		return p.shape
+	}
+	if s, ok := p.shapes[batch]; ok {
+		return s
 	}
 	s := make([]int, 1+len(p.outAxes))
 	s[0] = batch
 	copy(s[1:], p.outAxes)
-	p.shapes[p.next] = s
-	p.next = (p.next + 1) % len(p.shapes)
+	switch {
+	case p.shape == nil && batch == p.chunk:
+		p.shape = s
+	case p.shapes == nil:
+		p.shapes = map[int][]int{batch: s}
+	default:
+		if len(p.shapes) >= maxShapes {
+			clear(p.shapes)
+		}
+		p.shapes[batch] = s
+	}
 	return s
 }
 
@@ -139,13 +160,18 @@ type cachedPlan struct {
 	inShape []int // m.inShape when computed: a rebuild replaces the slice
 	nodes   int
 	p       *plan
+	used    uint64 // the model's clock when last used
 }
 
 // maxPlans is how many plans a model keeps, the least recently used
-// dropped first: every batch from the chunk size up shares one, so a
-// server that sends many batch sizes keeps one per small batch size in
-// use.
-const maxPlans = 16
+// dropped first. Every batch from the chunk size up shares one plan, and
+// each smaller batch size has its own (its rows decide the chains and the
+// kernels' parameters, so its results stay what a plan of its own gives):
+// a dynamic batcher that sends every batch size up to 64 (serve's
+// default), on an executor whose chunks are larger (streaming), keeps 64
+// plans of one input shape, and twice that leaves room for a second
+// shape or set of options. A plan holds a few prepared kernels.
+const maxPlans = 128
 
 // planFor returns the plan for inputs of the given shape (batch first),
 // from the model's cache or computed and cached. It runs under m.mu held
@@ -160,15 +186,10 @@ func (m *Sequential) planFor(shape []int, o PredictOptions) (*plan, error) {
 func (m *Sequential) planShape(shape []int, o PredictOptions) (*plan, []int, error) {
 	batch, per := shape[0], shape[1:]
 	m.poolMu.Lock()
-	for i, c := range m.plans {
-		if c.nodes == len(m.nodes) && sameSlice(c.inShape, m.inShape) &&
-			c.key.o == o && c.key.chunk == c.p.chunkFor(batch) && slices.Equal(c.key.shape, per) {
-			copy(m.plans[i:], m.plans[i+1:]) // the most recent last
-			m.plans[len(m.plans)-1] = c
-			out := c.p.outShape(batch)
-			m.poolMu.Unlock()
-			return c.p, out, nil
-		}
+	if c := m.cachedPlan(batch, per, o); c != nil {
+		out := c.p.outShape(batch)
+		m.poolMu.Unlock()
+		return c.p, out, nil
 	}
 	m.poolMu.Unlock()
 	p, err := m.newPlan(shape, o)
@@ -177,12 +198,39 @@ func (m *Sequential) planShape(shape []int, o PredictOptions) (*plan, []int, err
 	}
 	m.poolMu.Lock()
 	defer m.poolMu.Unlock()
-	if len(m.plans) >= maxPlans {
-		m.plans = m.plans[1:]
+	if c := m.cachedPlan(batch, per, o); c != nil { // another call made it meanwhile
+		return c.p, c.p.outShape(batch), nil
 	}
-	m.plans = append(m.plans, cachedPlan{key: planKey{slices.Clone(per), o, p.chunkFor(batch)},
-		inShape: m.inShape, nodes: len(m.nodes), p: p})
+	c := cachedPlan{key: planKey{slices.Clone(per), o, p.chunkFor(batch)},
+		inShape: m.inShape, nodes: len(m.nodes), p: p, used: m.clock}
+	if len(m.plans) < maxPlans {
+		m.plans = append(m.plans, c)
+	} else {
+		old := 0
+		for i := range m.plans {
+			if m.plans[i].used < m.plans[old].used {
+				old = i
+			}
+		}
+		m.plans[old] = c
+	}
 	return p, p.outShape(batch), nil
+}
+
+// cachedPlan returns the cached plan for batch samples of per-sample
+// shape per with options o, marked as used now, or nil. It runs under
+// m.poolMu and allocates nothing.
+func (m *Sequential) cachedPlan(batch int, per []int, o PredictOptions) *cachedPlan {
+	m.clock++
+	for i := range m.plans {
+		c := &m.plans[i]
+		if c.key.chunk == c.p.chunkFor(batch) && c.nodes == len(m.nodes) && c.key.o == o &&
+			sameSlice(c.inShape, m.inShape) && slices.Equal(c.key.shape, per) {
+			c.used = m.clock
+			return c
+		}
+	}
+	return nil
 }
 
 // sameSlice reports whether a and b are the same slice (not merely equal).

@@ -186,6 +186,15 @@ func (s *step) sized(c int) (g kernels.Gemm, f kernels.Dense2, sm kernels.Softma
 	return g, f, sm, e
 }
 
+// stepPrep is a step made ready by a Preparer backend for one number of
+// samples: prep, or nil where the step runs through the plain calls, and
+// the layer's packed kernel it was prepared with (weights set since make
+// prep stale).
+type stepPrep struct {
+	prep   Prepared
+	packed Packed
+}
+
 // prepareSteps prepares each step of p for p.chunk samples where b is a
 // Preparer. A step that does not prepare runs through the plain calls, so
 // a failure here only leaves it unprepared: the plain call reports it.
@@ -196,37 +205,89 @@ func (m *Sequential) prepareSteps(b Backend, p *plan) {
 	}
 	for i := range p.steps {
 		s := &p.steps[i]
-		g, f, sm, e := s.sized(p.chunk)
-		var err error
-		switch s.op {
-		case opDense:
-			n := m.nodes[s.first]
-			if n.packed != nil {
-				s.prep, err = pr.PrepareGemm(g, n.packed)
-				s.packed = n.packed
-			}
-		case opChain:
-			if s.run != nil {
-				s.prep, err = s.run.PrepareRows(p.chunk * s.rows)
-			} else {
-				s.prep, err = pr.PrepareDense2(f)
-			}
-		case opSoftmax:
-			s.prep, err = pr.PrepareSoftmax(sm)
-		case opCopy, opActivate:
-			s.prep, err = pr.PrepareActivate(e)
-		}
-		if err != nil {
-			s.prep = nil
-		}
+		s.prep, s.packed = m.prepareStep(pr, s, p.chunk)
 	}
 }
 
-// runStep runs s for c samples from src into dst; prepared says that c is
-// the plan's chunk size, for which s.prep was made.
-func (m *Sequential) runStep(b Backend, s *step, c int, src, dst Buffer, prepared bool) error {
+// prepareStep returns step s prepared on pr for c samples (nil where it
+// does not prepare or preparing fails).
+func (m *Sequential) prepareStep(pr Preparer, s *step, c int) (prep Prepared, packed Packed) {
+	g, f, sm, e := s.sized(c)
+	var err error
+	switch s.op {
+	case opDense:
+		n := m.nodes[s.first]
+		if n.packed != nil {
+			prep, err = pr.PrepareGemm(g, n.packed)
+			packed = n.packed
+		}
+	case opChain:
+		if s.run != nil {
+			prep, err = s.run.PrepareRows(c * s.rows)
+		} else {
+			prep, err = pr.PrepareDense2(f)
+		}
+	case opSoftmax:
+		prep, err = pr.PrepareSoftmax(sm)
+	case opCopy, opActivate:
+		prep, err = pr.PrepareActivate(e)
+	}
+	if err != nil {
+		return nil, nil
+	}
+	return prep, packed
+}
+
+// preparedTails turns tailSteps on; tests turn it off to compare with
+// the plain calls.
+var preparedTails = true
+
+// maxTails bounds the short last chunks a plan keeps its steps prepared
+// for (plan.tails): as many as a dynamic batcher's sizes above the chunk
+// size (serve's default is batches of up to 64 samples, Predict's chunk
+// 32). Past it, they are dropped and prepared again.
+const maxTails = 64
+
+// tailSteps returns p's steps prepared for a chunk of c samples, fewer
+// than p.chunk (the last of a batch that is not a multiple of it): the
+// same steps, so the same kernels as the plain calls run for c samples,
+// prepared once and kept in p, so that a call in steady state allocates
+// nothing. It returns nil where b does not prepare.
+func (m *Sequential) tailSteps(b Backend, p *plan, c int) []stepPrep {
+	pr, ok := b.(Preparer)
+	if !ok || !preparedTails {
+		return nil
+	}
+	m.poolMu.Lock()
+	t, ok := p.tails[c]
+	m.poolMu.Unlock()
+	if ok {
+		return t
+	}
+	t = make([]stepPrep, len(p.steps))
+	for i := range p.steps {
+		t[i].prep, t[i].packed = m.prepareStep(pr, &p.steps[i], c)
+	}
+	m.poolMu.Lock()
+	defer m.poolMu.Unlock()
+	if got, ok := p.tails[c]; ok { // another call prepared it meanwhile
+		return got
+	}
+	if p.tails == nil {
+		p.tails = make(map[int][]stepPrep)
+	}
+	if len(p.tails) >= maxTails {
+		clear(p.tails)
+	}
+	p.tails[c] = t
+	return t
+}
+
+// runStep runs s for c samples from src into dst, through pr where it
+// holds a prepared launch for c samples that is not stale.
+func (m *Sequential) runStep(b Backend, s *step, c int, src, dst Buffer, pr stepPrep) error {
 	n := m.nodes[s.first]
-	if prepared && s.prep != nil && (s.op != opDense || s.packed == n.packed) {
+	if pr.prep != nil && (s.op != opDense || pr.packed == n.packed) {
 		var bufs [6]Buffer
 		switch s.op {
 		case opDense:
@@ -252,7 +313,7 @@ func (m *Sequential) runStep(b Backend, s *step, c int, src, dst Buffer, prepare
 		default:
 			bufs = [6]Buffer{src, dst}
 		}
-		if err := b.(Preparer).RunPrepared(s.prep, bufs); err != nil {
+		if err := b.(Preparer).RunPrepared(pr.prep, bufs); err != nil {
 			return m.stepError(s, err)
 		}
 		return nil

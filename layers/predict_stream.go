@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -37,22 +36,39 @@ func (streamExec) defaultChunk(inPer, outPer int) int {
 	return max(DefaultBatchSize, StreamChunkBytes/(4*max(inPer+outPer, 1)))
 }
 
-// streamSlot is a chunk in flight.
+// streamSlot is a chunk in flight: its samples and the events of its
+// upload, compute and download. The events are made once (NewEvent) and
+// kept in the workspace, each recording one operation per chunk and
+// emptied (Release) once the chunk is done, so that a call makes none.
 type streamSlot struct {
 	start, c       int
 	up, done, down Event
 }
 
-// release waits for the slot's events, releases them, and clears the slot.
+// events makes the slot's events on first use.
+func (s *streamSlot) events(st Streamer) {
+	if s.up == nil {
+		s.up, s.done, s.down = st.NewEvent(), st.NewEvent(), st.NewEvent()
+	}
+}
+
+// release waits for the slot's events and releases them, leaving them
+// empty for the next chunk, and returns the first error.
 func (s *streamSlot) release() error {
-	var errs []error
-	for _, ev := range []Event{s.down, s.done, s.up} {
-		if ev != nil {
-			errs = append(errs, ev.Wait(), ev.Release())
+	var first error
+	for _, ev := range [...]Event{s.down, s.done, s.up} {
+		if ev == nil {
+			continue
+		}
+		if err := ev.Wait(); err != nil && first == nil {
+			first = err
+		}
+		if err := ev.Release(); err != nil && first == nil {
+			first = err
 		}
 	}
-	*s = streamSlot{}
-	return errors.Join(errs...)
+	s.start, s.c = 0, 0
+	return first
 }
 
 func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
@@ -64,71 +80,73 @@ func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float
 	if err := w.ensureStaging(e.s, p.chunk*p.inPer, p.chunk*p.outPer, depth); err != nil {
 		return err
 	}
+	for i := range w.slots {
+		w.slots[i].events(e.s)
+	}
 	batch := len(x) / p.inPer
-	var slots [depth]streamSlot
-	defer func() {
-		if err == nil {
-			return
-		}
-		// Nothing may still run on the workspace when it goes back to
-		// the pool.
-		for i := range slots {
-			_ = slots[i].release()
-		}
-		_ = b.Finish()
-	}()
-	stage := func(k int) error {
-		i := k % depth
-		s := &slots[i]
-		s.start, s.c = p.span(k, batch)
-		n := s.c * p.inPer
-		parallelCopy(w.stIn[i].Host()[:n], x[s.start*p.inPer:])
-		var err error
-		if s.up, err = e.s.UploadStaged(w.in[i], w.stIn[i], n); err != nil {
-			return fmt.Errorf("layers: predict: uploading the input: %w", err)
-		}
-		if err := e.s.ComputeAfter(s.up); err != nil {
-			return fmt.Errorf("layers: predict: ordering the compute after the upload: %w", err)
-		}
-		if err := m.run(b, w, p, s.c, w.in[i], w.outs[i]); err != nil {
-			return err
-		}
-		if s.done, err = e.s.ComputeMark(); err != nil {
-			return fmt.Errorf("layers: predict: marking the compute: %w", err)
-		}
-		if s.down, err = e.s.DownloadStaged(w.stOut[i], w.outs[i], s.c*p.outPer, s.done); err != nil {
-			return fmt.Errorf("layers: predict: downloading the output: %w", err)
-		}
-		return nil
-	}
-	finish := func(k int) error {
-		i := k % depth
-		s := &slots[i]
-		if err := s.down.Wait(); err != nil {
-			return fmt.Errorf("layers: predict: downloading the output: %w", err)
-		}
-		n := s.c * p.outPer
-		parallelCopy(out[s.start*p.outPer:s.start*p.outPer+n], w.stOut[i].Host()[:n])
-		if err := s.release(); err != nil {
-			return fmt.Errorf("layers: predict: %w", err)
-		}
-		return nil
-	}
 	chunks := p.chunks(batch)
 	for k := 0; k < min(depth-1, chunks); k++ {
-		if err := stage(k); err != nil {
-			return err
+		if err = e.stage(m, w, p, x, k, batch); err != nil {
+			break
 		}
 	}
-	for k := 0; k < chunks; k++ {
+	for k := 0; k < chunks && err == nil; k++ {
 		if k+depth-1 < chunks {
-			if err := stage(k + depth - 1); err != nil {
-				return err
+			if err = e.stage(m, w, p, x, k+depth-1, batch); err != nil {
+				break
 			}
 		}
-		if err := finish(k); err != nil {
-			return err
+		err = e.finish(w, p, out, k)
+	}
+	if err != nil {
+		// Nothing may still run on the workspace when it goes back to
+		// the pool, and its events must be empty for the next call.
+		for i := range w.slots {
+			_ = w.slots[i].release()
 		}
+		_ = b.Finish()
+	}
+	return err
+}
+
+// stage copies chunk k of x into its slot's staging and enqueues its
+// upload, its layers and its download.
+func (e streamExec) stage(m *Sequential, w *workspace, p *plan, x []float32, k, batch int) error {
+	i := k % maxDepth
+	s := &w.slots[i]
+	s.start, s.c = p.span(k, batch)
+	n := s.c * p.inPer
+	parallelCopy(w.stIn[i].Host()[:n], x[s.start*p.inPer:])
+	if err := e.s.UploadStaged(s.up, w.in[i], w.stIn[i], n); err != nil {
+		return fmt.Errorf("layers: predict: uploading the input: %w", err)
+	}
+	if err := e.s.ComputeAfter(s.up); err != nil {
+		return fmt.Errorf("layers: predict: ordering the compute after the upload: %w", err)
+	}
+	if err := m.run(p.backend, w, p, s.c, w.in[i], w.outs[i]); err != nil {
+		return err
+	}
+	if err := e.s.ComputeMark(s.done); err != nil {
+		return fmt.Errorf("layers: predict: marking the compute: %w", err)
+	}
+	if err := e.s.DownloadStaged(s.down, w.stOut[i], w.outs[i], s.c*p.outPer, s.done); err != nil {
+		return fmt.Errorf("layers: predict: downloading the output: %w", err)
+	}
+	return nil
+}
+
+// finish waits for chunk k's download, copies its result out of staging
+// and empties its slot.
+func (e streamExec) finish(w *workspace, p *plan, out []float32, k int) error {
+	i := k % maxDepth
+	s := &w.slots[i]
+	if err := s.down.Wait(); err != nil {
+		return fmt.Errorf("layers: predict: downloading the output: %w", err)
+	}
+	n := s.c * p.outPer
+	parallelCopy(out[s.start*p.outPer:s.start*p.outPer+n], w.stOut[i].Host()[:n])
+	if err := s.release(); err != nil {
+		return fmt.Errorf("layers: predict: %w", err)
 	}
 	return nil
 }

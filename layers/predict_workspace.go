@@ -17,6 +17,12 @@ type workspace struct {
 	in, outs    [maxDepth]Buffer
 	bufs        [2]Buffer
 	stIn, stOut [maxDepth]Staging
+	// slots are the streaming executor's chunks in flight, with their
+	// events (empty between calls).
+	slots [maxDepth]streamSlot
+	// uploads are the copy executor's asynchronous uploads of chunks k%2
+	// (empty between calls).
+	uploads [2]Event
 	// host holds the host executor's wrapped slices, kept for a next
 	// call with the same slices; nil until it runs.
 	host *hostWraps
@@ -164,6 +170,14 @@ func (w *workspace) release(b Backend) error {
 		}
 	}
 	keep(w.host.release())
+	for i := range w.slots {
+		keep(w.slots[i].release()) // empty unless a call failed
+	}
+	for _, ev := range w.uploads {
+		if ev != nil {
+			keep(ev.Release())
+		}
+	}
 	for _, sts := range [][]Staging{w.stIn[:], w.stOut[:]} {
 		for i := range sts {
 			if sts[i] != nil {

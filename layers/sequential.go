@@ -62,6 +62,7 @@ type Sequential struct {
 	poolMu sync.Mutex
 	pool   []*workspace
 	plans  []cachedPlan // Predict's plans by input shape (predict_plan.go)
+	clock  uint64       // counts plan lookups, for cachedPlan.used
 }
 
 // KerasVersion returns the version of Keras that wrote the file the model

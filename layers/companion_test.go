@@ -42,10 +42,9 @@ func inCompanionEnv(t *testing.T, name string) bool {
 // within the companion's crossover runs there and a larger one does not;
 // the routed results agree with the fallback, make no allocation in
 // steady state (checkPredictAllocs: in place, with copies and streaming),
-// and equal
-// bit for bit those of the device alone (EnvCompanion=off) where both run
-// the chain kernel; and concurrent calls at routed and unrouted batch
-// sizes give each call its own right result.
+// and equal bit for bit those of the device alone (EnvCompanion=off)
+// where both run the chain kernel; and concurrent calls at routed and
+// unrouted batch sizes give each call its own right result.
 func TestPredictCompanion(t *testing.T) {
 	if !inCompanionEnv(t, "TestPredictCompanion") {
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/densecl/densecl/cl"
 )
@@ -94,6 +95,20 @@ func companionOf(info Info, infos []Info) (Info, bool) {
 	return Info{}, false
 }
 
+// devicePair links a device and its companion: the two share a context;
+// the companion's calls and queue operations are serialised (Exclusive,
+// queueLock).
+type devicePair struct {
+	main, small *Device
+	rows        int // the record's MaxRows: RouteRows gives small up to it
+
+	calls sync.Mutex // held by a call on the companion (Exclusive)
+	queue sync.Mutex // held by each operation on the companion's queue
+	// done and unlock release calls and queue, made once so that a call
+	// allocates nothing.
+	done, unlock func()
+}
+
 // openCompanion opens info as d's companion in d's context (which holds
 // both devices): its own queue and program cache, the context retained
 // so that each device releases its own reference. A failure leaves d
@@ -108,40 +123,62 @@ func (d *Device) openCompanion(info Info) {
 		ctx.Release()
 		return
 	}
-	c := &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}, owner: d}
+	c := &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}
 	c.cfg.Store(tunedConfig(info))
 	c.unuse = c.life.RUnlock
-	d.small = c
-	d.smallRows = ChainRecordFor(d.info).Companion.MaxRows
+	p := &devicePair{main: d, small: c, rows: ChainRecordFor(d.info).Companion.MaxRows}
+	p.done, p.unlock = p.calls.Unlock, p.queue.Unlock
+	c.pair, d.pair = p, p
 }
+
+// isCompanion reports whether d is a device's companion.
+func (d *Device) isCompanion() bool { return d.pair != nil && d.pair.small == d }
 
 // Companion returns d's companion device, or nil when it has none (see
 // EnvCompanion). It shares d's context: it accepts d's buffers and packed
 // operands, and d accepts its. It is closed with d; its own Close does
 // nothing.
 func (d *Device) Companion() *Device {
-	if d == nil {
+	if d == nil || d.pair == nil || d.pair.main != d {
 		return nil
 	}
-	return d.small
+	return d.pair.small
 }
 
 // RouteRows returns the device that should run work of rows rows for d:
 // its companion where d has one and rows is at most the companion's
-// MaxRows in d's chain record, else nil (d itself). Work routed to the
-// companion runs on its queue: a caller orders it against d's queue by
-// waiting (Finish) on the one before using the other.
+// MaxRows in d's chain record, else nil (d itself). Work on either device
+// of a pair goes inside Exclusive.
 func (d *Device) RouteRows(rows int) *Device {
-	if d == nil || d.small == nil || rows < 1 || rows > d.smallRows {
+	if d == nil || d.pair == nil || d.pair.main != d || rows < 1 || rows > d.pair.rows {
 		return nil
 	}
-	return d.small
+	return d.pair.small
+}
+
+// Exclusive marks the start of a call's work on d and returns the
+// function that marks its end, to be called once that work has completed
+// (waited for); it returns nil, waiting for nothing, except on a
+// companion, which runs one call at a time: PoCL 3.1 hangs in
+// clEnqueueNDRangeKernel on its basic device when one thread enqueues
+// while another waits on it (two Predict calls at once, each enqueueing
+// then waiting), and the basic device, a single thread, loses nothing by
+// taking calls in turn. Each operation on the companion's queue is
+// serialised as well (queueLock); Exclusive keeps a whole call's
+// operations together. The device itself takes any number of calls at
+// once, beside its companion's. It allocates nothing.
+func (d *Device) Exclusive() func() {
+	if d == nil || !d.isCompanion() {
+		return nil
+	}
+	d.pair.calls.Lock()
+	return d.pair.done
 }
 
 // shares reports whether a buffer, packed operand or program of o may be
-// used by d: o is d, or one of them is the other's companion.
+// used by d: o is d, or the two are a pair.
 func (d *Device) shares(o *Device) bool {
-	return o == d || (o != nil && d != nil && (o.owner == d || d.owner == o))
+	return o == d || (o != nil && d != nil && o.pair != nil && o.pair == d.pair)
 }
 
 // contextDevices returns the devices of the context Open makes for info:
@@ -154,3 +191,28 @@ func contextDevices(info Info, infos []Info) ([]*cl.Device, Info, bool) {
 	}
 	return devs, c, ok
 }
+
+// launchLock returns the lock that serialises d's kernel launches: its
+// own, or for a companion the lock of every operation on its queue
+// (queueLock).
+func (d *Device) launchLock() *sync.Mutex {
+	if d.isCompanion() {
+		return &d.pair.queue
+	}
+	return &d.launch
+}
+
+// queueLock takes, for a companion, the lock of every operation on its
+// queue (launches, waits, blocking transfers, maps), and returns the
+// function that releases it; for any other device it takes nothing and
+// returns a function that does nothing. See Exclusive for why.
+func (d *Device) queueLock() func() {
+	if !d.isCompanion() {
+		return nop
+	}
+	d.pair.queue.Lock()
+	return d.pair.unlock
+}
+
+// nop is queueLock's release where it takes nothing.
+func nop() {}

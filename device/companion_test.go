@@ -2,10 +2,12 @@ package device_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/densecl/densecl/device"
@@ -26,7 +28,7 @@ func inCompanionEnv(t *testing.T, name string) bool {
 	if os.Getenv("POCL_DEVICES") != "" {
 		return true
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), "POCL_DEVICES="+companionEnv)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -196,6 +198,55 @@ func TestCompanion(t *testing.T) {
 	}
 	if e := finiteErr(got, want); !(e <= densetest.Tol) {
 		t.Errorf("companion product: error %.3g against the float64 reference", e)
+	}
+
+	// Several goroutines on the companion at once (each enqueueing, then
+	// waiting in its download): PoCL's basic device hangs on that unless
+	// the device serialises its queue's operations.
+	cm := mlpChain(1)
+	dm := newChainData(r, cm)
+	var ws, bs []*device.Buffer
+	for i := range cm.Layers {
+		ws = append(ws, upload(t, d, dm.w[i]))
+		bs = append(bs, upload(t, d, dm.b[i]))
+	}
+	defer func() {
+		for i := range ws {
+			ws[i].Release()
+			bs[i].Release()
+		}
+	}()
+	want1 := refChain(cm, dm)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		x, y := upload(t, d, dm.x), upload(t, d, make([]float32, cm.N()))
+		defer x.Release()
+		defer y.Release()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := make([]float32, cm.N())
+			for i := 0; i < 25; i++ {
+				if err := c.Chain(cm, x, ws, bs, y); err != nil {
+					errs <- err
+					return
+				}
+				if err := c.Download(got, y, 0); err != nil {
+					errs <- err
+					return
+				}
+				if e := finiteErr(got, want1); !(e <= densetest.Tol) {
+					errs <- fmt.Errorf("goroutine %d, run %d: error %.3g", g, i, e)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 
 	// The companion closes with the device, not alone.

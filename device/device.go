@@ -250,11 +250,9 @@ type Device struct {
 
 	streams streams // the transfer queues of UploadStaged and DownloadStaged
 
-	// small is the companion device that runs up to smallRows rows, and
-	// owner the device a companion runs for (companion.go).
-	small     *Device
-	smallRows int
-	owner     *Device
+	// pair links a device and its companion (companion.go); nil for a
+	// device alone.
+	pair *devicePair
 }
 
 // errNilDevice is the error of every method called on a nil *Device: the
@@ -333,7 +331,7 @@ func (d *Device) Close() error {
 	if d == nil {
 		return errNilDevice
 	}
-	if d.owner != nil {
+	if d.isCompanion() {
 		return nil
 	}
 	return d.close()
@@ -342,8 +340,8 @@ func (d *Device) Close() error {
 // close is Close, for a companion too.
 func (d *Device) close() error {
 	var cerr error
-	if d.small != nil {
-		cerr = d.small.close()
+	if c := d.Companion(); c != nil {
+		cerr = c.close()
 	}
 	d.life.Lock()
 	defer d.life.Unlock()
@@ -375,6 +373,7 @@ func (d *Device) Finish() error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	if err := d.queue.Finish(); err != nil {
 		return fmt.Errorf("device: %w", err)
 	}

@@ -62,8 +62,9 @@ func (d *Device) launchOn(k *cl.Kernel, l *kernels.Launch, bufs []*Buffer) error
 			b.releaseUse()
 		}
 	}()
-	d.launch.Lock()
-	defer d.launch.Unlock()
+	mu := d.launchLock()
+	mu.Lock()
+	defer mu.Unlock()
 	for i, a := range l.Arguments() {
 		var err error
 		switch a.Kind {

@@ -25,7 +25,7 @@ func inCompanionEnv(t *testing.T, name string) bool {
 	if os.Getenv("DENSECL_TEST_NO_OPENCL") != "" {
 		t.Skip("DENSECL_TEST_NO_OPENCL is set")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), "POCL_DEVICES=pthread basic")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -8,9 +8,15 @@ import (
 )
 
 var (
-	_ Chainer = clBackend{}
-	_ Router  = clBackend{}
+	_ Chainer  = clBackend{}
+	_ Router   = clBackend{}
+	_ Excluder = clBackend{}
 )
+
+// Exclusive waits for the device's turn where it is a companion, which
+// runs one call at a time (device.Device.Exclusive); elsewhere it returns
+// nil at once.
+func (b clBackend) Exclusive() func() { return b.d.Exclusive() }
 
 // RouteRows returns the backend of the device's companion where it runs
 // rows rows (device.Device.RouteRows), else nil.

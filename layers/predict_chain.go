@@ -42,6 +42,19 @@ type Router interface {
 	RouteRows(rows int) Backend
 }
 
+// Excluder is implemented by backends that may run one call at a time:
+// OpenCL, whose companion devices do (device.Device.Exclusive: PoCL's
+// basic device hangs when one thread enqueues while another waits on
+// it). Predict and Forward bracket each call's work with Exclusive and
+// the function it returns, which they call once that work has completed
+// (Forward then waits for it).
+type Excluder interface {
+	// Exclusive waits for the backend's turn and returns the function
+	// that ends it, or returns nil at once where the backend takes calls
+	// concurrently.
+	Exclusive() func()
+}
+
 // ChainRunner runs a prepared chain.
 type ChainRunner interface {
 	// RunChain runs the chain on rows rows of x (rows × its input width)

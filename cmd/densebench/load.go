@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"github.com/densecl/densecl/bench"
 )
@@ -47,6 +48,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.Binary, "binary", false, "binary tensors: REST binary tensor data extension, gRPC raw contents")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "the server's process id, to read its resident memory at 10 s and at the end (Linux)")
 	asJSON := fs.Bool("json", false, "one JSON line on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `FILE` (go tool pprof reads it)")
 	writeRepos := fs.String("write-repos", "", "write the README's two model repositories (batched, unbatched) under `DIR` and exit")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
@@ -69,6 +71,17 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 		return usagef("load: -concurrency %d: want 1 or more", o.Concurrency)
 	case o.Duration < 0:
 		return usagef("load: -duration %v: want a positive duration", o.Duration)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -222,11 +222,11 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	out, binOut, err := s.inferREST(r, v, buf)
 	if err != nil {
 		e, outcome := classify(err)
-		s.mets.done(v.model, v.name, outcome, time.Since(start))
+		v.obs.done(outcome, time.Since(start))
 		writeError(w, e)
 		return
 	}
-	s.mets.done(v.model, v.name, outcomeSuccess, time.Since(start))
+	v.obs.done(outcomeSuccess, time.Since(start))
 	if binOut >= 0 {
 		w.Header().Set(HeaderContentLength, strconv.Itoa(binOut))
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -282,7 +282,9 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 		if size > int64(len(bin)) {
 			return nil, -1, badRequestf("input %q: binary_data_size is %d bytes, but the body holds %d after its JSON part", in.Name, size, len(bin))
 		}
-		data = make([]float32, n)
+		xb := v.inBufs.get(n)
+		defer v.inBufs.put(xb)
+		data = *xb
 		if err := decodeRaw(data, bin[:size], in.Datatype); err != nil {
 			return nil, -1, err
 		}
@@ -295,7 +297,9 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 			// Every element takes at least one byte of JSON.
 			return nil, -1, badRequestf("input %q has shape %s (%d elements), but its \"data\" is %d bytes", in.Name, fmtShape64(in.Shape), n, len(in.Data))
 		}
-		data = make([]float32, n)
+		xb := v.inBufs.get(n)
+		defer v.inBufs.put(xb)
+		data = *xb
 		if err := decodeJSON(data, in.Data, in.Datatype); err != nil {
 			return nil, -1, wrapInput(in.Name, err)
 		}
@@ -331,12 +335,23 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 	for i, d := range in.Shape {
 		shape[i] = int(d)
 	}
-	y, err := v.b.Predict(ctx, layers.Tensor{Shape: shape, Data: data})
+	// The result goes to a recycled slice: the batcher writes into it and
+	// is done with it when PredictInto returns, whatever it returns.
+	yb := v.outBufs.get(shape[0] * v.outPer)
+	defer v.outBufs.put(yb)
+	y, err := v.b.PredictInto(ctx, *yb, layers.Tensor{Shape: shape, Data: data})
 	if err != nil {
 		return nil, -1, err
 	}
 	// The response: one output (the model's), as JSON data or as binary
-	// data after the JSON part.
+	// data after the JSON part, in the request body's buffer, grown once
+	// to hold it (a JSON value takes at most 16 bytes).
+	buf.Reset()
+	per := 4
+	if !binary {
+		per = 16
+	}
+	buf.Grow(256 + len(v.model) + len(v.name) + len(v.outName) + len(req.ID) + 21*len(v.outShape) + per*len(y.Data))
 	b := buf.Bytes()[:0]
 	b = append(b, `{"model_name":`...)
 	b = appendJSONString(b, v.model)

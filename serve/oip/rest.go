@@ -168,17 +168,23 @@ func putBuf(b *bytes.Buffer) {
 type inferRequestJSON struct {
 	ID         string                     `json:"id"`
 	Parameters map[string]json.RawMessage `json:"parameters"`
-	Inputs     []struct {
-		Name       string                     `json:"name"`
-		Shape      []int64                    `json:"shape"`
-		Datatype   string                     `json:"datatype"`
-		Parameters map[string]json.RawMessage `json:"parameters"`
-		Data       json.RawMessage            `json:"data"`
-	} `json:"inputs"`
-	Outputs []struct {
-		Name       string                     `json:"name"`
-		Parameters map[string]json.RawMessage `json:"parameters"`
-	} `json:"outputs"`
+	Inputs     []inferInputJSON           `json:"inputs"`
+	Outputs    []inferOutputJSON          `json:"outputs"`
+}
+
+// inferInputJSON is the protocol's $request_input.
+type inferInputJSON struct {
+	Name       string                     `json:"name"`
+	Shape      []int64                    `json:"shape"`
+	Datatype   string                     `json:"datatype"`
+	Parameters map[string]json.RawMessage `json:"parameters"`
+	Data       json.RawMessage            `json:"data"`
+}
+
+// inferOutputJSON is the protocol's $request_output.
+type inferOutputJSON struct {
+	Name       string                     `json:"name"`
+	Parameters map[string]json.RawMessage `json:"parameters"`
 }
 
 // paramInt reads an integer parameter; absent is 0.
@@ -186,6 +192,9 @@ func paramInt(p map[string]json.RawMessage, key string) (int64, bool, error) {
 	raw, ok := p[key]
 	if !ok {
 		return 0, false, nil
+	}
+	if v, ok := plainInt(raw); ok {
+		return v, true, nil
 	}
 	var v int64
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -199,6 +208,12 @@ func paramBool(p map[string]json.RawMessage, key string) (bool, bool, error) {
 	raw, ok := p[key]
 	if !ok {
 		return false, false, nil
+	}
+	switch string(raw) {
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
 	}
 	var v bool
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -255,8 +270,11 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 		head, bin = body[:n], body[n:]
 	}
 	var req inferRequestJSON
-	if err := json.Unmarshal(head, &req); err != nil {
-		return nil, -1, badRequestf("the request is not the protocol's JSON inference request: %v", err)
+	if !parseInferFast(head, &req) {
+		req = inferRequestJSON{}
+		if err := json.Unmarshal(head, &req); err != nil {
+			return nil, -1, badRequestf("the request is not the protocol's JSON inference request: %v", err)
+		}
 	}
 	if len(req.Inputs) != 1 {
 		return nil, -1, badRequestf("expected 1 inputs but got %d inputs for model %q", len(req.Inputs), v.model)

@@ -43,6 +43,7 @@ type LoadOptions struct {
 	Duration    time.Duration // how long to send; 0 means 10 s
 	Binary      bool          // REST: binary tensor data in and out (else JSON); gRPC: raw contents (else typed)
 	Conns       int           // gRPC: connections the clients share, round robin; 0 means 1
+	GRPCClient  bool          // gRPC: send every request with gRPC's own client, not the load's HTTP/2 client
 	ServerPID   int           // if not 0, the server's process, whose resident memory is read at 10 s and at the end (Linux)
 	Seed        uint64        // the input's random values
 }
@@ -581,6 +582,8 @@ type grpcTarget struct {
 	conns []*grpc.ClientConn // every connection, cc first
 	next  int                // the next client's connection
 	mu    sync.Mutex
+	h2    []*h2Conn // the load's own HTTP/2 connections, if it uses them
+	h2Req h2Request
 	req   rawMessage
 	okLen int // a success's encoded size
 }
@@ -685,20 +688,39 @@ func newGRPCTarget(ctx context.Context, o LoadOptions) (*grpcTarget, error) {
 		return fail(err)
 	}
 	t.req, t.okLen = rawMessage{b: b}, proto.Size(resp)
+	if 5+len(b) <= h2DefaultWindow && !o.GRPCClient {
+		// The load's own HTTP/2 client, where a request fits a stream's
+		// first window (as the README's models' do).
+		t.h2Req = newH2Request(o.GRPC, pb.GRPCInferenceService_ModelInfer_FullMethodName, b, 16384)
+		for range max(1, o.Conns) {
+			h, err := dialH2(ctx, o.GRPC)
+			if err != nil {
+				return fail(fmt.Errorf("bench: load: %w", err))
+			}
+			t.h2 = append(t.h2, h)
+		}
+	}
 	return t, nil
 }
 
 func (t *grpcTarget) sender() loadSender {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := &grpcSender{t: t, cc: t.conns[t.next%len(t.conns)]}
-	t.next++
-	return s
+	defer func() { t.next++ }()
+	if len(t.h2) > 0 {
+		r := t.h2Req
+		r.b = slices.Clone(r.b)
+		return &h2Sender{h: t.h2[t.next%len(t.h2)], req: r, call: &h2Call{done: make(chan struct{}, 1)}, okLen: t.okLen}
+	}
+	return &grpcSender{t: t, cc: t.conns[t.next%len(t.conns)]}
 }
 
 func (t *grpcTarget) close() {
 	for _, cc := range t.conns {
 		cc.Close()
+	}
+	for _, h := range t.h2 {
+		h.close()
 	}
 }
 

@@ -47,6 +47,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to send (default 10s)")
 	fs.BoolVar(&o.Binary, "binary", false, "binary tensors: REST binary tensor data extension, gRPC raw contents")
 	fs.IntVar(&o.Conns, "conns", 1, "gRPC: connections the clients share (round robin)")
+	fs.BoolVar(&o.GRPCClient, "grpc-client", false, "gRPC: send every request with gRPC's own Go client (it costs more CPU per call than the load's HTTP/2 client)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "the server's process id, to read its resident memory at 10 s and at the end (Linux)")
 	asJSON := fs.Bool("json", false, "one JSON line on stdout")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `FILE` (go tool pprof reads it)")

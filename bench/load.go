@@ -116,6 +116,9 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	if o.Concurrency < 0 || o.Concurrency > 100000 || o.Duration < 0 {
 		return LoadResult{}, fmt.Errorf("bench: load: concurrency %d and duration %v: want 1 to 100000 clients and a positive duration: %w", o.Concurrency, o.Duration, ErrInput)
 	}
+	if o.Conns < 0 || o.Conns > o.Concurrency {
+		return LoadResult{}, fmt.Errorf("bench: load: %d connections for %d clients: want 0 (one) to one per client: %w", o.Conns, o.Concurrency, ErrInput)
+	}
 	res := LoadResult{Kind: "load", Model: o.Model, Concurrency: o.Concurrency}
 	var target loadTarget
 	var err error

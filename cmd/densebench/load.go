@@ -28,6 +28,13 @@ for binary outputs), or gRPC raw_input_contents. -server-pid PID reads the
 server's resident memory at 10 s and at the end. With -json the result is
 one {"kind":"load",...} line on stdout.
 
+The first answer is checked in full, then each answer's status and size.
+Each REST client keeps one HTTP/1.1 connection; the gRPC clients share
+-conns HTTP/2 connections (1) through the load's own client, which sends
+the encoded request and counts the answer's bytes (-grpc-client: gRPC's
+Go client instead, at about twice the CPU time per call). -cpuprofile FILE
+writes the load generator's own CPU profile.
+
   densebench load -write-repos DIR
 
 writes the README's two model repositories, DIR/batched and DIR/unbatched
@@ -71,6 +78,8 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 		return usagef("load: -model is required")
 	case o.Concurrency < 1:
 		return usagef("load: -concurrency %d: want 1 or more", o.Concurrency)
+	case o.Conns < 1 || o.Conns > o.Concurrency:
+		return usagef("load: -conns %d: want 1 to -concurrency (%d)", o.Conns, o.Concurrency)
 	case o.Duration < 0:
 		return usagef("load: -duration %v: want a positive duration", o.Duration)
 	}

@@ -754,8 +754,8 @@ const LoadMLPSpec = "Dense(512, activation='relu', input_shape=(784,)); Dense(25
 // LoadMaxDelayMicros is the batched repositories' max_queue_delay_microseconds:
 // 2 ms. With 64 clients on the README's two cores, the answers of one batch
 // bring the next requests back over about 2 ms, so that a batch of the MLP
-// takes most of them (about 47 samples on average, where 1 ms gave about
-// 32), at a little less CPU time per request; the seed model's batches
+// takes most of them (about 60 samples on average, where 1 ms gave about
+// 40), at a little less CPU time per request; the seed model's batches
 // form while the previous one runs, so that the delay changes nothing for
 // it. A lone request waits up to the delay.
 const LoadMaxDelayMicros = 2000

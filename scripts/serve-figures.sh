@@ -17,7 +17,9 @@
 # Usage: scripts/serve-figures.sh [OUT]   (default OUT /tmp/serve-figures)
 # Environment: DURATION (10s), ROUNDS (2), LONG (60s; "0" skips step 4),
 # CONCURRENCY (64), PORT (18200: batched on PORT and PORT+1, unbatched on
-# PORT+100 and PORT+101). Every result is one JSON line in OUT/results.jsonl.
+# PORT+100 and PORT+101), BATCHED_CONFIG (a config.json for both batched
+# models in place of the one densebench writes, to compare settings).
+# Every result is one JSON line in OUT/results.jsonl.
 # Run it on a machine as quiet as you can make it: the load generator and
 # both servers share its cores.
 set -euo pipefail
@@ -36,6 +38,11 @@ go build -o "$out/denseserve" ./cmd/denseserve
 go build -o "$out/densebench" ./cmd/densebench
 rm -rf "$out/repos"
 "$out/densebench" load -write-repos "$out/repos" >/dev/null
+if [ -n "${BATCHED_CONFIG:-}" ]; then
+	for m in mlp seed; do
+		printf '%s\n' "$BATCHED_CONFIG" >"$out/repos/batched/$m/config.json"
+	done
+fi
 
 pids=()
 cleanup() {
@@ -128,7 +135,7 @@ if [ "$long" != 0 ]; then
 fi
 
 echo
-echo "Summary ($res; $(nproc) cores, $(uptime | sed 's/.*load average/load average/')):"
+echo "Summary ($res; batched config $(cat "$out/repos/batched/mlp/config.json"); $(nproc) cores, $(uptime | sed 's/.*load average/load average/')):"
 awk -v long="$long" '
 function num(key,   m) {
 	if (match($0, "\"" key "\":-?[0-9.e+-]+")) return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0

@@ -5,31 +5,49 @@ import (
 	"unsafe"
 )
 
-// Binary returns the program's binary for its one device (built for
-// exactly one): CL_PROGRAM_BINARIES, which CreateProgramWithBinary takes
-// back. A driver may return an empty binary; that is no error.
+// Binary returns the program's binary for the one device it was built
+// for: CL_PROGRAM_BINARIES, which CreateProgramWithBinary takes back. In a
+// context of several devices, a program built for one of them has one
+// binary that is not empty: that one (several are an error). A driver may
+// return no binary at all; that is no error.
 func (p *Program) Binary() ([]byte, error) {
 	if p == nil || p.p == 0 {
 		return nil, ErrReleased
 	}
-	var size uintptr // size_t, one device
 	var got uintptr
-	if err := clGetProgramInfo.status(p.p, clProgramBinarySizes, unsafe.Sizeof(size), uintptr(unsafe.Pointer(&size)), uintptr(unsafe.Pointer(&got))); err != nil {
+	if err := clGetProgramInfo.status(p.p, clProgramBinarySizes, 0, 0, uintptr(unsafe.Pointer(&got))); err != nil {
 		return nil, err
 	}
-	if got != unsafe.Sizeof(size) {
+	n := int(got / unsafe.Sizeof(uintptr(0))) // size_t per device
+	if n < 1 || n > 64 {
 		return nil, &Error{Op: "clGetProgramInfo", Status: InvalidProgram}
 	}
-	if size == 0 {
+	sizes := make([]uintptr, n)
+	if err := clGetProgramInfo.status(p.p, clProgramBinarySizes, uintptr(n)*unsafe.Sizeof(sizes[0]), uintptr(unsafe.Pointer(&sizes[0])), 0); err != nil {
+		return nil, err
+	}
+	which := -1
+	for i, s := range sizes {
+		if s == 0 {
+			continue
+		}
+		if which >= 0 {
+			return nil, &Error{Op: "clGetProgramInfo", Status: InvalidProgram}
+		}
+		which = i
+	}
+	if which < 0 {
 		return nil, nil
 	}
-	bin := make([]byte, size)
-	// OpenCL writes through an array of one pointer to our buffer.
+	bin := make([]byte, sizes[which])
+	// OpenCL writes through an array of one pointer per device; a null
+	// pointer skips that device's binary.
 	var pin runtime.Pinner
 	pin.Pin(&bin[0])
 	defer pin.Unpin()
-	ptrs := []*byte{&bin[0]}
-	if err := clGetProgramInfo.status(p.p, clProgramBinaries, unsafe.Sizeof(ptrs[0]), uintptr(unsafe.Pointer(&ptrs[0])), 0); err != nil {
+	ptrs := make([]*byte, n)
+	ptrs[which] = &bin[0]
+	if err := clGetProgramInfo.status(p.p, clProgramBinaries, uintptr(n)*unsafe.Sizeof(ptrs[0]), uintptr(unsafe.Pointer(&ptrs[0])), 0); err != nil {
 		return nil, err
 	}
 	return bin, nil

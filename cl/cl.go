@@ -286,6 +286,24 @@ func CreateContext(devices ...*Device) (*Context, error) {
 	return &Context{c}, nil
 }
 
+// Retain returns a second reference to the context (clRetainContext):
+// each is released on its own, and the context lives until both are.
+func (c *Context) Retain() (*Context, error) {
+	if c == nil || c.c == 0 {
+		return nil, ErrReleased
+	}
+	if err := clRetainContext.status(c.c); err != nil {
+		return nil, err
+	}
+	return &Context{c.c}, nil
+}
+
+// Same reports whether c and o refer to one OpenCL context (Retain), both
+// unreleased.
+func (c *Context) Same(o *Context) bool {
+	return c != nil && o != nil && c.c != 0 && c.c == o.c
+}
+
 // Release releases the context; repeated calls do nothing.
 func (c *Context) Release() error {
 	if c == nil || c.c == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // proc is an OpenCL entry point of the loaded library: its C name and its
@@ -22,6 +23,7 @@ var (
 	clGetDeviceInfo              = &proc{name: "clGetDeviceInfo"}
 	clCreateContext              = &proc{name: "clCreateContext"}
 	clReleaseContext             = &proc{name: "clReleaseContext"}
+	clRetainContext              = &proc{name: "clRetainContext"}
 	clCreateCommandQueue         = &proc{name: "clCreateCommandQueue"}
 	clReleaseCommandQueue        = &proc{name: "clReleaseCommandQueue"}
 	clFinish                     = &proc{name: "clFinish"}
@@ -55,7 +57,7 @@ var (
 
 var procs = []*proc{
 	clGetPlatformIDs, clGetPlatformInfo, clGetDeviceIDs, clGetDeviceInfo,
-	clCreateContext, clReleaseContext, clCreateCommandQueue, clReleaseCommandQueue,
+	clCreateContext, clReleaseContext, clRetainContext, clCreateCommandQueue, clReleaseCommandQueue,
 	clFinish, clFlush, clCreateBuffer, clReleaseMemObject,
 	clEnqueueReadBuffer, clEnqueueWriteBuffer, clEnqueueCopyBuffer, clEnqueueFillBuffer,
 	clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList,
@@ -96,9 +98,17 @@ var lib struct {
 // load opens the OpenCL library and binds every entry point, once per
 // process; later calls return the first call's result.
 func load() error {
-	lib.once.Do(func() { lib.err = bind(libraryNames) })
+	lib.once.Do(func() { lib.err = bind(libraryNames); loaded.Store(true) })
 	return lib.err
 }
+
+// loaded is set once the library has been loaded (or tried).
+var loaded atomic.Bool
+
+// Loaded reports whether the OpenCL library has been loaded (or its load
+// tried): after that, a driver has read its environment (PoCL's
+// POCL_DEVICES), and changing it has no effect in this process.
+func Loaded() bool { return loaded.Load() }
 
 // bind opens the first library of names that loads and binds procs to
 // its symbols.

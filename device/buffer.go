@@ -71,7 +71,7 @@ func (b *Buffer) acquire(d *Device, what string) (*cl.MemObject, error) {
 	if b == nil {
 		return nil, fmt.Errorf("device: %s is nil", what)
 	}
-	if b.d != d {
+	if !d.shares(b.d) {
 		return nil, fmt.Errorf("device: %s belongs to another device (%s)", what, b.d)
 	}
 	b.mu.RLock()
@@ -95,6 +95,7 @@ func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	m, err := dst.acquire(d, "upload destination")
 	if err != nil {
 		return err
@@ -123,6 +124,7 @@ func (d *Device) Download(dst []float32, src *Buffer, off int) error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	m, err := src.acquire(d, "download source")
 	if err != nil {
 		return err
@@ -150,6 +152,7 @@ func (d *Device) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff, n int) error
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	ms, err := src.acquire(d, "copy source")
 	if err != nil {
 		return err
@@ -180,6 +183,7 @@ func (d *Device) Fill(b *Buffer, off, n int, v float32) error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	m, err := b.acquire(d, "fill destination")
 	if err != nil {
 		return err
@@ -224,6 +228,7 @@ func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, er
 		return nil, err
 	}
 	defer done()
+	defer d.queueLock()()
 	m, err := dst.acquire(d, "upload destination")
 	if err != nil {
 		return nil, err
@@ -309,6 +314,7 @@ func (d *Device) SyncHostPrefix(b *Buffer, n int) error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	m, err := b.acquire(d, "synced buffer")
 	if err != nil {
 		return err

@@ -332,3 +332,62 @@ func BenchmarkChainDevices(b *testing.B) {
 		b.ReportMetric(median(r.ts), r.name+"_us")
 	}
 }
+
+// BenchmarkCompanion measures what puts small batches on the default
+// device's companion (device.Device.Companion: with POCL_DEVICES="pthread
+// basic", PoCL's basic device beside pthread): the MLP's compute at 1 to
+// 32 rows, each device its own way (one launch up to its chain crossover,
+// else layer by layer) on the same buffers, with the wait, alternated run
+// by run; it prints the device's companion crossover
+// (device.CompanionCrossover) from the medians. It is skipped where the
+// device has no companion.
+func BenchmarkCompanion(b *testing.B) {
+	d := open(b)
+	c := d.Companion()
+	if c == nil {
+		b.Skip(`no companion device: run with POCL_DEVICES="pthread basic" on PoCL`)
+	}
+	way := func(dev *device.Device, g *chainRig) func() error {
+		if g.c.M <= dev.ChainMaxRows(g.c) {
+			return func() error { return g.chain(dev) }
+		}
+		return func() error { return g.layers(dev) }
+	}
+	var ts []device.CompanionTiming
+	var cts []device.ChainTiming
+	for _, rows := range []int{1, 2, 4, 8, 16, 32} {
+		g := newChainRig(b, d, mlpChain(rows))
+		gc := *g
+		p, err := c.PrepareChain(g.c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		gc.prep = p
+		runs := []func() error{way(c, &gc), way(d, g)}
+		var t [2][]float64
+		for i := 0; i < max(b.N, 20)+5; i++ {
+			for k, run := range runs {
+				start := time.Now()
+				if err := run(); err != nil {
+					b.Fatal(err)
+				}
+				if i >= 5 {
+					t[k] = append(t[k], float64(time.Since(start).Nanoseconds())/1e3)
+				}
+			}
+		}
+		ts = append(ts, device.CompanionTiming{Rows: rows, CompanionUS: median(t[0]), DeviceUS: median(t[1])})
+		cts = append(cts, device.ChainTiming{Rows: rows, ChainUS: median(t[0]), LayersUS: median(t[1])})
+	}
+	cc := device.CompanionCrossover{Device: strings.SplitN(c.Info().Name, "-", 2)[0],
+		MaxRows: device.Crossover(cts), Chain: "784-512-256-10", Measured: ts}
+	out, err := json.MarshalIndent(cc, "", "  ")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s", out)
+	for _, t := range ts {
+		b.ReportMetric(t.CompanionUS, fmt.Sprintf("companion_us/rows%d", t.Rows))
+		b.ReportMetric(t.DeviceUS, fmt.Sprintf("device_us/rows%d", t.Rows))
+	}
+}

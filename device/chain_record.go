@@ -59,6 +59,35 @@ type ChainRecord struct {
 	Note          string         `json:"note,omitempty"`
 	CPU           ChainCrossover `json:"cpu"`
 	GPU           ChainCrossover `json:"gpu"`
+	// Companion, where set, names another device of the platform that
+	// runs small batches faster than this one (companion.go).
+	Companion *CompanionCrossover `json:"companion,omitempty"`
+}
+
+// CompanionCrossover is the measurement that puts small batches on a
+// companion device: another device of the same platform, opened in the
+// same context (so that it reads this device's buffers), whose launches
+// cost less (PoCL's single-threaded basic device beside pthread).
+type CompanionCrossover struct {
+	// Device is the companion's name up to its first '-': "basic" for
+	// "basic-skylake-avx512-AMD EPYC".
+	Device string `json:"device"`
+	// MaxRows is the most rows of a plan (its largest product's) that run
+	// on the companion; 0: none.
+	MaxRows int `json:"max_rows"`
+	// Chain names the widths it was measured on, "784-512-256-10".
+	Chain    string            `json:"chain,omitempty"`
+	Measured []CompanionTiming `json:"measured,omitempty"`
+}
+
+// CompanionTiming is one measurement behind a companion's MaxRows: the
+// chain's compute at Rows rows, each device running it its own way (one
+// launch up to its chain crossover, else layer by layer), with the wait,
+// median µs of runs alternated in one run.
+type CompanionTiming struct {
+	Rows        int     `json:"rows"`
+	CompanionUS float64 `json:"companion_us"`
+	DeviceUS    float64 `json:"device_us"`
 }
 
 // DefaultChainRecord is the record of a device with none in chaindb/:
@@ -69,10 +98,15 @@ type ChainRecord struct {
 // 512-wide layers is 8 work-groups of 8 rows, each weight read from
 // global memory 8 times, against three launches of a few microseconds each
 // layer by layer; reasoned, not measured on a GPU).
+// A device with no record has PoCL's basic device as its companion, where
+// its platform lists one, up to 8 rows: on the one CPU measured, basic
+// ran the MLP's chain at 8 rows 2.5× faster than pthread, whose launch
+// and wait alone cost 40 µs (chaindb/pocl-skylake-avx512-amd-epyc.json).
 var DefaultChainRecord = ChainRecord{
-	Note: "defaults (no record of this device)",
-	CPU:  ChainCrossover{MaxRows: 8},
-	GPU:  ChainCrossover{MaxRows: 64},
+	Note:      "defaults (no record of this device)",
+	CPU:       ChainCrossover{MaxRows: 8},
+	GPU:       ChainCrossover{MaxRows: 64},
+	Companion: &CompanionCrossover{Device: "basic", MaxRows: 8},
 }
 
 var (
@@ -128,6 +162,10 @@ func ParseChainRecord(data []byte) (ChainRecord, error) {
 	}
 	if rec.Device == "" {
 		return ChainRecord{}, fmt.Errorf("device: chain record: want a device name, got none")
+	}
+	if c := rec.Companion; c != nil && (c.MaxRows < 0 || c.Device == "" || strings.Contains(c.Device, "-")) {
+		return ChainRecord{}, fmt.Errorf("device: chain record %q: a companion needs a device name without '-' and max_rows >= 0, got %q and %d",
+			rec.Device, c.Device, c.MaxRows)
 	}
 	if rec.CPU.MaxRows < 0 || rec.GPU.MaxRows < 0 || rec.CPU.SplitRows < 0 {
 		return ChainRecord{}, fmt.Errorf("device: chain record %q: max_rows must be >= 0, got cpu %d and gpu %d",

@@ -166,15 +166,17 @@ func Select(infos []Info, selector string) (Info, error) {
 				return i, nil
 			}
 		}
-		for _, i := range infos {
-			if strings.Contains(i.Type, "cpu") {
-				return i, nil
-			}
+		if i, ok := widestCPU(infos); ok {
+			return i, nil
 		}
 		if len(infos) > 0 {
 			return infos[0], nil
 		}
-	case low == "gpu" || low == "cpu":
+	case low == "cpu":
+		if i, ok := widestCPU(infos); ok {
+			return i, nil
+		}
+	case low == "gpu":
 		for _, i := range infos {
 			if strings.Contains(i.Type, low) {
 				return i, nil
@@ -202,6 +204,20 @@ func Select(infos []Info, selector string) (Info, error) {
 		return Info{}, &envError{fmt.Sprintf("device: $%s=%q matches no device; available devices:\n%s", EnvDevice, sel, strings.Join(list, "\n")), ErrNoMatch}
 	}
 	return Info{}, fmt.Errorf("%w %q; available devices:\n%s", ErrNoMatch, sel, strings.Join(list, "\n"))
+}
+
+// widestCPU returns the CPU device of infos with the most compute units,
+// the first of those: where a platform lists a single-threaded device
+// beside a threaded one (PoCL's basic, listed first, beside pthread, with
+// POCL_DEVICES="pthread basic"), the threaded one is the default.
+func widestCPU(infos []Info) (Info, bool) {
+	best, ok := Info{}, false
+	for _, i := range infos {
+		if strings.Contains(i.Type, "cpu") && (!ok || i.ComputeUnits > best.ComputeUnits) {
+			best, ok = i, true
+		}
+	}
+	return best, ok
 }
 
 // Device is an open OpenCL device: its context, one in-order queue with
@@ -233,6 +249,10 @@ type Device struct {
 	tf32Check tf32Check // the outcome of TF32Supported, once checked
 
 	streams streams // the transfer queues of UploadStaged and DownloadStaged
+
+	// pair links a device and its companion (companion.go); nil for a
+	// device alone.
+	pair *devicePair
 }
 
 // errNilDevice is the error of every method called on a nil *Device: the
@@ -249,7 +269,8 @@ func Open(selector string) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := cl.CreateContext(info.dev)
+	devs, comp, hasComp := contextDevices(info, infos)
+	ctx, err := cl.CreateContext(devs...)
 	if err != nil {
 		return nil, fmt.Errorf("device: %s: %w", info.Name, err)
 	}
@@ -264,6 +285,9 @@ func Open(selector string) (*Device, error) {
 	if err := d.precisionFromEnv(); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if hasComp {
+		d.openCompanion(comp)
 	}
 	return d, nil
 }
@@ -300,11 +324,24 @@ func (d *Device) use() (func(), error) {
 }
 
 // Close waits for queued work, then releases the programs, the queue and
-// the context. Buffers still held become unusable. Closing twice is not
-// an error.
+// the context, and closes the companion (Companion). Buffers still held
+// become unusable. Closing twice is not an error; closing a companion
+// does nothing (its device closes it).
 func (d *Device) Close() error {
 	if d == nil {
 		return errNilDevice
+	}
+	if d.isCompanion() {
+		return nil
+	}
+	return d.close()
+}
+
+// close is Close, for a companion too.
+func (d *Device) close() error {
+	var cerr error
+	if c := d.Companion(); c != nil {
+		cerr = c.close()
 	}
 	d.life.Lock()
 	defer d.life.Unlock()
@@ -312,7 +349,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	errs := []error{d.queue.Finish(), d.streams.release(), d.scr.release(), d.releaseChains()}
+	errs := []error{cerr, d.queue.Finish(), d.streams.release(), d.scr.release(), d.releaseChains()}
 	d.progMu.Lock()
 	for _, p := range d.progs {
 		errs = append(errs, p.release())
@@ -336,6 +373,7 @@ func (d *Device) Finish() error {
 		return err
 	}
 	defer done()
+	defer d.queueLock()()
 	if err := d.queue.Finish(); err != nil {
 		return fmt.Errorf("device: %w", err)
 	}

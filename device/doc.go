@@ -5,10 +5,22 @@
 // # Choosing a device
 //
 // Open takes a selector: "" for the default (the DENSECL_DEVICE environment
-// variable when set, else the first GPU, else the first CPU device), "gpu",
-// "cpu", an index into List, or a case-insensitive substring of the
-// platform or device name. With no OpenCL platform at all, Open returns an
-// error wrapping ErrNoPlatform that says what to install.
+// variable when set, else the first GPU, else the CPU device with the most
+// compute units, the first of those), "gpu", "cpu" (that CPU device), an
+// index into List, or a case-insensitive substring of the platform or
+// device name. With no OpenCL platform at all, Open returns an error
+// wrapping ErrNoPlatform that says what to install.
+//
+// # Companion devices
+//
+// Where the device's chain record (ChainRecordFor) names a companion and
+// the platform lists it, Open puts both in one context: PoCL's
+// single-threaded basic device beside pthread, which PoCL lists when
+// POCL_DEVICES names both ("pthread basic"; UseCompanions sets it, first
+// thing in a program; DENSECL_COMPANION=off opens every device alone).
+// The companion reads the device's buffers, and RouteRows gives it the
+// work of few rows, for which its launches (a few microseconds against
+// tens) make it faster. Layers' Predict routes such plans there.
 //
 // # Storage
 //

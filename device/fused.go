@@ -187,7 +187,7 @@ func (d *Device) Dense2(f kernels.Dense2, x, w1, b1, w2, b2, y *Buffer) error {
 	if cfg.dense2FormOf(d.info) == Dense2GPU {
 		return d.dense2GPU(cfg, f, x, w1, b1, w2, b2, y)
 	}
-	l := kernels.Dense2Launch(f)
+	l := d.dense2Launch(f)
 	return d.enqueue(&l, x, w1, b1, w2, b2, y)
 }
 

@@ -112,7 +112,7 @@ func TestDense2(t *testing.T) {
 		}
 		cases = append(cases, f)
 	}
-	for _, f := range cases {
+	for ci, f := range cases {
 		x := densetest.Uniform(r, f.M*f.K)
 		w1 := densetest.Uniform(r, f.K*f.H)
 		b1 := densetest.Uniform(r, f.H)
@@ -141,6 +141,27 @@ func TestDense2(t *testing.T) {
 		}
 		if e := densetest.NormErr(got, want); e > densetest.Tol {
 			t.Errorf("%+v: error %.3g against the float64 reference", f, e)
+		}
+		// Each blocking (float8 for AVX2, float16 for AVX-512) on any CPU,
+		// on the fixed cases (fewer programs to build).
+		for _, vector := range []int{8, 16} {
+			if ci >= 5 {
+				break
+			}
+			d.Upload(y, 0, densetest.NaNs(f.M*f.N))
+			if err := d.Dense2Vector(vector, f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], y); err != nil {
+				t.Fatalf("%+v, vector %d: %v", f, vector, err)
+			}
+			vgot := make([]float32, f.M*f.N)
+			d.Download(vgot, y, 0)
+			for i, v := range vgot {
+				if math.IsNaN(float64(v)) != math.IsNaN(want[i]) {
+					t.Fatalf("%+v, vector %d: element %d = %v, want %v", f, vector, i, v, want[i])
+				}
+			}
+			if e := densetest.NormErr(vgot, want); e > densetest.Tol {
+				t.Errorf("%+v, vector %d: error %.3g against the float64 reference", f, vector, e)
+			}
 		}
 		lbl := layerByLayer(t, d, f, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4])
 		lblF := make([]float64, len(lbl))
@@ -221,13 +242,14 @@ func TestDense2BadInput(t *testing.T) {
 
 // BenchmarkDense2Seed runs the seed model (Dense(512, relu) on (None, 32,
 // 32, 3), then Dense(10, softmax)) at batch 16 as one fused kernel, in the
-// device's form, and reports images per second; b256 at batch 256.
+// device's form, and reports images per second; b1 and b256 at batch 1
+// and 256.
 func BenchmarkDense2Seed(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		softmax int
 		batch   int
-	}{{"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
+	}{{"softmax/b1", kernels.SoftmaxOn, 1}, {"softmax", kernels.SoftmaxOn, 16}, {"linear", kernels.NoSoftmax, 16}, {"softmax/b256", kernels.SoftmaxOn, 256}} {
 		b.Run(c.name, func(b *testing.B) {
 			f := kernels.Dense2{M: c.batch * 1024, K: 3, H: 512, N: 10, Bias1: true, Bias2: true, Act1: kernels.Act(kernels.ReLU), Softmax: c.softmax}
 			benchDense2(b, f, c.batch)

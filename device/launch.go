@@ -62,8 +62,9 @@ func (d *Device) launchOn(k *cl.Kernel, l *kernels.Launch, bufs []*Buffer) error
 			b.releaseUse()
 		}
 	}()
-	d.launch.Lock()
-	defer d.launch.Unlock()
+	mu := d.launchLock()
+	mu.Lock()
+	defer mu.Unlock()
 	for i, a := range l.Arguments() {
 		var err error
 		switch a.Kind {
@@ -89,7 +90,7 @@ func (d *Device) launchOn(k *cl.Kernel, l *kernels.Launch, bufs []*Buffer) error
 // acquireQuiet is acquire with an error that names nothing, for the
 // launch path: it makes no string unless it fails.
 func (b *Buffer) acquireQuiet(d *Device) (*cl.MemObject, error) {
-	if b == nil || b.d != d {
+	if b == nil || !d.shares(b.d) {
 		return nil, ErrClosed
 	}
 	b.mu.RLock()
@@ -209,7 +210,7 @@ func (d *Device) PrepareGemmPacked(g kernels.Gemm, pb *PackedB) (*Prepared, erro
 	if d == nil {
 		return nil, errNilDevice
 	}
-	if pb == nil || pb.d != d || g.K != pb.k || g.N != pb.n {
+	if pb == nil || !d.shares(pb.d) || g.K != pb.k || g.N != pb.n {
 		return nil, nil
 	}
 	cfg := d.settings()
@@ -265,7 +266,7 @@ func (d *Device) PrepareDense2(f kernels.Dense2) (*Prepared, error) {
 	if err := f.Validate(big, big, big, big, big, big); err != nil {
 		return nil, err
 	}
-	l := kernels.Dense2Launch(f)
+	l := d.dense2Launch(f)
 	if cfg.dense2FormOf(d.info) == Dense2GPU {
 		p := cfg.dense2GPU
 		ht := p.Splits(f, cfg.lim)

@@ -140,7 +140,7 @@ func (d *Device) GemmPacked(g kernels.Gemm, a *Buffer, pb *PackedB, c, bias *Buf
 	if pb == nil {
 		return fmt.Errorf("device: gemm: packed B is nil")
 	}
-	if pb.d != d {
+	if !d.shares(pb.d) {
 		return fmt.Errorf("device: gemm: packed B belongs to another device (%s)", pb.d)
 	}
 	if g.K != pb.k || g.N != pb.n {

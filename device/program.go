@@ -295,8 +295,9 @@ func (p *Program) launch(name string, global, local []int, args []any) (*cl.Even
 		}
 		clArgs[i] = a
 	}
-	d.launch.Lock()
-	defer d.launch.Unlock()
+	mu := d.launchLock()
+	mu.Lock()
+	defer mu.Unlock()
 	if err := k.SetArgs(clArgs...); err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}

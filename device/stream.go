@@ -327,7 +327,7 @@ func (d *Device) staged(ev *Event, up bool, b *Buffer, off int, s *Staging, soff
 	if ev == nil || ev.ev.Held() {
 		return errStagedEvent
 	}
-	if s == nil || s.d != d {
+	if s == nil || !d.shares(s.d) {
 		return fmt.Errorf("device: staged %s: the staging memory is nil or belongs to another device", op)
 	}
 	s.mu.RLock()

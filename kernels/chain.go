@@ -259,13 +259,13 @@ func (p ChainCPUParams) ScratchBytes(c Chain, rb int) int {
 }
 
 // RowsPerItem returns RB, the rows one work-item takes for c on a device
-// of cu compute units: the most of 4, 2 and 1 (within MaxRB) that still
-// gives every compute unit a work-item, or 1; 0 when even one row's
-// scratch exceeds p.Scratch.
+// of cu compute units: the most of 4, 2 and 1 (within MaxRB, and less
+// than twice c.M) that still gives every compute unit a work-item, or 1;
+// 0 when even one row's scratch exceeds p.Scratch.
 func (p ChainCPUParams) RowsPerItem(c Chain, cu int) int {
 	for _, rb := range []int{4, 2, 1} {
-		if rb > p.MaxRB || p.ScratchBytes(c, rb) > p.Scratch {
-			continue
+		if rb > p.MaxRB || p.ScratchBytes(c, rb) > p.Scratch || (rb > 1 && c.M <= rb/2) {
+			continue // too wide, or half of it or more rows past M
 		}
 		if rb == 1 || (c.M+rb-1)/rb >= max(cu, 1) {
 			return rb

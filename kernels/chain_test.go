@@ -82,7 +82,7 @@ func TestChainFits(t *testing.T) {
 	if rb := GPUChain.RowsPerGroup(chainOf(64, 3, 2000, 10), small); rb != 4 {
 		t.Errorf("RowsPerGroup(2000 wide) = %d, want 4", rb)
 	}
-	for _, c := range []struct{ m, cu, want int }{{1, 2, 1}, {2, 2, 1}, {4, 2, 2}, {8, 2, 4}, {64, 2, 4}, {64, 64, 1}} {
+	for _, c := range []struct{ m, cu, want int }{{1, 2, 1}, {2, 2, 1}, {4, 2, 2}, {8, 2, 4}, {64, 2, 4}, {64, 64, 1}, {1, 1, 1}, {2, 1, 2}, {3, 1, 4}} {
 		if rb := CPUChain.RowsPerItem(chainOf(c.m, 3, 10), c.cu); rb != c.want {
 			t.Errorf("RowsPerItem(%d rows, %d units) = %d, want %d", c.m, c.cu, rb, c.want)
 		}

@@ -71,9 +71,37 @@ func Fusible(k, h, n int) bool {
 // Pass returns the outputs the widest pass of the fused kernel
 // accumulates: the N outputs split into as few passes of at most
 // fusedPass as they need, each Pass() or Pass()-1 wide.
-func (f Dense2) Pass() int {
-	passes := (f.N + fusedPass - 1) / fusedPass
+func (f Dense2) Pass() int { return f.passOf(fusedPass) }
+
+// passOf is Pass with at most most outputs a pass.
+func (f Dense2) passOf(most int) int {
+	passes := (f.N + most - 1) / most
 	return (f.N + passes - 1) / passes
+}
+
+// Dense2Shape is the register blocking of the fused pair's CPU form
+// (cl/fused.cl) for one vector width: Lanes rows per vector (VW), RV row
+// vectors per block, RB blocks per work-item, at most Pass outputs a
+// pass.
+type Dense2Shape struct{ Lanes, RV, RB, Pass int }
+
+// RowsPerItem returns the rows one work-item takes.
+func (s Dense2Shape) RowsPerItem() int { return s.Lanes * s.RV * s.RB }
+
+// Dense2ShapeFor returns the CPU form's blocking for a device's preferred
+// float vector width: float16 vectors where it is 16 or more (AVX-512),
+// two of them per block and up to 14 outputs a pass (28 accumulators, 2
+// hidden vectors and a broadcast weight: 31 of AVX-512's 32 registers; the
+// seed model's 10 outputs in one pass), else float8 vectors as Dense2Rows,
+// Dense2Vectors and fusedPass say (AVX2's 16 registers). On the seed model
+// at 1,024 rows, float16 took 151 µs against 188 µs on one core of a Zen
+// 4 (PoCL's basic device) and 172 against 193 µs on two (pthread), with
+// the same output bits (BenchmarkDense2Seed/softmax/b1, alternated).
+func Dense2ShapeFor(vector int) Dense2Shape {
+	if vector >= 16 {
+		return Dense2Shape{Lanes: 16, RV: 2, RB: 2, Pass: (31 - 2) / 2}
+	}
+	return Dense2Shape{Lanes: 8, RV: Dense2Vectors, RB: Dense2Rows, Pass: fusedPass}
 }
 
 // Validate checks f against the buffer lengths.
@@ -109,12 +137,17 @@ func (f *Dense2) Validate(lenX, lenW1, lenB1, lenW2, lenB2, lenY int) error {
 	return f.Act2.Validate()
 }
 
-// Dense2Options returns the build options of the fused program for f.
-func Dense2Options(f Dense2) string {
+// Dense2Options returns the build options of the fused program for f,
+// float8 vectors (Dense2ShapeFor(8)).
+func Dense2Options(f Dense2) string { return Dense2ShapeOptions(f, Dense2ShapeFor(8)) }
+
+// Dense2ShapeOptions returns the build options of the fused program for f
+// blocked as s.
+func Dense2ShapeOptions(f Dense2, s Dense2Shape) string {
 	act2 := f.Act2.KernelKind()
 	if f.Softmax != NoSoftmax {
 		act2 = int(Linear) // softmax replaces the second activation
 	}
-	return fmt.Sprintf("-DVW=8 -DRB=%d -DRV=%d -DUB=%d -DK1=%d -DN2=%d -DNP=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
-		Dense2Rows, Dense2Vectors, fusedUnits, f.K, f.N, f.Pass(), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), f.Softmax)
+	return fmt.Sprintf("-DVW=%d -DRB=%d -DRV=%d -DUB=%d -DK1=%d -DN2=%d -DNP=%d -DACT1=%d -DACT2=%d -DBIAS1=%d -DBIAS2=%d -DSOFTMAX=%d",
+		s.Lanes, s.RB, s.RV, fusedUnits, f.K, f.N, f.passOf(s.Pass), f.Act1.KernelKind(), act2, b2i(f.Bias1), b2i(f.Bias2), f.Softmax)
 }

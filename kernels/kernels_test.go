@@ -64,13 +64,22 @@ func TestValidate(t *testing.T) {
 // passes: as few passes as fusedPass allows, the first NP wide and the
 // rest NP-1 (cl/fused.cl's NBIG between 1 and the pass count).
 func TestDense2Pass(t *testing.T) {
-	for n := 1; n <= MaxFusedN; n++ {
-		np := Dense2{N: n}.Pass()
-		passes := (n + np - 1) / np
-		big := n - passes*(np-1)
-		if np < 1 || np > fusedPass || passes != (n+fusedPass-1)/fusedPass || big < 1 || big > passes {
-			t.Errorf("N=%d: NP=%d gives %d passes, %d of them NP wide (at most %d outputs a pass)", n, np, passes, big, fusedPass)
+	for _, vector := range []int{1, 4, 8, 16, 32} {
+		most := Dense2ShapeFor(vector).Pass
+		for n := 1; n <= MaxFusedN; n++ {
+			np := Dense2{N: n}.passOf(most)
+			passes := (n + np - 1) / np
+			big := n - passes*(np-1)
+			if np < 1 || np > most || passes != (n+most-1)/most || big < 1 || big > passes {
+				t.Errorf("vector %d, N=%d: NP=%d gives %d passes, %d of them NP wide (at most %d outputs a pass)", vector, n, np, passes, big, most)
+			}
 		}
+	}
+	if np := (Dense2{N: 10}).Pass(); np != 4 {
+		t.Errorf("Pass of 10 outputs = %d, want 4 (float8: passes of 4, 3 and 3)", np)
+	}
+	if s := Dense2ShapeFor(16); (Dense2{N: 10}).passOf(s.Pass) != 10 || s.RowsPerItem() != 64 {
+		t.Errorf("float16 blocking %+v: want the seed model's 10 outputs in one pass and 64 rows a work-item", s)
 	}
 }
 

@@ -254,10 +254,13 @@ func (l *Launch) dense2Bufs() {
 }
 
 // Dense2Launch describes the CPU form of the fused pair f (kernel
-// "dense2", cl/fused.cl) over BufX..BufY.
-func Dense2Launch(f Dense2) Launch {
-	l := Launch{Source: Dense2Source, Options: Dense2Options(f), Kernel: "dense2", Dims: 1}
-	l.Global[0], l.Local[0] = ceilDiv(f.M, Dense2RowsPerItem), 1
+// "dense2", cl/fused.cl) over BufX..BufY, in float8 vectors.
+func Dense2Launch(f Dense2) Launch { return Dense2ShapeLaunch(f, Dense2ShapeFor(8)) }
+
+// Dense2ShapeLaunch is Dense2Launch blocked as s (Dense2ShapeFor).
+func Dense2ShapeLaunch(f Dense2, s Dense2Shape) Launch {
+	l := Launch{Source: Dense2Source, Options: Dense2ShapeOptions(f, s), Kernel: "dense2", Dims: 1}
+	l.Global[0], l.Local[0] = ceilDiv(f.M, s.RowsPerItem()), 1
 	l.i(f.M)
 	l.i(f.H)
 	l.i(f.N)

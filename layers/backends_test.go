@@ -45,6 +45,14 @@ func (copying) Streams() bool { return false }
 
 func (c copying) Name() string { return c.clBackend.Name() + " (copying)" }
 
+// RouteRows routes as the OpenCL backend does, to a companion that copies.
+func (c copying) RouteRows(rows int) Backend {
+	if r := c.clBackend.RouteRows(rows); r != nil {
+		return copying{r.(clBackend)}
+	}
+	return nil
+}
+
 // streaming is the OpenCL backend streaming through pinned staging memory.
 type streaming struct{ clBackend }
 
@@ -53,6 +61,14 @@ func (streaming) WrapsHost() bool { return false }
 func (streaming) Streams() bool { return true }
 
 func (s streaming) Name() string { return s.clBackend.Name() + " (streaming)" }
+
+// RouteRows routes as the OpenCL backend does, to a companion that streams.
+func (s streaming) RouteRows(rows int) Backend {
+	if r := s.clBackend.RouteRows(rows); r != nil {
+		return streaming{r.(clBackend)}
+	}
+	return nil
+}
 
 // TestMain closes the shared test device.
 func TestMain(m *testing.M) {

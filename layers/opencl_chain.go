@@ -7,7 +7,25 @@ import (
 	"github.com/densecl/densecl/kernels"
 )
 
-var _ Chainer = clBackend{}
+var (
+	_ Chainer  = clBackend{}
+	_ Router   = clBackend{}
+	_ Excluder = clBackend{}
+)
+
+// Exclusive waits for the device's turn where it is a companion, which
+// runs one call at a time (device.Device.Exclusive); elsewhere it returns
+// nil at once.
+func (b clBackend) Exclusive() func() { return b.d.Exclusive() }
+
+// RouteRows returns the backend of the device's companion where it runs
+// rows rows (device.Device.RouteRows), else nil.
+func (b clBackend) RouteRows(rows int) Backend {
+	if c := b.d.RouteRows(rows); c != nil {
+		return clBackend{d: c, path: b.path}
+	}
+	return nil
+}
 
 // ChainFits reports whether c runs as one kernel on the device
 // (device.Device.ChainFits).

@@ -202,7 +202,16 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
+	var done func()
+	if ex, ok := p.backend.(Excluder); ok {
+		if done = ex.Exclusive(); done != nil {
+			defer done()
+		}
+	}
 	if err := p.exec.predict(m, w, p, x.Data, out.Data); err != nil {
+		if done != nil {
+			_ = p.backend.Finish() // nothing in flight once the turn ends
+		}
 		return Tensor{}, err
 	}
 	return out, nil
@@ -282,7 +291,10 @@ func dense2(n, next *node, rows int) (kernels.Dense2, bool) {
 // backend in x (batch × the input's elements per sample) and writes the
 // output to y (batch × the output's elements per sample): Predict without
 // the host transfers, in one chunk. x is not modified. Both buffers must
-// come from the backend the model was built on (Backend().Alloc).
+// come from the backend the model was built on (Backend().Alloc). It
+// returns once the work is enqueued, except where a small batch runs on
+// another backend (Router, Excluder: an OpenCL device's companion), where
+// it waits for it.
 func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -309,8 +321,23 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	}
 	w := m.getWorkspace()
 	defer m.putWorkspace(w)
-	if err := w.ensure(m.backend, 0, batch*p.mid, 0, 0); err != nil {
+	if err := w.ensure(p.backend, 0, batch*p.mid, 0, 0); err != nil {
 		return err
 	}
-	return m.run(m.backend, w, p, batch, x, y)
+	var done func()
+	if ex, ok := p.backend.(Excluder); ok {
+		if done = ex.Exclusive(); done != nil {
+			defer done()
+		}
+	}
+	err = m.run(p.backend, w, p, batch, x, y)
+	if done != nil || p.backend != m.backend {
+		// Routed (Router): y is read on the model's backend, whose queue
+		// does not order this one's work; and a backend that runs one
+		// call at a time (Excluder) has nothing in flight once it ends.
+		if ferr := p.backend.Finish(); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }

@@ -27,6 +27,34 @@ type Chainer interface {
 	PrepareChain(c kernels.Chain, w, b []Buffer) (ChainRunner, error)
 }
 
+// Router is implemented by backends that hand small batches to another
+// backend sharing their memory, where that measures faster: OpenCL on a
+// device with a companion (device.Device.RouteRows: PoCL's basic device
+// beside pthread, whose launches cost a few microseconds against tens).
+// Predict runs a plan on the backend RouteRows gives for the plan's rows
+// (a chunk's rows at its largest product): every step, and the chunk's
+// transfers and wait. The routed backend accepts the model's buffers and
+// packed operands, and gives the same results, bit for bit where its
+// kernels' arithmetic per row is the same (as the chain kernels').
+type Router interface {
+	// RouteRows returns the backend that runs a plan of rows rows, or nil
+	// for this one.
+	RouteRows(rows int) Backend
+}
+
+// Excluder is implemented by backends that may run one call at a time:
+// OpenCL, whose companion devices do (device.Device.Exclusive: PoCL's
+// basic device hangs when one thread enqueues while another waits on
+// it). Predict and Forward bracket each call's work with Exclusive and
+// the function it returns, which they call once that work has completed
+// (Forward then waits for it).
+type Excluder interface {
+	// Exclusive waits for the backend's turn and returns the function
+	// that ends it, or returns nil at once where the backend takes calls
+	// concurrently.
+	Exclusive() func()
+}
+
 // ChainRunner runs a prepared chain.
 type ChainRunner interface {
 	// RunChain runs the chain on rows rows of x (rows × its input width)

@@ -17,7 +17,7 @@ func (copyExec) depth() int { return 2 }
 func (copyExec) defaultChunk(int, int) int { return DefaultBatchSize }
 
 func (e copyExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
-	b := m.backend
+	b := p.backend
 	if err := w.ensure(b, p.chunk*p.inPer, p.chunk*p.mid, p.chunk*p.outPer, 2); err != nil {
 		return err
 	}
@@ -71,10 +71,10 @@ func (e copyExec) enqueue(m *Sequential, w *workspace, p *plan, x []float32, k, 
 	if async {
 		err = e.async.UploadAsync(w.uploads[k%2], w.in[k%2], 0, src)
 	} else {
-		err = m.backend.Upload(w.in[k%2], 0, src)
+		err = p.backend.Upload(w.in[k%2], 0, src)
 	}
 	if err != nil {
 		return fmt.Errorf("layers: predict: uploading the input: %w", err)
 	}
-	return m.run(m.backend, w, p, c, w.in[k%2], w.outs[k%2])
+	return m.run(p.backend, w, p, c, w.in[k%2], w.outs[k%2])
 }

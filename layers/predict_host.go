@@ -71,7 +71,7 @@ func (e hostExec) wrap(b Backend, h *hostWrap, data []float32, readOnly bool, id
 }
 
 func (e hostExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
-	b := m.backend
+	b := p.backend
 	if err := w.ensure(b, 0, p.chunk*p.mid, 0, 0); err != nil {
 		return err
 	}

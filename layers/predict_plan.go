@@ -59,6 +59,9 @@ type plan struct {
 	steps  []step      // what run does, in order
 	mid    int         // elements per sample of the largest stored intermediate
 	chunk  int         // samples per chunk
+	// backend runs the plan: the model's, or the one its Router gives
+	// for the plan's rows.
+	backend Backend
 	// chunkCap is the chunk of a batch of any size: a batch of b samples
 	// runs in chunks of min(b, chunkCap).
 	chunkCap int
@@ -279,6 +282,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 	// (chains only spare intermediates); then the rows of a chunk decide
 	// the chains, and the steps and the workspace follow from them.
 	b := m.backend
+	p.backend = b
 	_, chains := b.(Chainer)
 	fuse := !o.Unfused
 	p.fused = make([]bool, len(m.nodes))
@@ -311,6 +315,12 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 	}
 	p.chunkCap = chunk
 	p.chunk = p.chunkFor(batch)
+	if r, ok := b.(Router); ok {
+		if rb := r.RouteRows(p.chunk * m.rowsPerSample(p)); rb != nil {
+			b = rb
+			p.backend, p.exec = rb, chooseExecutor(rb)
+		}
+	}
 	if fuse {
 		var err error
 		if p.chains, err = m.planChains(b, p.chunk, p.inPer, p.per); err != nil {
@@ -331,4 +341,19 @@ func (p *plan) chunks(batch int) int { return (batch + p.chunk - 1) / p.chunk }
 func (p *plan) span(k, batch int) (start, c int) {
 	start = k * p.chunk
 	return start, min(p.chunk, batch-start)
+}
+
+// rowsPerSample returns the rows of the largest product of p per sample:
+// the most, over the Dense layers, of a sample's elements at the layer's
+// input over its input width.
+func (m *Sequential) rowsPerSample(p *plan) int {
+	rows := 1
+	in := p.inPer
+	for i, n := range m.nodes {
+		if n.kind == kindDense && n.inDim > 0 {
+			rows = max(rows, in/n.inDim)
+		}
+		in = p.per[i]
+	}
+	return rows
 }

@@ -72,7 +72,7 @@ func (s *streamSlot) release() error {
 }
 
 func (e streamExec) predict(m *Sequential, w *workspace, p *plan, x, out []float32) (err error) {
-	b := m.backend
+	b := p.backend
 	const depth = maxDepth
 	if err := w.ensure(b, p.chunk*p.inPer, p.chunk*p.mid, p.chunk*p.outPer, depth); err != nil {
 		return err
@@ -123,7 +123,7 @@ func (e streamExec) stage(m *Sequential, w *workspace, p *plan, x []float32, k, 
 	if err := e.s.ComputeAfter(s.up); err != nil {
 		return fmt.Errorf("layers: predict: ordering the compute after the upload: %w", err)
 	}
-	if err := m.run(m.backend, w, p, s.c, w.in[i], w.outs[i]); err != nil {
+	if err := m.run(p.backend, w, p, s.c, w.in[i], w.outs[i]); err != nil {
 		return err
 	}
 	if err := e.s.ComputeMark(s.done); err != nil {

@@ -18,6 +18,10 @@ import (
 )
 
 func main() {
+	// Before any device is listed: PoCL's basic device beside pthread,
+	// for small batches (device.UseCompanions; POCL_DEVICES set by the
+	// user, or DENSECL_COMPANION=off, leaves it).
+	_ = device.UseCompanions()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

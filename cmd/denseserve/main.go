@@ -26,6 +26,10 @@ import (
 const version = "0.1.0"
 
 func main() {
+	// Before any device is listed: PoCL's basic device beside pthread,
+	// for small batches (device.UseCompanions; POCL_DEVICES set by the
+	// user, or DENSECL_COMPANION=off, leaves it).
+	_ = device.UseCompanions()
 	os.Exit(run(os.Args[1:], os.Stderr, nil))
 }
 

@@ -5,9 +5,9 @@
 //
 // X is M×K1, W1 K1×H, W2 H×N2, Y M×N2, all row-major and packed.
 //
-// A work-item takes blocks of RR = 8·RV consecutive rows, as the 8 lanes
-// of RV float8 vectors, and all N2 outputs. The hidden units go by in
-// blocks of UB:
+// A work-item takes blocks of RR = VW·RV consecutive rows, as the VW
+// lanes of RV vectors (float8 or float16), and all N2 outputs. The hidden
+// units go by in blocks of UB:
 //
 //  1. the hidden activations of the RR rows for the UB units (K1 FMAs
 //     each, the weights broadcast) go to a private scratch of RV·UB
@@ -22,7 +22,9 @@
 // FMA stream of step 2, and RV row vectors per broadcast cut the loads per
 // FMA: with RV = 3 and NP <= 4, the 12 accumulators, the three hidden
 // vectors and the broadcast weight fill the 16 vector registers of AVX2,
-// at 7 loads per 12 FMAs (RV = 2 and NP <= 6: 8 per 12). The accumulators
+// at 7 loads per 12 FMAs (RV = 2 and NP <= 6: 8 per 12). With float16
+// vectors and AVX-512's 32 registers, RV = 2 and NP <= 14 (the seed
+// model's 10 outputs in one pass: 20 accumulators). The accumulators
 // of the other passes wait in memory between unit blocks. The passes and
 // the epilogue are loops, not unrolled: wide outputs then cost no more
 // code, and no more compile time, than narrow ones.
@@ -31,7 +33,9 @@
 // passes are NP or NP-1 wide and add up to N2), UB (hidden units per
 // block), RV (row vectors per block), RB (row blocks per work-item), ACT1, ACT2
 // (ACT_ kinds), BIAS1, BIAS2 (0 or 1), SOFTMAX (0 none, 1 softmax, 2
-// log_softmax over the N2 outputs). Requires VW == 8.
+// log_softmax over the N2 outputs), VW (8 or 16: the lanes of a row
+// vector). Each output sums the same terms in the same order whatever VW,
+// RV and NP.
 
 #ifndef K1
 #define K1 3
@@ -67,8 +71,8 @@
 #define SOFTMAX 0
 #endif
 
-#if VW != 8
-#error "fused.cl needs VW == 8"
+#if VW != 8 && VW != 16
+#error "fused.cl needs VW 8 or 16"
 #endif
 
 // The passes over the outputs: NPASS of them, the first NBIG NP wide and
@@ -78,14 +82,14 @@
 #if NBIG < 1 || NBIG > NPASS
 #error "NP must split N2 into passes of NP and NP-1 (kernels.Dense2.Pass)"
 #endif
-// RV row vectors of 8 rows: a block of RR rows.
-#define RR (8 * RV)
+// RV row vectors of VW rows: a block of RR rows.
+#define RR (VW * RV)
 
 // STEP2(W) runs one pass of W outputs from column c0 over the nu units of
 // the block: each broadcast weight feeds one FMA per row vector.
 #define STEP2(W)                                                        \
   {                                                                     \
-    float8 c[RV][W];                                                    \
+    realV c[RV][W];                                                    \
     _Pragma("unroll") for (int j = 0; j < W; j++) {                     \
       _Pragma("unroll") for (int v = 0; v < RV; v++) {                  \
         c[v][j] = acc[v][c0 + j];                                       \
@@ -93,12 +97,12 @@
     }                                                                   \
     __global const float *w2 = W2 + ub * N2 + c0;                       \
     for (int u = 0; u < nu; u++, w2 += N2) {                            \
-      float8 h[RV];                                                     \
+      realV h[RV];                                                     \
       _Pragma("unroll") for (int v = 0; v < RV; v++) {                  \
         h[v] = hs[RV * u + v];                                          \
       }                                                                 \
       _Pragma("unroll") for (int j = 0; j < W; j++) {                   \
-        const float8 w = (float8)w2[j];                                 \
+        const realV w = (realV)w2[j];                                 \
         _Pragma("unroll") for (int v = 0; v < RV; v++) {                \
           c[v][j] = fma(h[v], w, c[v][j]);                              \
         }                                                               \
@@ -119,7 +123,7 @@ void dense2(const int M, const int H, const int n2,
             __global float *restrict Y,
             const float a1_alpha, const float a1_max, const float a1_threshold,
             const float a2_alpha, const float a2_max, const float a2_threshold) {
-  float8 hs[RV * UB];
+  realV hs[RV * UB];
   for (int rb = 0; rb < RB; rb++) {
     const int r0 = ((int)get_global_id(0) * RB + rb) * RR;
     if (r0 >= M) {
@@ -128,25 +132,25 @@ void dense2(const int M, const int H, const int n2,
 
     // Column k of X for the RR rows, as RV vectors; rows past M repeat the
     // last.
-    float8 x[RV][K1];
+    realV x[RV][K1];
 #pragma unroll
     for (int v = 0; v < RV; v++) {
 #pragma unroll
       for (int k = 0; k < K1; k++) {
-        float t[8];
+        float t[VW];
 #pragma unroll
-        for (int l = 0; l < 8; l++) {
-          t[l] = X[min(r0 + 8 * v + l, M - 1) * K1 + k];
+        for (int l = 0; l < VW; l++) {
+          t[l] = X[min(r0 + VW * v + l, M - 1) * K1 + k];
         }
-        x[v][k] = vload8(0, t);
+        x[v][k] = LOADV(t, 0);
       }
     }
 
-    float8 acc[RV][N2];
+    realV acc[RV][N2];
     for (int j = 0; j < N2; j++) {
 #pragma unroll
       for (int v = 0; v < RV; v++) {
-        acc[v][j] = (float8)0.0f;
+        acc[v][j] = (realV)0.0f;
       }
     }
 
@@ -156,21 +160,21 @@ void dense2(const int M, const int H, const int n2,
       // Step 1: the hidden activations of the block, through pointers
       // stepped per unit (no index arithmetic in the loop).
       __global const float *w1 = W1 + ub;
-      float8 *hp = hs;
+      realV *hp = hs;
       for (int u = 0; u < nu; u++, w1++, hp += RV) {
 #if BIAS1
-        const float8 b = (float8)B1[ub + u];
+        const realV b = (realV)B1[ub + u];
 #else
-        const float8 b = (float8)0.0f;
+        const realV b = (realV)0.0f;
 #endif
-        float8 h[RV];
+        realV h[RV];
 #pragma unroll
         for (int v = 0; v < RV; v++) {
           h[v] = b;
         }
 #pragma unroll
         for (int k = 0; k < K1; k++) {
-          const float8 w = (float8)w1[(size_t)k * H];
+          const realV w = (realV)w1[(size_t)k * H];
 #pragma unroll
           for (int v = 0; v < RV; v++) {
             h[v] = fma(x[v][k], w, h[v]);
@@ -200,7 +204,7 @@ void dense2(const int M, const int H, const int n2,
     for (int v = 0; v < RV; v++) {
       for (int j = 0; j < N2; j++) {
 #if BIAS2
-        acc[v][j] += (float8)B2[j];
+        acc[v][j] += (realV)B2[j];
 #endif
 #if !SOFTMAX
         acc[v][j] = activate_kind(acc[v][j], ACT2, a2_alpha, a2_max, a2_threshold);
@@ -210,16 +214,16 @@ void dense2(const int M, const int H, const int n2,
 #if SOFTMAX
       // Over the N2 outputs of each row (lane), the maximum subtracted; a
       // NaN anywhere in a row makes the row NaN.
-      float8 m = acc[v][0];
+      realV m = acc[v][0];
       for (int j = 1; j < N2; j++) {
-        m = select(m, acc[v][j], (int8)(acc[v][j] > m) | isnan(acc[v][j]));
+        m = select(m, acc[v][j], (intV)(acc[v][j] > m) | isnan(acc[v][j]));
       }
-      float8 s = (float8)0.0f;
+      realV s = (realV)0.0f;
 #if SOFTMAX == 2
       for (int j = 0; j < N2; j++) {
         s += exp(acc[v][j] - m);
       }
-      const float8 ls = m + log(s);
+      const realV ls = m + log(s);
       for (int j = 0; j < N2; j++) {
         acc[v][j] -= ls;
       }
@@ -228,18 +232,18 @@ void dense2(const int M, const int H, const int n2,
         acc[v][j] = exp(acc[v][j] - m);
         s += acc[v][j];
       }
-      const float8 inv = (float8)1.0f / s;
+      const realV inv = (realV)1.0f / s;
       for (int j = 0; j < N2; j++) {
         acc[v][j] *= inv;
       }
 #endif
 #endif
 
-      const int vr = min(8, rows - 8 * v);
-      __global float *y = Y + (r0 + 8 * v) * N2;
+      const int vr = min(VW, rows - VW * v);
+      __global float *y = Y + (r0 + VW * v) * N2;
       for (int j = 0; j < N2; j++) {
-        float t[8];
-        vstore8(acc[v][j], 0, t);
+        float t[VW];
+        STOREV(acc[v][j], t, 0);
         for (int l = 0; l < vr; l++) {
           y[l * N2 + j] = t[l];
         }

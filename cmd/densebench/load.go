@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"github.com/densecl/densecl/bench"
 )
@@ -27,6 +28,13 @@ for binary outputs), or gRPC raw_input_contents. -server-pid PID reads the
 server's resident memory at 10 s and at the end. With -json the result is
 one {"kind":"load",...} line on stdout.
 
+The first answer is checked in full, then each answer's status and size.
+Each REST client keeps one HTTP/1.1 connection; the gRPC clients share
+-conns HTTP/2 connections (1) through the load's own client, which sends
+the encoded request and counts the answer's bytes (-grpc-client: gRPC's
+Go client instead, at about twice the CPU time per call). -cpuprofile FILE
+writes the load generator's own CPU profile.
+
   densebench load -write-repos DIR
 
 writes the README's two model repositories, DIR/batched and DIR/unbatched
@@ -45,8 +53,11 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "concurrent clients")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to send (default 10s)")
 	fs.BoolVar(&o.Binary, "binary", false, "binary tensors: REST binary tensor data extension, gRPC raw contents")
+	fs.IntVar(&o.Conns, "conns", 1, "gRPC: connections the clients share (round robin)")
+	fs.BoolVar(&o.GRPCClient, "grpc-client", false, "gRPC: send every request with gRPC's own Go client (it costs more CPU per call than the load's HTTP/2 client)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "the server's process id, to read its resident memory at 10 s and at the end (Linux)")
 	asJSON := fs.Bool("json", false, "one JSON line on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `FILE` (go tool pprof reads it)")
 	writeRepos := fs.String("write-repos", "", "write the README's two model repositories (batched, unbatched) under `DIR` and exit")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
@@ -67,8 +78,21 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 		return usagef("load: -model is required")
 	case o.Concurrency < 1:
 		return usagef("load: -concurrency %d: want 1 or more", o.Concurrency)
+	case o.Conns < 1 || o.Conns > o.Concurrency:
+		return usagef("load: -conns %d: want 1 to -concurrency (%d)", o.Conns, o.Concurrency)
 	case o.Duration < 0:
 		return usagef("load: -duration %v: want a positive duration", o.Duration)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -17,6 +17,10 @@
 // flight and exits 0 within -shutdown-timeout. One JSON log line (log/slog)
 // goes to stderr per start, load, unload and stop; requests are not logged.
 //
+// -pprof ADDR serves Go's runtime profiles (net/http/pprof, under
+// /debug/pprof/) on a listener of its own at ADDR, for go tool pprof; it
+// is off by default, and the protocol's listeners never serve them.
+//
 // Exit codes: 0 after a signal, 1 when a model fails to load at start or a
 // listener fails, 2 for bad flags.
 package main

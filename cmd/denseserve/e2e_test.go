@@ -1100,3 +1100,36 @@ func TestREADMEServing(t *testing.T) {
 	_, _, _, y := examples(t)
 	near(t, "README infer", r.Outputs[0].Data, y)
 }
+
+// TestPprof: -pprof serves Go's profiles on a listener of its own, and
+// the protocol's listener never serves them.
+func TestPprof(t *testing.T) {
+	s := start(t, "-pprof", "127.0.0.1:0", "-model", "seed="+filepath.Join("..", "..", "examples", "seed.keras"))
+	addr := ""
+	for _, l := range s.lines() {
+		if l["msg"] == "pprof" {
+			addr, _ = l["addr"].(string)
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no pprof log line: %v", s.lines())
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "-pprof") {
+		t.Errorf("pprof cmdline: %d %q", resp.StatusCode, body)
+	}
+	if code, body, _ := do(t, "GET", s.url+"/debug/pprof/cmdline", nil, nil); code != 404 {
+		t.Errorf("the protocol's listener serves profiles: %d %s", code, body)
+	}
+	s2 := start(t, "-model", "seed="+filepath.Join("..", "..", "examples", "seed.keras"))
+	for _, l := range s2.lines() {
+		if l["msg"] == "pprof" {
+			t.Errorf("profiles served without -pprof: %v", l)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -105,6 +107,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	maxTimeout := fs.Duration("max-timeout", oip.DefaultMaxTimeout, "the longest any inference request may take")
 	maxParams := fs.Int("max-params", 0, "the most parameters a model file may hold (0: the loaders' default)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long a signal waits for the requests in flight")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof, /debug/pprof/) on this `address`; off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -144,6 +147,16 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 			fmt.Fprintln(stderr, "denseserve: -grpc:", err)
 			return 1
 		}
+	}
+	if *pprofAddr != "" {
+		pl, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "denseserve: -pprof:", err)
+			return 1
+		}
+		defer pl.Close()
+		go http.Serve(pl, pprofMux())
+		log.Info("pprof", "addr", pl.Addr().String())
 	}
 	addr := func(l net.Listener) string {
 		if l == nil {
@@ -200,4 +213,16 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// pprofMux serves Go's runtime profiles under /debug/pprof/, on a
+// listener of its own (-pprof), never on the protocol's.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

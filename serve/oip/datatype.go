@@ -93,6 +93,10 @@ func decodeRaw(dst []float32, raw []byte, dt string) error {
 	le := binary.LittleEndian
 	switch dt {
 	case FP32:
+		if littleEndian {
+			copy(floatBytes(dst), raw)
+			break
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
 		}
@@ -358,11 +362,14 @@ func decodeContents(n int, c *pb.InferTensorContents, dt string) ([]float32, err
 	if got != n {
 		return nil, badRequestf("%s holds %d elements, want %d for the tensor's shape", field, got, n)
 	}
+	if dt == FP32 {
+		// The request's own values: the request is this call's alone, and
+		// the batcher copies them into its batch.
+		return c.GetFp32Contents(), nil
+	}
 	dst := make([]float32, n)
 	lo, hi := intRange(dt)
 	switch dt {
-	case FP32:
-		copy(dst, c.GetFp32Contents())
 	case FP64:
 		for i, f := range c.GetFp64Contents() {
 			dst[i] = float32(f)
@@ -424,6 +431,9 @@ func appendJSONFloats(b []byte, v []float32) []byte {
 // appendRaw appends v as the binary tensor data extension's little-endian
 // FP32 bytes.
 func appendRaw(b []byte, v []float32) []byte {
+	if littleEndian {
+		return append(b, floatBytes(v)...)
+	}
 	for _, f := range v {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 	}

@@ -56,10 +56,10 @@ func (g *grpcService) ModelInfer(ctx context.Context, r *pb.ModelInferRequest) (
 	resp, err := g.s.inferGRPC(ctx, v, r)
 	if err != nil {
 		e, outcome := classify(err)
-		g.s.mets.done(v.model, v.name, outcome, time.Since(start))
+		v.obs.done(outcome, time.Since(start))
 		return nil, status.Error(e.Code, e.Msg)
 	}
-	g.s.mets.done(v.model, v.name, outcomeSuccess, time.Since(start))
+	v.obs.done(outcomeSuccess, time.Since(start))
 	return resp, nil
 }
 
@@ -99,9 +99,16 @@ func (s *Server) inferGRPC(ctx context.Context, v *version, r *pb.ModelInferRequ
 		if in.GetContents() != nil {
 			return nil, badRequestf("input %q has contents and raw_input_contents: want one", in.GetName())
 		}
-		data = make([]float32, n)
-		if err := decodeRaw(data, raw[0], in.GetDatatype()); err != nil {
-			return nil, wrapInput(in.GetName(), err)
+		if in.GetDatatype() == FP32 {
+			// The request's own bytes, read in place: the request is this
+			// call's alone, and the batcher copies them into its batch.
+			data = rawFloats(raw[0], n)
+		}
+		if data == nil {
+			data = make([]float32, n)
+			if err := decodeRaw(data, raw[0], in.GetDatatype()); err != nil {
+				return nil, wrapInput(in.GetName(), err)
+			}
 		}
 	} else {
 		data, err = decodeContents(n, in.GetContents(), in.GetDatatype())
@@ -150,7 +157,12 @@ func (s *Server) inferGRPC(ctx context.Context, v *version, r *pb.ModelInferRequ
 	resp := &pb.ModelInferResponse{ModelName: v.model, ModelVersion: v.name, Id: r.GetId(),
 		Outputs: []*pb.ModelInferResponse_InferOutputTensor{out}}
 	if binary {
-		resp.RawOutputContents = [][]byte{appendRaw(make([]byte, 0, 4*len(y.Data)), y.Data)}
+		if littleEndian {
+			// The result's own memory, which Predict gave this call alone.
+			resp.RawOutputContents = [][]byte{floatBytes(y.Data)}
+		} else {
+			resp.RawOutputContents = [][]byte{appendRaw(make([]byte, 0, 4*len(y.Data)), y.Data)}
+		}
 	} else {
 		out.Contents = &pb.InferTensorContents{Fp32Contents: y.Data}
 	}

@@ -88,15 +88,21 @@ type observer struct {
 	devices        []string
 	queue, compute prometheus.Observer
 	batch          prometheus.Observer
+	// The request metrics of a success, looked up once rather than per
+	// request.
+	success  prometheus.Counter
+	duration prometheus.Observer
 }
 
 var _ serve.Observer = (*observer)(nil)
 
 func (m *metrics) observer(model, version string, devices []string) *observer {
 	o := &observer{m: m, model: model, version: version, devices: devices,
-		queue:   m.queue.WithLabelValues(model, version),
-		compute: m.compute.WithLabelValues(model, version),
-		batch:   m.batch.WithLabelValues(model, version)}
+		queue:    m.queue.WithLabelValues(model, version),
+		compute:  m.compute.WithLabelValues(model, version),
+		batch:    m.batch.WithLabelValues(model, version),
+		success:  m.requests.WithLabelValues(model, version, outcomeSuccess),
+		duration: m.duration.WithLabelValues(model, version)}
 	for _, d := range devices {
 		m.info.WithLabelValues(model, version, d).Set(1)
 	}
@@ -125,6 +131,17 @@ func (o *observer) Request(samples int, queue, compute time.Duration, err error)
 	if compute > 0 {
 		o.compute.Observe(compute.Seconds())
 	}
+}
+
+// done counts one finished inference request of the version that o
+// observes.
+func (o *observer) done(outcome string, d time.Duration) {
+	if outcome != outcomeSuccess {
+		o.m.done(o.model, o.version, outcome, d)
+		return
+	}
+	o.success.Inc()
+	o.duration.Observe(d.Seconds())
 }
 
 // done counts one finished inference request.

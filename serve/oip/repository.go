@@ -152,10 +152,13 @@ type version struct {
 	devices  []string
 	inShape  []int // (None, ...)
 	outShape []int
+	outPer   int // floats per output sample
 	inName   string
 	outName  string
 	obs      *observer
 	inflight sync.WaitGroup
+	// Recycled request tensors of the REST path: inputs and results.
+	inBufs, outBufs floatPool
 }
 
 // model is a name of the repository and its versions.
@@ -664,6 +667,7 @@ func (r *Repository) build(name, ver, path string, cfg Config) (v *version, err 
 	}
 	first := v.replicas[0]
 	v.inShape, v.outShape = first.InputShape(), first.OutputShape()
+	v.outPer = max(0, prodInts(v.outShape[1:]))
 	if len(v.inShape) < 2 || slices.Contains(v.inShape[1:], layers.None) {
 		return nil, fmt.Errorf("the model's input shape %v is not known: densecl serves models whose per-sample shape is fixed", v.inShape)
 	}

@@ -168,17 +168,23 @@ func putBuf(b *bytes.Buffer) {
 type inferRequestJSON struct {
 	ID         string                     `json:"id"`
 	Parameters map[string]json.RawMessage `json:"parameters"`
-	Inputs     []struct {
-		Name       string                     `json:"name"`
-		Shape      []int64                    `json:"shape"`
-		Datatype   string                     `json:"datatype"`
-		Parameters map[string]json.RawMessage `json:"parameters"`
-		Data       json.RawMessage            `json:"data"`
-	} `json:"inputs"`
-	Outputs []struct {
-		Name       string                     `json:"name"`
-		Parameters map[string]json.RawMessage `json:"parameters"`
-	} `json:"outputs"`
+	Inputs     []inferInputJSON           `json:"inputs"`
+	Outputs    []inferOutputJSON          `json:"outputs"`
+}
+
+// inferInputJSON is the protocol's $request_input.
+type inferInputJSON struct {
+	Name       string                     `json:"name"`
+	Shape      []int64                    `json:"shape"`
+	Datatype   string                     `json:"datatype"`
+	Parameters map[string]json.RawMessage `json:"parameters"`
+	Data       json.RawMessage            `json:"data"`
+}
+
+// inferOutputJSON is the protocol's $request_output.
+type inferOutputJSON struct {
+	Name       string                     `json:"name"`
+	Parameters map[string]json.RawMessage `json:"parameters"`
 }
 
 // paramInt reads an integer parameter; absent is 0.
@@ -186,6 +192,9 @@ func paramInt(p map[string]json.RawMessage, key string) (int64, bool, error) {
 	raw, ok := p[key]
 	if !ok {
 		return 0, false, nil
+	}
+	if v, ok := plainInt(raw); ok {
+		return v, true, nil
 	}
 	var v int64
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -199,6 +208,12 @@ func paramBool(p map[string]json.RawMessage, key string) (bool, bool, error) {
 	raw, ok := p[key]
 	if !ok {
 		return false, false, nil
+	}
+	switch string(raw) {
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
 	}
 	var v bool
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -222,11 +237,11 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	out, binOut, err := s.inferREST(r, v, buf)
 	if err != nil {
 		e, outcome := classify(err)
-		s.mets.done(v.model, v.name, outcome, time.Since(start))
+		v.obs.done(outcome, time.Since(start))
 		writeError(w, e)
 		return
 	}
-	s.mets.done(v.model, v.name, outcomeSuccess, time.Since(start))
+	v.obs.done(outcomeSuccess, time.Since(start))
 	if binOut >= 0 {
 		w.Header().Set(HeaderContentLength, strconv.Itoa(binOut))
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -255,8 +270,11 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 		head, bin = body[:n], body[n:]
 	}
 	var req inferRequestJSON
-	if err := json.Unmarshal(head, &req); err != nil {
-		return nil, -1, badRequestf("the request is not the protocol's JSON inference request: %v", err)
+	if !parseInferFast(head, &req) {
+		req = inferRequestJSON{}
+		if err := json.Unmarshal(head, &req); err != nil {
+			return nil, -1, badRequestf("the request is not the protocol's JSON inference request: %v", err)
+		}
 	}
 	if len(req.Inputs) != 1 {
 		return nil, -1, badRequestf("expected 1 inputs but got %d inputs for model %q", len(req.Inputs), v.model)
@@ -282,7 +300,9 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 		if size > int64(len(bin)) {
 			return nil, -1, badRequestf("input %q: binary_data_size is %d bytes, but the body holds %d after its JSON part", in.Name, size, len(bin))
 		}
-		data = make([]float32, n)
+		xb := v.inBufs.get(n)
+		defer v.inBufs.put(xb)
+		data = *xb
 		if err := decodeRaw(data, bin[:size], in.Datatype); err != nil {
 			return nil, -1, err
 		}
@@ -295,7 +315,9 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 			// Every element takes at least one byte of JSON.
 			return nil, -1, badRequestf("input %q has shape %s (%d elements), but its \"data\" is %d bytes", in.Name, fmtShape64(in.Shape), n, len(in.Data))
 		}
-		data = make([]float32, n)
+		xb := v.inBufs.get(n)
+		defer v.inBufs.put(xb)
+		data = *xb
 		if err := decodeJSON(data, in.Data, in.Datatype); err != nil {
 			return nil, -1, wrapInput(in.Name, err)
 		}
@@ -331,12 +353,23 @@ func (s *Server) inferREST(r *http.Request, v *version, buf *bytes.Buffer) ([]by
 	for i, d := range in.Shape {
 		shape[i] = int(d)
 	}
-	y, err := v.b.Predict(ctx, layers.Tensor{Shape: shape, Data: data})
+	// The result goes to a recycled slice: the batcher writes into it and
+	// is done with it when PredictInto returns, whatever it returns.
+	yb := v.outBufs.get(shape[0] * v.outPer)
+	defer v.outBufs.put(yb)
+	y, err := v.b.PredictInto(ctx, *yb, layers.Tensor{Shape: shape, Data: data})
 	if err != nil {
 		return nil, -1, err
 	}
 	// The response: one output (the model's), as JSON data or as binary
-	// data after the JSON part.
+	// data after the JSON part, in the request body's buffer, grown once
+	// to hold it (a JSON value takes at most 16 bytes).
+	buf.Reset()
+	per := 4
+	if !binary {
+		per = 16
+	}
+	buf.Grow(256 + len(v.model) + len(v.name) + len(v.outName) + len(req.ID) + 21*len(v.outShape) + per*len(y.Data))
 	b := buf.Bytes()[:0]
 	b = append(b, `{"model_name":`...)
 	b = appendJSONString(b, v.model)

@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -18,7 +19,7 @@ import (
 // (ChainRecordFor), measured by BenchmarkCompanion. Open puts the two
 // devices in one context, so that the companion reads every buffer of
 // the device (weights are shared, not copied), and gives the companion
-// its own queue and programs. Callers route work with RouteRows; the
+// its own queue and programs. Callers route work with RouteWork; the
 // companion runs the same kernels, so results are bit for bit what the
 // device gives where the kernel's work per row is the same.
 //
@@ -100,7 +101,8 @@ func companionOf(info Info, infos []Info) (Info, bool) {
 // queueLock).
 type devicePair struct {
 	main, small *Device
-	rows        int // the record's MaxRows: RouteRows gives small up to it
+	rows        int   // the record's MaxRows
+	work        int64 // multiply-adds: MaxRows rows of the record's chain (0: widths unknown)
 
 	calls sync.Mutex // held by a call on the companion (Exclusive)
 	queue sync.Mutex // held by each operation on the companion's queue
@@ -126,7 +128,8 @@ func (d *Device) openCompanion(info Info) {
 	c := &Device{info: info, ctx: ctx, queue: q, progs: map[progKey]*Program{}}
 	c.cfg.Store(tunedConfig(info))
 	c.unuse = c.life.RUnlock
-	p := &devicePair{main: d, small: c, rows: ChainRecordFor(d.info).Companion.MaxRows}
+	cc := ChainRecordFor(d.info).Companion
+	p := &devicePair{main: d, small: c, rows: cc.MaxRows, work: int64(cc.MaxRows) * chainMACs(cc.Chain)}
 	p.done, p.unlock = p.calls.Unlock, p.queue.Unlock
 	c.pair, d.pair = p, p
 }
@@ -145,15 +148,53 @@ func (d *Device) Companion() *Device {
 	return d.pair.small
 }
 
-// RouteRows returns the device that should run work of rows rows for d:
-// its companion where d has one and rows is at most the companion's
-// MaxRows in d's chain record, else nil (d itself). Work on either device
+// RouteWork returns the device that should run a plan of rows rows and
+// macsPerRow multiply-adds per row (every product of the plan) for d: its
+// companion where d has one and the plan's work, rows·macsPerRow, is at
+// most the companion's crossover in d's chain record (MaxRows rows of the
+// chain it was measured on, "784-512-256-10": 535,040 multiply-adds a
+// row), else nil (d itself). Work, not rows, is compared so that one
+// measurement serves models whose rows cost more or less than the
+// measured chain's (the seed model's 1,024 rows a sample are 6,656
+// multiply-adds each). Where the record gives no widths, or macsPerRow
+// is not positive, rows is compared with MaxRows. Work on either device
 // of a pair goes inside Exclusive.
-func (d *Device) RouteRows(rows int) *Device {
-	if d == nil || d.pair == nil || d.pair.main != d || rows < 1 || rows > d.pair.rows {
+func (d *Device) RouteWork(rows int, macsPerRow int64) *Device {
+	if d == nil || d.pair == nil || d.pair.main != d || rows < 1 {
+		return nil
+	}
+	if d.pair.work > 0 && macsPerRow > 0 {
+		if macsPerRow > d.pair.work/int64(rows) {
+			return nil
+		}
+		return d.pair.small
+	}
+	if rows > d.pair.rows {
 		return nil
 	}
 	return d.pair.small
+}
+
+// chainMACs returns the multiply-adds per row of a chain named by its
+// widths, "784-512-256-10" (784·512 + 512·256 + 256·10), or 0 where the
+// name is not such a list.
+func chainMACs(name string) int64 {
+	ws := strings.Split(name, "-")
+	if len(ws) < 2 {
+		return 0
+	}
+	var macs, prev int64
+	for i, w := range ws {
+		v, err := strconv.ParseInt(w, 10, 32)
+		if err != nil || v < 1 {
+			return 0
+		}
+		if i > 0 {
+			macs += prev * v
+		}
+		prev = v
+	}
+	return macs
 }
 
 // Exclusive marks the start of a call's work on d and returns the

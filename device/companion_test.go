@@ -81,16 +81,33 @@ func TestCompanion(t *testing.T) {
 			d.Info().Name, d.Info().ComputeUnits, c.Info().Name, c.Info().ComputeUnits)
 	}
 	rec := device.ChainRecordFor(d.Info()).Companion
-	if got := d.RouteRows(1); got != c {
-		t.Errorf("RouteRows(1) = %v, want the companion %v", got, c)
+	// Work is compared: MaxRows rows of the record's chain (the MLP,
+	// 535,040 multiply-adds a row) route, one row more does not, and a
+	// plan of cheaper rows routes as many more rows as its work allows.
+	const mlpMACs = 784*512 + 512*256 + 256*10
+	if rec.Chain != "784-512-256-10" {
+		t.Fatalf("the companion's crossover was measured on %q, want the MLP's widths 784-512-256-10", rec.Chain)
 	}
-	if got := d.RouteRows(rec.MaxRows); got != c {
-		t.Errorf("RouteRows(%d) (the record's max_rows) = %v, want the companion", rec.MaxRows, got)
+	for _, tc := range []struct {
+		rows int
+		macs int64
+		want *device.Device
+	}{
+		{1, mlpMACs, c},
+		{rec.MaxRows, mlpMACs, c},
+		{rec.MaxRows + 1, mlpMACs, nil},
+		{rec.MaxRows * 2, mlpMACs / 2, c},
+		{rec.MaxRows*2 + 1, mlpMACs / 2, nil},
+		{1, int64(rec.MaxRows)*mlpMACs + 1, nil},
+		{rec.MaxRows, 0, c}, // no work given: rows against MaxRows
+		{rec.MaxRows + 1, 0, nil},
+		{0, mlpMACs, nil},
+	} {
+		if got := d.RouteWork(tc.rows, tc.macs); got != tc.want {
+			t.Errorf("RouteWork(%d, %d) = %v, want %v (max_rows %d)", tc.rows, tc.macs, got, tc.want, rec.MaxRows)
+		}
 	}
-	if got := d.RouteRows(rec.MaxRows + 1); got != nil {
-		t.Errorf("RouteRows(%d) = %v, want nil", rec.MaxRows+1, got)
-	}
-	if c.Companion() != nil || c.RouteRows(1) != nil {
+	if c.Companion() != nil || c.RouteWork(1, 1) != nil {
 		t.Error("a companion has a companion of its own")
 	}
 
@@ -274,8 +291,8 @@ func TestCompanionOff(t *testing.T) {
 	if c := d.Companion(); c != nil {
 		t.Errorf("%s=off: the device opened with companion %v", device.EnvCompanion, c)
 	}
-	if d.RouteRows(1) != nil {
-		t.Error("RouteRows(1) gave a device with companions off")
+	if d.RouteWork(1, 1) != nil {
+		t.Error("RouteWork(1, 1) gave a device with companions off")
 	}
 }
 

@@ -18,7 +18,7 @@
 // single-threaded basic device beside pthread, which PoCL lists when
 // POCL_DEVICES names both ("pthread basic"; UseCompanions sets it, first
 // thing in a program; DENSECL_COMPANION=off opens every device alone).
-// The companion reads the device's buffers, and RouteRows gives it the
+// The companion reads the device's buffers, and RouteWork gives it the
 // work of few rows, for which its launches (a few microseconds against
 // tens) make it faster. Layers' Predict routes such plans there.
 //

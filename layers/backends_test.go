@@ -45,9 +45,9 @@ func (copying) Streams() bool { return false }
 
 func (c copying) Name() string { return c.clBackend.Name() + " (copying)" }
 
-// RouteRows routes as the OpenCL backend does, to a companion that copies.
-func (c copying) RouteRows(rows int) Backend {
-	if r := c.clBackend.RouteRows(rows); r != nil {
+// RouteWork routes as the OpenCL backend does, to a companion that copies.
+func (c copying) RouteWork(rows int, macsPerRow int64) Backend {
+	if r := c.clBackend.RouteWork(rows, macsPerRow); r != nil {
 		return copying{r.(clBackend)}
 	}
 	return nil
@@ -62,9 +62,9 @@ func (streaming) Streams() bool { return true }
 
 func (s streaming) Name() string { return s.clBackend.Name() + " (streaming)" }
 
-// RouteRows routes as the OpenCL backend does, to a companion that streams.
-func (s streaming) RouteRows(rows int) Backend {
-	if r := s.clBackend.RouteRows(rows); r != nil {
+// RouteWork routes as the OpenCL backend does, to a companion that streams.
+func (s streaming) RouteWork(rows int, macsPerRow int64) Backend {
+	if r := s.clBackend.RouteWork(rows, macsPerRow); r != nil {
 		return streaming{r.(clBackend)}
 	}
 	return nil

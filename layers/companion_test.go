@@ -94,7 +94,8 @@ func TestPredictCompanion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows := dev.RouteRows
+	// The MLP's multiply-adds per row: 784·512 + 512·256 + 256·10.
+	rows := func(r int) *device.Device { return dev.RouteWork(r, 784*512+512*256+256*10) }
 	maxRows := 1
 	for rows(maxRows+1) != nil {
 		maxRows++
@@ -170,4 +171,87 @@ func TestPredictCompanion(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestPredictCompanionWork checks that Predict routes by a plan's work,
+// not its rows: the seed model (Dense(512, relu) on (32, 32, 3), then
+// Dense(10, softmax)) has 1,024 rows a sample of 3·512 + 512·10 = 6,656
+// multiply-adds each, so a batch routes exactly where the device's
+// RouteWork takes that work; routed or not, the results agree with the
+// device alone, and a NaN sample stays in its own rows.
+func TestPredictCompanionWork(t *testing.T) {
+	if !inCompanionEnv(t, "TestPredictCompanionWork") {
+		return
+	}
+	dev, err := device.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	comp := dev.Companion()
+	if comp == nil {
+		t.Skipf("%s has no companion device", dev)
+	}
+	t.Setenv(device.EnvCompanion, "off")
+	alone, err := device.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	seed := smallModels()[1].layers
+	m, err := NewSequential(seed...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Build(OpenCL(dev)); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ref, err := NewSequential(seed...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Build(OpenCL(alone)); err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	for _, n := range m.nodes {
+		if err := ref.SetWeights(n.name, mustWeights(t, m, n.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	sawRouted, sawNot := false, false
+	for _, batch := range []int{1, 2, 3} {
+		x := randTensor(rng, batch, 32, 32, 3)
+		x.Data[0] = float32(math.NaN()) // the first sample's first row NaN
+		y, err := m.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.planFor(x.Shape, PredictOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		routed := p.backend.(clBackend).d == comp
+		want := dev.RouteWork(1024*batch, 3*512+512*10) != nil
+		if routed != want {
+			t.Errorf("batch %d (%d rows of 6,656 multiply-adds): routed to the companion %v, want %v", batch, 1024*batch, routed, want)
+		}
+		sawRouted = sawRouted || routed
+		sawNot = sawNot || !routed
+		w, err := ref.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range y.Data {
+			if nan := j < 10; math.IsNaN(float64(y.Data[j])) != nan {
+				t.Fatalf("batch %d: element %d = %v, NaN belongs to the first row alone", batch, j, y.Data[j])
+			}
+		}
+		if e := relErr(y.Data[10:], float64s(w.Data[10:])); !(e < 1e-5) {
+			t.Errorf("batch %d: relative error %g against the device alone", batch, e)
+		}
+	}
+	t.Logf("routed: %v, not routed: %v (max_rows %d of the MLP's chain)", sawRouted, sawNot, device.ChainRecordFor(dev.Info()).Companion.MaxRows)
 }

@@ -126,7 +126,7 @@
 // size up shares one. PredictOptions.Unfused turns chains and pairs off;
 // results agree to float32 rounding. PredictInto reuses the caller's
 // output slice. A backend that implements Router (OpenCL on a device with
-// a companion, device.Device.RouteRows: PoCL's basic device beside
+// a companion, device.Device.RouteWork: PoCL's basic device beside
 // pthread) runs a plan of few rows, up to its record's crossover, on
 // another backend that shares its memory: every step, transfer and wait
 // of those calls; results agree to float32 rounding (bit for bit where

@@ -18,10 +18,11 @@ var (
 // nil at once.
 func (b clBackend) Exclusive() func() { return b.d.Exclusive() }
 
-// RouteRows returns the backend of the device's companion where it runs
-// rows rows (device.Device.RouteRows), else nil.
-func (b clBackend) RouteRows(rows int) Backend {
-	if c := b.d.RouteRows(rows); c != nil {
+// RouteWork returns the backend of the device's companion where it runs
+// a plan of rows rows of macsPerRow multiply-adds each
+// (device.Device.RouteWork), else nil.
+func (b clBackend) RouteWork(rows int, macsPerRow int64) Backend {
+	if c := b.d.RouteWork(rows, macsPerRow); c != nil {
 		return clBackend{d: c, path: b.path}
 	}
 	return nil

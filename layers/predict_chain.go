@@ -29,17 +29,18 @@ type Chainer interface {
 
 // Router is implemented by backends that hand small batches to another
 // backend sharing their memory, where that measures faster: OpenCL on a
-// device with a companion (device.Device.RouteRows: PoCL's basic device
+// device with a companion (device.Device.RouteWork: PoCL's basic device
 // beside pthread, whose launches cost a few microseconds against tens).
-// Predict runs a plan on the backend RouteRows gives for the plan's rows
-// (a chunk's rows at its largest product): every step, and the chunk's
-// transfers and wait. The routed backend accepts the model's buffers and
+// Predict runs a plan on the backend RouteWork gives for the plan's rows
+// (a chunk's rows at its largest product) and its multiply-adds per row
+// (every Dense product's): every step, and the chunk's transfers and
+// wait. The routed backend accepts the model's buffers and
 // packed operands, and gives the same results, bit for bit where its
 // kernels' arithmetic per row is the same (as the chain kernels').
 type Router interface {
-	// RouteRows returns the backend that runs a plan of rows rows, or nil
-	// for this one.
-	RouteRows(rows int) Backend
+	// RouteWork returns the backend that runs a plan of rows rows and
+	// macsPerRow multiply-adds a row, or nil for this one.
+	RouteWork(rows int, macsPerRow int64) Backend
 }
 
 // Excluder is implemented by backends that may run one call at a time:

@@ -316,7 +316,8 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 	p.chunkCap = chunk
 	p.chunk = p.chunkFor(batch)
 	if r, ok := b.(Router); ok {
-		if rb := r.RouteRows(p.chunk * m.rowsPerSample(p)); rb != nil {
+		rows := m.rowsPerSample(p)
+		if rb := r.RouteWork(p.chunk*rows, m.macsPerSample(p)/int64(rows)); rb != nil {
 			b = rb
 			p.backend, p.exec = rb, chooseExecutor(rb)
 		}
@@ -347,13 +348,27 @@ func (p *plan) span(k, batch int) (start, c int) {
 // the most, over the Dense layers, of a sample's elements at the layer's
 // input over its input width.
 func (m *Sequential) rowsPerSample(p *plan) int {
-	rows := 1
+	rows, _ := m.work(p)
+	return rows
+}
+
+// macsPerSample returns the multiply-adds of one sample's Dense products
+// under plan p: each Dense layer's input elements times its units.
+func (m *Sequential) macsPerSample(p *plan) int64 {
+	_, macs := m.work(p)
+	return macs
+}
+
+// work returns rowsPerSample and macsPerSample.
+func (m *Sequential) work(p *plan) (rows int, macs int64) {
+	rows = 1
 	in := p.inPer
 	for i, n := range m.nodes {
 		if n.kind == kindDense && n.inDim > 0 {
 			rows = max(rows, in/n.inDim)
+			macs += int64(in) * int64(n.units)
 		}
 		in = p.per[i]
 	}
-	return rows
+	return rows, macs
 }

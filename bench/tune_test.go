@@ -273,30 +273,46 @@ func TestTune(t *testing.T) {
 	if got := d.GemmParamsFor(kernels.ClassLarge); got != slow {
 		t.Fatalf("the cached baseline is not in use: %v", got)
 	}
-	var screened, confirmed int
-	res, err := Tune(d, TuneOptions{
-		Classes:    []kernels.GemmClass{kernels.ClassLarge},
-		Shapes:     map[kernels.GemmClass][]Shape{kernels.ClassLarge: {{M: 96, N: 160, K: 256}, {M: 70, N: 96, K: 100}}},
-		Candidates: []kernels.GemmParams{refused},
-		MinRun:     2 * time.Millisecond,
-		Pairs:      7,
-		Progress: func(ev TuneEvent) {
-			if ev.Screened != nil {
-				screened++
-			}
-			if ev.Confirmed != nil {
-				confirmed++
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Classes) != 1 {
-		t.Fatalf("%d classes", len(res.Classes))
-	}
-	cr := res.Classes[0]
 	def := d.DefaultGemmParams(kernels.ClassLarge)
+	var screened, confirmed int
+	var res TuneResult
+	var cr TuneClassResult
+	// The default runs about 15x faster than the 1x1 tile, but on a
+	// machine whose cores other processes share, a few of the seven pairs
+	// can go the other way and put the lower quartile of the ratios under
+	// 1: the tuner then rightly saves nothing. A failed search saves and
+	// changes nothing, so it is run again, three tries at most; the
+	// checks below still fail if the default never wins.
+	for try := 0; try < 3; try++ {
+		screened, confirmed = 0, 0
+		var err error
+		res, err = Tune(d, TuneOptions{
+			Classes:    []kernels.GemmClass{kernels.ClassLarge},
+			Shapes:     map[kernels.GemmClass][]Shape{kernels.ClassLarge: {{M: 96, N: 160, K: 256}, {M: 70, N: 96, K: 100}}},
+			Candidates: []kernels.GemmParams{refused},
+			MinRun:     2 * time.Millisecond,
+			Pairs:      7,
+			Progress: func(ev TuneEvent) {
+				if ev.Screened != nil {
+					screened++
+				}
+				if ev.Confirmed != nil {
+					confirmed++
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Classes) != 1 {
+			t.Fatalf("%d classes", len(res.Classes))
+		}
+		cr = res.Classes[0]
+		if cr.Winner == def.String() {
+			break
+		}
+		t.Logf("try %d: nothing won (%s)", try+1, cr.Verdict)
+	}
 	if cr.Baseline != slow.String() || cr.BaselineSource != device.SourceCache || cr.Default != def.String() {
 		t.Errorf("baseline %s (%s), default %s", cr.Baseline, cr.BaselineSource, cr.Default)
 	}

@@ -54,7 +54,7 @@ func cmdBatcher(args []string, stdout, stderr io.Writer) error {
 	maxDelay := fs.Duration("max-delay", serve.DefaultMaxDelay, "the batcher's MaxDelay: longest a request waits for its batch to fill")
 	replicas := fs.Int("replicas", 1, "replicas of the model on each device")
 	devices := fs.String("devices", "", "build the replicas on each of these devices (selectors as for -device, comma-separated)")
-	sel := fs.String("device", "", "OpenCL device: an index from 'densebench devices', gpu, cpu, or part of its name (default: $DENSECL_DEVICE, else the first GPU, else the first CPU)")
+	sel := fs.String("device", "", "OpenCL device: an index from 'densebench devices', gpu, cpu, or part of its name (default: $DENSECL_DEVICE, else the first GPU, else the CPU with the most compute units)")
 	backend := fs.String("backend", bench.OpenCL, "opencl or fallback (opencl falls back to the fallback when no OpenCL platform exists)")
 	seed := fs.Uint64("seed", 1, "seed of the random inputs and weights")
 	asJSON := fs.Bool("json", false, "write one JSON object on stdout, and nothing else")

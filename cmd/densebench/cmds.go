@@ -230,7 +230,7 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "\n* the default: $%s if set, else the first GPU, else the first CPU; pick another with -device INDEX|gpu|cpu|NAME\n", device.EnvDevice)
+		fmt.Fprintf(stdout, "\n* the default: $%s if set, else the first GPU, else the CPU with the most compute units; pick another with -device INDEX|gpu|cpu|NAME\n", device.EnvDevice)
 	}
 	return nil
 }

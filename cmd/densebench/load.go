@@ -111,8 +111,8 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "load    %s %s model %s, %d clients, %.1f s\n", res.Protocol, res.Target, res.Model, res.Concurrency, res.DurationS)
 		fmt.Fprintf(stdout, "        %d requests, %d failed, %.0f samples/s\n", res.Requests, res.Failures, res.SamplesPerS)
 		fmt.Fprintf(stdout, "        latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n", res.P50MS, res.P99MS, res.P999MS, res.MaxMS)
-		if res.RSSEndMiB > 0 {
-			fmt.Fprintf(stdout, "        server RSS %.1f MiB at 10 s, %.1f MiB at the end\n", res.RSS10sMiB, res.RSSEndMiB)
+		if line := rssLine(res); line != "" {
+			fmt.Fprintln(stdout, line)
 		}
 		if res.FirstError != "" {
 			fmt.Fprintf(stdout, "        first failure: %s\n", res.FirstError)
@@ -122,4 +122,16 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("load: %d of %d requests failed, the first: %s", res.Failures, res.Failures+res.Requests, res.FirstError)
 	}
 	return nil
+}
+
+// rssLine is the text line of the server's resident memory, "" where it
+// was not read; a run shorter than 10 s has no reading at 10 s.
+func rssLine(res bench.LoadResult) string {
+	switch {
+	case res.RSSEndMiB <= 0:
+		return ""
+	case res.RSS10sMiB <= 0:
+		return fmt.Sprintf("        server RSS %.1f MiB at the end (none at 10 s: the run was shorter)", res.RSSEndMiB)
+	}
+	return fmt.Sprintf("        server RSS %.1f MiB at 10 s, %.1f MiB at the end", res.RSS10sMiB, res.RSSEndMiB)
 }

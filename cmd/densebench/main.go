@@ -180,7 +180,7 @@ type common struct {
 }
 
 func (c *common) deviceFlag(fs *flag.FlagSet) {
-	fs.StringVar(&c.device, "device", "", "OpenCL device: an index from 'densebench devices', gpu, cpu, or part of its name (default: $DENSECL_DEVICE, else the first GPU, else the first CPU)")
+	fs.StringVar(&c.device, "device", "", "OpenCL device: an index from 'densebench devices', gpu, cpu, or part of its name (default: $DENSECL_DEVICE, else the first GPU, else the CPU with the most compute units)")
 }
 
 func (c *common) measureFlags(fs *flag.FlagSet, backendDefault string) {
@@ -446,7 +446,7 @@ func modelText(r bench.ModelResult) string {
 // describeDevice names the device and whether it is the default.
 func describeDevice(d *device.Device, sel string) string {
 	info := d.Info()
-	how := "the default: $" + device.EnvDevice + ", else the first GPU, else the first CPU"
+	how := "the default: $" + device.EnvDevice + ", else the first GPU, else the CPU with the most compute units"
 	if sel = strings.TrimSpace(sel); sel != "" {
 		how = "chosen by -device " + sel
 	}

@@ -101,10 +101,13 @@ var subUsage = map[string]string{
 
 Lists every OpenCL platform and device with its key figures; * marks the
 default (the one -device "" opens: $DENSECL_DEVICE, else the first GPU, else
-the first CPU), and each GEMM shape class's parameters with their source:
-cache (densebench tune), database (the repository's record of the device),
-vendor (its vendor's record) or default. With -json, one {"kind":"device",...}
-object per device.
+the CPU with the most compute units: PoCL's pthread, not its single-threaded
+basic device, which PoCL lists first when POCL_DEVICES names it, as
+densebench's "pthread basic" does where POCL_DEVICES is unset and
+DENSECL_COMPANION is not off), and each GEMM shape
+class's parameters with their source: cache (densebench tune), database (the
+repository's record of the device), vendor (its vendor's record) or default.
+With -json, one {"kind":"device",...} object per device.
 `,
 	"gemm": `Usage: densebench gemm -shapes MxNxK[,MxNxK...] [-act relu] [-bias] [-backend opencl|fallback|both]
                        [-reps N] [-device SEL] [-precision fp32|tf32] [-json] [-plot out.png|out.svg]

@@ -77,6 +77,7 @@ type ModelResult struct {
 	Kind               string   `json:"kind"`                  // "model"
 	Backend            string   `json:"backend"`               // "opencl" or "fallback"
 	Device             string   `json:"device"`                // the OpenCL device's name; for the fallback "go OS/ARCH, gonum blas32, GOMAXPROCS=N"
+	Companion          string   `json:"companion,omitempty"`   // the device's companion's name, where it has one: a Predict whose work fits its crossover runs there (device.Device.RouteWork)
 	Precision          string   `json:"precision"`             // "fp32" or "tf32" (device.Precision); the fallback is fp32
 	Spec               string   `json:"spec"`                  // the model's Keras line as parsed (canonical), or the model file's path
 	Batch              int      `json:"batch"`                 // samples per Predict
@@ -224,6 +225,9 @@ func RunModel(d *device.Device, m *layers.Sequential, spec string, batch int, ba
 		}
 		if be == OpenCL {
 			r.Precision = d.Precision().String()
+			if c := d.Companion(); c != nil {
+				r.Companion = c.Info().Name
+			}
 			r.BuildMS = ms(t.Setup())
 			r.MaxRelErr = ErrValue(RelErr(y.Data, ref.Data))
 		} else {

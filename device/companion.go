@@ -15,8 +15,9 @@ import (
 // single-threaded "basic" device beside "pthread", whose launch and wait
 // cost a few microseconds against tens (go test -bench Launch ./cl, with
 // POCL_DEVICES set to one and the other). Which device, and up to how
-// many rows, is data: the Companion of the device's chain record
-// (ChainRecordFor), measured by BenchmarkCompanion. Open puts the two
+// much work (rows of the chain it was measured on), is data: the
+// Companion of the device's chain record (ChainRecordFor), measured by
+// BenchmarkCompanion. Open puts the two
 // devices in one context, so that the companion reads every buffer of
 // the device (weights are shared, not copied), and gives the companion
 // its own queue and programs. Callers route work with RouteWork; the

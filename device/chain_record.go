@@ -72,8 +72,10 @@ type CompanionCrossover struct {
 	// Device is the companion's name up to its first '-': "basic" for
 	// "basic-skylake-avx512-AMD EPYC".
 	Device string `json:"device"`
-	// MaxRows is the most rows of a plan (its largest product's) that run
-	// on the companion; 0: none.
+	// MaxRows is the most rows of Chain that run on the companion; 0:
+	// none. A plan runs there when its work, rows times multiply-adds a
+	// row, is at most MaxRows rows of Chain's (Device.RouteWork), or, where
+	// Chain gives no widths, when its rows are at most MaxRows.
 	MaxRows int `json:"max_rows"`
 	// Chain names the widths it was measured on, "784-512-256-10".
 	Chain    string            `json:"chain,omitempty"`

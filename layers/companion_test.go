@@ -49,51 +49,14 @@ func TestPredictCompanion(t *testing.T) {
 	if !inCompanionEnv(t, "TestPredictCompanion") {
 		return
 	}
-	dev, err := device.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	comp := dev.Companion()
-	if comp == nil {
-		t.Skipf("%s has no companion device", dev)
-	}
-	t.Setenv(device.EnvCompanion, "off")
-	alone, err := device.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alone.Close()
-	if alone.Companion() != nil || alone.Info().Name != dev.Info().Name {
-		t.Fatalf("with %s=off: %v with companion %v, want %v alone", device.EnvCompanion, alone, alone.Companion(), dev)
-	}
+	dev, comp, alone := openCompanionPair(t)
 	be := OpenCL(dev)
 	mlp := smallModels()[0]
 	for _, b := range []Backend{be, copyingTest(be), streamingTest(be)} {
 		t.Run(b.Name(), func(t *testing.T) { checkPredictAllocs(t, b, mlp, 1) })
 	}
 
-	m, err := NewSequential(mlp.layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Build(be); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ref, err := NewSequential(mlp.layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ref.Build(OpenCL(alone)); err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	for _, n := range m.nodes {
-		if err := ref.SetWeights(n.name, mustWeights(t, m, n.name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m, ref := buildTwins(t, mlp.layers, be, OpenCL(alone))
 	// The MLP's multiply-adds per row: 784·512 + 512·256 + 256·10.
 	rows := func(r int) *device.Device { return dev.RouteWork(r, 784*512+512*256+256*10) }
 	maxRows := 1
@@ -183,43 +146,8 @@ func TestPredictCompanionWork(t *testing.T) {
 	if !inCompanionEnv(t, "TestPredictCompanionWork") {
 		return
 	}
-	dev, err := device.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	comp := dev.Companion()
-	if comp == nil {
-		t.Skipf("%s has no companion device", dev)
-	}
-	t.Setenv(device.EnvCompanion, "off")
-	alone, err := device.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alone.Close()
-	seed := smallModels()[1].layers
-	m, err := NewSequential(seed...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Build(OpenCL(dev)); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ref, err := NewSequential(seed...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ref.Build(OpenCL(alone)); err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	for _, n := range m.nodes {
-		if err := ref.SetWeights(n.name, mustWeights(t, m, n.name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dev, comp, alone := openCompanionPair(t)
+	m, ref := buildTwins(t, smallModels()[1].layers, OpenCL(dev), OpenCL(alone))
 	rng := rand.New(rand.NewPCG(5, 6))
 	sawRouted, sawNot := false, false
 	for _, batch := range []int{1, 2, 3} {
@@ -254,4 +182,54 @@ func TestPredictCompanionWork(t *testing.T) {
 		}
 	}
 	t.Logf("routed: %v, not routed: %v (max_rows %d of the MLP's chain)", sawRouted, sawNot, device.ChainRecordFor(dev.Info()).Companion.MaxRows)
+}
+
+// openCompanionPair opens the default device, skipping where it has no
+// companion, and the same device alone (EnvCompanion=off); both close
+// with t.
+func openCompanionPair(t *testing.T) (dev, comp, alone *device.Device) {
+	t.Helper()
+	dev, err := device.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	comp = dev.Companion()
+	if comp == nil {
+		t.Skipf("%s has no companion device", dev)
+	}
+	t.Setenv(device.EnvCompanion, "off")
+	alone, err = device.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alone.Close() })
+	if alone.Companion() != nil || alone.Info().Name != dev.Info().Name {
+		t.Fatalf("with %s=off: %v with companion %v, want %v alone", device.EnvCompanion, alone, alone.Companion(), dev)
+	}
+	return dev, comp, alone
+}
+
+// buildTwins builds layers on a and on b with a's weights in both; both
+// close with t.
+func buildTwins(t *testing.T, layers []Layer, a, b Backend) (ma, mb *Sequential) {
+	t.Helper()
+	build := func(be Backend) *Sequential {
+		m, err := NewSequential(layers...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Build(be); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	ma, mb = build(a), build(b)
+	for _, n := range ma.nodes {
+		if err := mb.SetWeights(n.name, mustWeights(t, ma, n.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ma, mb
 }

@@ -2,10 +2,8 @@ package device
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"sync"
 )
@@ -128,38 +126,17 @@ func ChainDatabase() ([]ChainRecord, []error) {
 // rejecting unknown fields, a record with no device name, and a negative
 // crossover.
 func parseChainDB(fsys fs.FS, dir string) ([]ChainRecord, []error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, []error{fmt.Errorf("device: chain database: %w", err)}
-	}
 	var recs []ChainRecord
-	var errs []error
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		name := path.Join(dir, e.Name())
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("device: chain database: %w", err))
-			continue
-		}
-		rec, err := ParseChainRecord(data)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("device: chain database %s: %w", name, err))
-			continue
-		}
+	errs := readRecords(fsys, dir, "chain database", ParseChainRecord, func(_ string, rec ChainRecord) {
 		recs = append(recs, rec)
-	}
+	})
 	return recs, errs
 }
 
 // ParseChainRecord reads one ChainRecord from JSON.
 func ParseChainRecord(data []byte) (ChainRecord, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
 	var rec ChainRecord
-	if err := dec.Decode(&rec); err != nil {
+	if err := strictDecode(data, &rec); err != nil {
 		return ChainRecord{}, fmt.Errorf("device: chain record: %w", err)
 	}
 	if rec.Device == "" {

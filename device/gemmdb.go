@@ -1,7 +1,6 @@
 package device
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -49,11 +48,22 @@ func database() (gemmDB, []error) {
 
 // parseDB reads every *.json file of dir in fsys as one TunedRecord.
 func parseDB(fsys fs.FS, dir string) (gemmDB, []error) {
+	var db gemmDB
+	errs := readRecords(fsys, dir, "gemm database", ParseRecord, func(file string, rec TunedRecord) {
+		db = append(db, dbRecord{file: file, rec: rec})
+	})
+	return db, errs
+}
+
+// readRecords parses every *.json file of dir in fsys with parse and
+// hands each record to add with its file's name; a file it cannot read
+// or parse is skipped, its error returned (what names the database in
+// the errors).
+func readRecords[T any](fsys fs.FS, dir, what string, parse func([]byte) (T, error), add func(file string, rec T)) []error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, []error{fmt.Errorf("device: gemm database: %w", err)}
+		return []error{fmt.Errorf("device: %s: %w", what, err)}
 	}
-	var db gemmDB
 	var errs []error
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
@@ -62,26 +72,24 @@ func parseDB(fsys fs.FS, dir string) (gemmDB, []error) {
 		name := path.Join(dir, e.Name())
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("device: gemm database: %w", err))
+			errs = append(errs, fmt.Errorf("device: %s: %w", what, err))
 			continue
 		}
-		rec, err := ParseRecord(data)
+		rec, err := parse(data)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("device: gemm database %s: %w", name, err))
+			errs = append(errs, fmt.Errorf("device: %s %s: %w", what, name, err))
 			continue
 		}
-		db = append(db, dbRecord{file: name, rec: rec})
+		add(name, rec)
 	}
-	return db, errs
+	return errs
 }
 
 // ParseRecord reads one TunedRecord from JSON, rejecting unknown fields
 // and a record that names neither a device nor a vendor.
 func ParseRecord(data []byte) (TunedRecord, error) {
 	var rec TunedRecord
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil {
+	if err := strictDecode(data, &rec); err != nil {
 		return TunedRecord{}, err
 	}
 	if rec.Device == "" && rec.Vendor == "" {

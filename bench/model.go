@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/layers"
 )
 
@@ -120,11 +121,11 @@ func ModelInput(m *layers.Sequential, batch int, seed uint64) (layers.Tensor, er
 	shape[0] = batch
 	for i, d := range shape {
 		if d < 0 {
-			return layers.Tensor{}, fmt.Errorf("the model's input shape %s has an unknown axis %d: %w", pyTuple(in[1:]), i, ErrInput)
+			return layers.Tensor{}, fmt.Errorf("the model's input shape %s has an unknown axis %d: %w", pyshape.Tuple(in[1:]), i, ErrInput)
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	return layers.Tensor{Shape: shape, Data: randomSlice(rng, numElements(shape))}, nil
+	return layers.Tensor{Shape: shape, Data: randomSlice(rng, pyshape.Elements(shape))}, nil
 }
 
 // RunModel measures Predict of m on a batch of random inputs, on each

@@ -90,15 +90,3 @@ var SeedShapes = []Shape{
 	{M: 16384, N: 10, K: 512},
 	{M: 256, N: 512, K: 784},
 }
-
-// numElements is the product of shape's axes, 0 if one is negative.
-func numElements(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0
-		}
-		n *= d
-	}
-	return n
-}

@@ -58,24 +58,3 @@ func CheckGemmActivation(name string) error {
 	}
 	return nil
 }
-
-// pyTuple writes dims as a Python tuple: (32, 32, 3), (784,), None for -1.
-func pyTuple(dims []int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, d := range dims {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if d < 0 {
-			b.WriteString("None")
-		} else {
-			fmt.Fprintf(&b, "%d", d)
-		}
-	}
-	if len(dims) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
-}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/densecl/densecl/device"
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // BenchmarkPredict runs the seed model at batch 16 and the MNIST-sized MLP
@@ -43,7 +44,7 @@ func BenchmarkPredict(b *testing.B) {
 		}
 		shape := append([]int{c.batch}, m.InputShape()[1:]...)
 		x := randTensor(rand.New(rand.NewPCG(1, 1)), shape...)
-		outLen := c.batch * numElems(m.OutputShape()[1:])
+		outLen := c.batch * pyshape.Elements(m.OutputShape()[1:])
 		samples := func(b *testing.B) {
 			b.ReportMetric(float64(c.batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // SupportedModels says which models FromConfig, Load, LoadTFJS and
@@ -627,7 +629,7 @@ func (m *Sequential) inputFromKernel(kernel func(layer string) ([]int, bool)) er
 			if !ok || len(s) != 2 || s[0] < 1 || s[1] != n.units {
 				got := "none"
 				if ok {
-					got = formatShape(s)
+					got = pyshape.Tuple(s)
 				}
 				return fmt.Errorf("%s, and the kernel of its first Dense layer %q, which would give the input width, has shape %s, want (width, %d): %w",
 					none, n.name, got, n.units, ErrFormat)

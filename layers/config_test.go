@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // summaryOf returns the Keras 2 summary or fails.
@@ -83,7 +85,7 @@ func TestFromConfigLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := m.Layers()
-	if m.Name() != "model_x" || len(l) != 8 || formatShape(m.OutputShape()) != "(None, 3, 1)" {
+	if m.Name() != "model_x" || len(l) != 8 || pyshape.Tuple(m.OutputShape()) != "(None, 3, 1)" {
 		t.Fatalf("model %q, layers %+v, output %v", m.Name(), l, m.OutputShape())
 	}
 	d := l[0].Config.(Dense)

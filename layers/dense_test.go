@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -64,14 +65,14 @@ func TestDenseShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			ws := mustWeights(t, m, "dense")
-			rows := numElems(shape) / 2
+			rows := pyshape.Elements(shape) / 2
 			want := refDense(x.Data, rows, 2, ws[0].Data, ws[1].Data, 3, nil, false)
 			wantShape := append(append([]int{}, shape[:len(shape)-1]...), 3)
 			checkClose(t, be.Name(), y, wantShape, want, 1e-6)
 		}
 		// (None, None, 2): the middle axis is only known when data comes.
 		m := build(t, be, Dense{Units: 3, InputShape: []int{None, 2}})
-		if got := formatShape(m.OutputShape()); got != "(None, None, 3)" {
+		if got := pyshape.Tuple(m.OutputShape()); got != "(None, None, 3)" {
 			t.Fatalf("output shape %s, want (None, None, 3)", got)
 		}
 		for _, s := range [][]int{{3, 4, 2}, {2, 7, 2}} {

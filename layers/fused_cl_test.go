@@ -7,6 +7,7 @@ import (
 
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // TestFusedChainsGPUForm runs chains through Predict on the OpenCL device
@@ -44,7 +45,7 @@ func TestFusedChainsGPUForm(t *testing.T) {
 			Dense{Units: 65, Activation: "log_softmax", KernelInitializer: Init("glorot_uniform", 9)}}, false},
 	} {
 		batch := 2
-		x := Tensor{Shape: append([]int{batch}, c.in...), Data: densetest.Uniform(r, batch*numElems(c.in))}
+		x := Tensor{Shape: append([]int{batch}, c.in...), Data: densetest.Uniform(r, batch*pyshape.Elements(c.in))}
 		var results [3][]float32
 		for j, run := range []struct {
 			b       Backend

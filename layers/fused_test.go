@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -122,8 +123,8 @@ func TestForward(t *testing.T) {
 			if err := m.Build(b); err != nil {
 				t.Fatal(err)
 			}
-			in := numElems(m.InputShape()[1:])
-			out := numElems(m.OutputShape()[1:])
+			in := pyshape.Elements(m.InputShape()[1:])
+			out := pyshape.Elements(m.OutputShape()[1:])
 			x := Tensor{Shape: append([]int{3}, m.InputShape()[1:]...), Data: densetest.Uniform(rand.New(rand.NewPCG(1, 2)), 3*in)}
 			want, err := m.Predict(x)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // fuzzMaxParams caps the models the fuzz targets build (1<<20 parameters,
@@ -105,7 +106,7 @@ func FuzzTFJS(f *testing.F) {
 					continue
 				}
 				for _, w := range ws {
-					if numElems(w.Shape) != len(w.Data) {
+					if pyshape.Elements(w.Shape) != len(w.Data) {
 						t.Errorf("layer %q: a weight of shape %v holds %d values", l.Name, w.Shape, len(w.Data))
 						return
 					}

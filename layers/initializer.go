@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // Initializer says how a weight starts out, as a Keras initializer does.
@@ -165,7 +167,7 @@ func (i Initializer) fill(shape []int, def string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, numElems(shape))
+	out := make([]float32, pyshape.Elements(shape))
 	seed := i.Seed
 	if !i.Seeded {
 		seed = rand.Uint64()

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/densecl/densecl/internal/kerasfile"
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // Load reads a saved model: a Keras 3 .keras file, a legacy .h5 file
@@ -188,7 +189,7 @@ func fromKerasModel(km *kerasfile.Model, m *Sequential, opts *LoadOptions) (*Seq
 		return nil, err
 	}
 	for _, w := range km.Optimizer {
-		c := numElems(w.Shape)
+		c := pyshape.Elements(w.Shape)
 		m.optParams += c
 		m.optBytes += c * max(w.ElemSize, 1)
 	}

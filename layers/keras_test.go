@@ -11,6 +11,7 @@ import (
 
 	"github.com/densecl/densecl/internal/densetest"
 	"github.com/densecl/densecl/internal/kerasfile"
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 const kerasTestdata = "../internal/kerasfile/testdata"
@@ -108,7 +109,7 @@ func TestLoadKerasFiles(t *testing.T) {
 			const batch = 5
 			x := Tensor{Shape: append([]int{batch}, c.in...)}
 			r := rand.New(rand.NewPCG(3, 4))
-			x.Data = make([]float32, batch*numElems(c.in))
+			x.Data = make([]float32, batch*pyshape.Elements(c.in))
 			for i := range x.Data {
 				x.Data[i] = float32(math.Round(float64(r.Float32() * c.scale)))
 			}

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -294,15 +295,15 @@ func (r Reshape) newNode() (*node, error) {
 		case d == -1:
 			unknown++
 		case d <= 0:
-			return nil, fmt.Errorf("layers: %s: invalid target shape %s: each axis must be positive or -1: %w", label, formatShape(r.TargetShape), ErrInvalid)
+			return nil, fmt.Errorf("layers: %s: invalid target shape %s: each axis must be positive or -1: %w", label, pyshape.Tuple(r.TargetShape), ErrInvalid)
 		case prod > maxBufferElems/d:
-			return nil, fmt.Errorf("layers: %s: target shape %s exceeds %d elements: %w", label, formatShape(r.TargetShape), maxBufferElems, ErrInvalid)
+			return nil, fmt.Errorf("layers: %s: target shape %s exceeds %d elements: %w", label, pyshape.Tuple(r.TargetShape), maxBufferElems, ErrInvalid)
 		default:
 			prod *= d
 		}
 	}
 	if unknown > 1 {
-		return nil, fmt.Errorf("layers: %s: there must be at most one unknown dimension in output_shape. Received: output_shape=%s: %w", label, formatShape(r.TargetShape), ErrInvalid)
+		return nil, fmt.Errorf("layers: %s: there must be at most one unknown dimension in output_shape. Received: output_shape=%s: %w", label, pyshape.Tuple(r.TargetShape), ErrInvalid)
 	}
 	n, err := simpleNode(kindReshape, "Reshape", r.Name, r.InputShape)
 	if err != nil {
@@ -334,11 +335,11 @@ func (l InputLayer) newNode() (*node, error) {
 func (n *node) outputShape(in []int) ([]int, error) {
 	if n.rank > 0 && len(in) != n.rank {
 		return nil, fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected ndim=%d, found ndim=%d. Full shape received: %s: %w",
-			n.name, n.rank, len(in), formatShape(in), ErrShape)
+			n.name, n.rank, len(in), pyshape.Tuple(in), ErrShape)
 	}
 	if n.axis > 0 && n.axis != len(in)-1 {
 		return nil, fmt.Errorf("layers: %s %q: only the last axis is supported, got axis=%d on an input of shape %s: %w",
-			snakeCase(n.class), n.name, n.axis, formatShape(in), ErrShape)
+			snakeCase(n.class), n.name, n.axis, pyshape.Tuple(in), ErrShape)
 	}
 	switch n.kind {
 	case kindTable:
@@ -355,7 +356,7 @@ func (n *node) outputShape(in []int) ([]int, error) {
 		last := in[len(in)-1]
 		if last < 0 {
 			return nil, fmt.Errorf("layers: dense %q: the last dimension of the inputs to a Dense layer should be defined. Found None. Full input shape received: %s: %w",
-				n.name, formatShape(in), ErrShape)
+				n.name, pyshape.Tuple(in), ErrShape)
 		}
 		if n.inDim > 0 && last != n.inDim {
 			return nil, incompatibleAxis(n.name, -1, n.inDim, in)
@@ -378,7 +379,7 @@ func (n *node) outputShape(in []int) ([]int, error) {
 		return []int{in[0], p}, nil
 	case kindReshape:
 		out := append([]int{in[0]}, n.target...)
-		elems := numElems(in[1:])
+		elems := pyshape.Elements(in[1:])
 		if !known(in[1:]) {
 			for i := 1; i < len(out); i++ {
 				if out[i] == -1 {
@@ -401,7 +402,7 @@ func (n *node) outputShape(in []int) ([]int, error) {
 		case at < 0 && prod == elems:
 		default:
 			return nil, fmt.Errorf("layers: reshape %q: total size of new array must be unchanged, input_shape = %s, output_shape = %s: %w",
-				n.name, formatShape(in[1:]), formatShape(n.target), ErrShape)
+				n.name, pyshape.Tuple(in[1:]), pyshape.Tuple(n.target), ErrShape)
 		}
 		return out, nil
 	}
@@ -441,7 +442,7 @@ func (n *node) build(in []int, init bool) error {
 		k := in[len(in)-1]
 		if k > maxBufferElems/n.units {
 			return fmt.Errorf("layers: dense %q: a kernel of shape %s would exceed %d elements: %w",
-				n.name, formatShape([]int{k, n.units}), maxBufferElems, ErrShape)
+				n.name, pyshape.Tuple([]int{k, n.units}), maxBufferElems, ErrShape)
 		}
 		n.inDim, n.kernel, n.bias = k, nil, nil
 		if init {
@@ -519,7 +520,7 @@ func (n *node) weightNames() []string {
 func (n *node) paramSplit() (trainable, nonTrainable, trBytes, ntBytes int) {
 	shapes := n.weightShapes()
 	for i, s := range shapes {
-		c := numElems(s)
+		c := pyshape.Elements(s)
 		size := 4
 		if n.kind == kindTable && n.wdefs[i].bytes > 0 {
 			size = n.wdefs[i].bytes

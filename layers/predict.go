@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -134,12 +135,12 @@ func checkTensor(x Tensor) error {
 			return fmt.Errorf("layers: predict: the input shape %v has a negative axis: %w", x.Shape, ErrShape)
 		}
 		if d > 0 && n > math.MaxInt/d {
-			return fmt.Errorf("layers: predict: the input shape %s is too large: %w", formatShape(x.Shape), ErrShape)
+			return fmt.Errorf("layers: predict: the input shape %s is too large: %w", pyshape.Tuple(x.Shape), ErrShape)
 		}
 		n *= d
 	}
 	if n != len(x.Data) {
-		return fmt.Errorf("layers: predict: the input's shape %s needs %d values, but its data has %d: %w", formatShape(x.Shape), n, len(x.Data), ErrShape)
+		return fmt.Errorf("layers: predict: the input's shape %s needs %d values, but its data has %d: %w", pyshape.Tuple(x.Shape), n, len(x.Data), ErrShape)
 	}
 	return nil
 }
@@ -157,11 +158,11 @@ func (m *Sequential) buildFrom(shape []int) error {
 		if n := m.nodes[0]; n.kind == kindDense {
 			return incompatibleNdim(n.name, 2, got)
 		}
-		return fmt.Errorf("layers: predict: the input has shape %s; a model's input needs a batch axis and at least one more: %w", formatShape(shape), ErrShape)
+		return fmt.Errorf("layers: predict: the input has shape %s; a model's input needs a batch axis and at least one more: %w", pyshape.Tuple(shape), ErrShape)
 	}
 	for _, d := range shape[1:] {
 		if d == 0 {
-			return fmt.Errorf("layers: predict: cannot build model %q from an input of shape %s with an empty axis: %w", m.modelName(), formatShape(shape), ErrShape)
+			return fmt.Errorf("layers: predict: cannot build model %q from an input of shape %s with an empty axis: %w", m.modelName(), pyshape.Tuple(shape), ErrShape)
 		}
 	}
 	if err := m.buildShapes(shape[1:]); err != nil {
@@ -189,7 +190,7 @@ func (m *Sequential) predict(dst []float32, x Tensor, o PredictOptions) (Tensor,
 		return Tensor{}, err
 	}
 	out := Tensor{Shape: shape}
-	if n := numElems(shape); cap(dst) >= n {
+	if n := pyshape.Elements(shape); cap(dst) >= n {
 		if overlap(dst[:n], x.Data) {
 			return Tensor{}, fmt.Errorf("layers: predict: the output slice overlaps the input's data: %w", ErrInvalid)
 		}
@@ -306,7 +307,7 @@ func (m *Sequential) Forward(x, y Buffer, batch int, o PredictOptions) error {
 	}
 	if slices.Contains(m.inShape, None) {
 		return fmt.Errorf("layers: forward: model %q has input shape %s with an axis of unknown size (None) besides the batch; Forward needs every per-sample axis known: %w",
-			m.modelName(), formatShape(append([]int{None}, m.inShape...)), ErrShape)
+			m.modelName(), pyshape.Tuple(append([]int{None}, m.inShape...)), ErrShape)
 	}
 	p, err := m.planFor(append([]int{batch}, m.inShape...), o)
 	if err != nil {

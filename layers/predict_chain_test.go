@@ -10,6 +10,7 @@ import (
 
 	"github.com/densecl/densecl/device"
 	"github.com/densecl/densecl/internal/densetest"
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -197,7 +198,7 @@ func TestPredictChains(t *testing.T) {
 				}
 				for _, batch := range batches {
 					shape := append([]int{batch}, mc.in...)
-					x := densetest.Uniform(r, numElems(shape))
+					x := densetest.Uniform(r, pyshape.Elements(shape))
 					want, err := ref.Predict(Tensor{Shape: shape, Data: x})
 					if err != nil {
 						t.Fatal(err)

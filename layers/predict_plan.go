@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // EnvPredict is the environment variable that chooses how Predict moves
@@ -253,7 +255,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 		}
 		return nil, incompatibleShape(m.modelName(), want, got)
 	}
-	p := &plan{inPer: numElems(shape[1:]), per: make([]int, len(m.nodes)), lastDim: make([]int, len(m.nodes))}
+	p := &plan{inPer: pyshape.Elements(shape[1:]), per: make([]int, len(m.nodes)), lastDim: make([]int, len(m.nodes))}
 	p.maxPer = p.inPer
 	cur := append([]int{1}, shape[1:]...)
 	for i, n := range m.nodes {
@@ -262,7 +264,7 @@ func (m *Sequential) newPlan(shape []int, o PredictOptions) (*plan, error) {
 			return nil, err
 		}
 		cur = next
-		p.per[i] = numElems(cur[1:])
+		p.per[i] = pyshape.Elements(cur[1:])
 		p.lastDim[i] = cur[len(cur)-1]
 		p.maxPer = max(p.maxPer, p.per[i])
 	}

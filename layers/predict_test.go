@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // mlp builds Dense(13, relu) -> Dense(10, tanh) -> Dense(7, softmax) on
@@ -23,7 +25,7 @@ func mlp(t *testing.T, b Backend) *Sequential {
 
 // mlpRef computes mlp's output in float64 from its weights.
 func mlpRef(t *testing.T, m *Sequential, x Tensor) []float64 {
-	rows := numElems(x.Shape) / 11
+	rows := pyshape.Elements(x.Shape) / 11
 	h := to32(refDense(x.Data, rows, 11, mustWeights(t, m, "dense")[0].Data, mustWeights(t, m, "dense")[1].Data, 13, relu, false))
 	h = to32(refDense(h, rows, 13, mustWeights(t, m, "dense_1")[0].Data, mustWeights(t, m, "dense_1")[1].Data, 10, math.Tanh, false))
 	return refDense(h, rows, 10, mustWeights(t, m, "dense_2")[0].Data, mustWeights(t, m, "dense_2")[1].Data, 7, nil, true)
@@ -300,7 +302,7 @@ func TestPredictBuildsOnFirstCall(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkClose(t, "first call", y, []int{1, 4, 2}, []float64{9, 9, 21, 21, 33, 33, 45, 45}, 0)
-		if got := formatShape(m.OutputShape()); got != "(None, 4, 2)" {
+		if got := pyshape.Tuple(m.OutputShape()); got != "(None, 4, 2)" {
 			t.Errorf("output shape %s", got)
 		}
 		_, err = m.Predict(NewTensor(1, 4, 3))

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // readNPY reads a little-endian float32 C-order .npy file (numpy's format
@@ -41,7 +43,7 @@ func readNPY(t *testing.T, path string) Tensor {
 			shape = append(shape, d)
 		}
 	}
-	x := Tensor{Shape: shape, Data: make([]float32, numElems(shape))}
+	x := Tensor{Shape: shape, Data: make([]float32, pyshape.Elements(shape))}
 	if len(data) != 4*len(x.Data) {
 		t.Fatalf("%s: %d bytes of data for shape %v", path, len(data), shape)
 	}
@@ -55,7 +57,7 @@ func readNPY(t *testing.T, path string) Tensor {
 // |got - want| <= 1e-5·|want| + 2e-6 (the fixtures' tolerance).
 func checkExpected(t *testing.T, what string, got, want Tensor) {
 	t.Helper()
-	if formatShape(got.Shape) != formatShape(want.Shape) {
+	if pyshape.Tuple(got.Shape) != pyshape.Tuple(want.Shape) {
 		t.Fatalf("%s: shape %v, want %v", what, got.Shape, want.Shape)
 	}
 	for i, w := range want.Data {

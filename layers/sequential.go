@@ -3,10 +3,12 @@ package layers
 import (
 	"errors"
 	"fmt"
-	"github.com/densecl/densecl/kernels"
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/densecl/densecl/internal/pyshape"
+	"github.com/densecl/densecl/kernels"
 )
 
 // Sequential is Keras's Sequential model: a stack of layers, each taking
@@ -579,9 +581,9 @@ func checkWeights(n *node, w []Tensor) error {
 	shapes := n.weightShapes()
 	names := n.weightNames()
 	for i, s := range shapes {
-		if len(w[i].Data) != numElems(s) {
+		if len(w[i].Data) != pyshape.Elements(s) {
 			return fmt.Errorf("layers: layer %q weight %s has shape %s (%d values), but the value given has %d values: %w",
-				n.name, names[i], formatShape(s), numElems(s), len(w[i].Data), ErrShape)
+				n.name, names[i], pyshape.Tuple(s), pyshape.Elements(s), len(w[i].Data), ErrShape)
 		}
 	}
 	return nil
@@ -598,7 +600,7 @@ func checkWeightShapes(n *node, w []Tensor) error {
 	for i, s := range shapes {
 		if !slices.Equal(w[i].Shape, s) {
 			return fmt.Errorf("layers: layer %q weight %s has shape %s, but the value given has shape %s: %w",
-				n.name, names[i], formatShape(s), formatShape(w[i].Shape), ErrShape)
+				n.name, names[i], pyshape.Tuple(s), pyshape.Tuple(w[i].Shape), ErrShape)
 		}
 	}
 	return nil
@@ -610,7 +612,7 @@ func shapesString(s [][]int) string {
 		if i > 0 {
 			out += ", "
 		}
-		out += formatShape(x)
+		out += pyshape.Tuple(x)
 	}
 	return out + "]"
 }

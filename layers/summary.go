@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // SummaryOption changes what Summary prints.
@@ -205,7 +207,7 @@ func (m *Sequential) summaryKeras2(w *bufio.Writer, c summaryConfig) {
 func (m *Sequential) summaryRows(c summaryConfig) [][]string {
 	var rows [][]string
 	if m.functional && m.input != nil {
-		shape := formatShape(withBatch(m.input.declared))
+		shape := pyshape.Tuple(withBatch(m.input.declared))
 		if !c.keras3 && !c.standalone {
 			shape = "[" + shape + "]" // tf.keras: InputLayer.output_shape is a list
 		}
@@ -216,9 +218,9 @@ func (m *Sequential) summaryRows(c summaryConfig) [][]string {
 		case c.keras3 && n.out == nil:
 			rows = append(rows, []string{n.name + " (" + n.class + ")", "?", "0 (unbuilt)"})
 		case c.keras3:
-			rows = append(rows, []string{n.name + " (" + n.class + ")", formatShape(n.out), withCommas(n.params())})
+			rows = append(rows, []string{n.name + " (" + n.class + ")", pyshape.Tuple(n.out), withCommas(n.params())})
 		default:
-			rows = append(rows, []string{n.name + " (" + n.class + ")", formatShape(n.out), strconv.Itoa(n.params())})
+			rows = append(rows, []string{n.name + " (" + n.class + ")", pyshape.Tuple(n.out), strconv.Itoa(n.params())})
 		}
 	}
 	return rows
@@ -480,13 +482,13 @@ func (m *Sequential) Explain(w io.Writer) error {
 
 // explain describes one built layer.
 func (n *node) explain() string {
-	in, out := formatShape(n.in), formatShape(n.out)
+	in, out := pyshape.Tuple(n.in), pyshape.Tuple(n.out)
 	switch n.kind {
 	case kindDense:
-		s := fmt.Sprintf("%s · %s", in, formatShape([]int{n.inDim, n.units}))
+		s := fmt.Sprintf("%s · %s", in, pyshape.Tuple([]int{n.inDim, n.units}))
 		p := fmt.Sprintf("%d·%d", n.inDim, n.units)
 		if n.useBias {
-			s += " + " + formatShape([]int{n.units})
+			s += " + " + pyshape.Tuple([]int{n.units})
 			p += fmt.Sprintf(" + %d", n.units)
 		}
 		s = fmt.Sprintf("%s -> %s; params %s = %d", s, out, p, n.params())
@@ -532,5 +534,5 @@ func (n *node) explainTable(d *node) string {
 		how = "a per-column scale and shift (no Dense layer beside it to absorb it)"
 	}
 	t, nt := n.tableParams()
-	return fmt.Sprintf("%s: %s -> %s, %s; params %d trainable, %d non-trainable", n.def.explain, formatShape(n.in), formatShape(n.out), how, t, nt)
+	return fmt.Sprintf("%s: %s -> %s, %s; params %d trainable, %d non-trainable", n.def.explain, pyshape.Tuple(n.in), pyshape.Tuple(n.out), how, t, nt)
 }

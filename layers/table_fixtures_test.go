@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // forward64 runs a model's layers in float64 from their own weights (as
@@ -224,7 +226,7 @@ func forward64(t *testing.T, m *Sequential, x Tensor) []float64 {
 				t.Fatalf("forward64: activation %q", c.Activation)
 			}
 		case Flatten, Reshape:
-			cols = numElems(l.OutputShape[len(l.OutputShape)-1:])
+			cols = pyshape.Elements(l.OutputShape[len(l.OutputShape)-1:])
 			if len(l.OutputShape) == 2 {
 				cols = l.OutputShape[1]
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/densecl/densecl/fallback"
+	"github.com/densecl/densecl/internal/pyshape"
 	"github.com/densecl/densecl/kernels"
 )
 
@@ -391,7 +392,7 @@ func (n *node) buildTable(in []int, init bool) error {
 	}
 	c := in[len(in)-1]
 	if c < 0 {
-		return fmt.Errorf("layers: %s %q: the last axis of its input must be known, got %s: %w", snakeCase(n.class), n.name, formatShape(in), ErrShape)
+		return fmt.Errorf("layers: %s %q: the last axis of its input must be known, got %s: %w", snakeCase(n.class), n.name, pyshape.Tuple(in), ErrShape)
 	}
 	if n.inDim > 0 && c != n.inDim {
 		return incompatibleAxis(n.name, -1, n.inDim, in)

@@ -3,8 +3,8 @@ package layers
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // None marks an axis whose size is not known until data comes, as Keras's
@@ -48,19 +48,7 @@ type Tensor struct {
 
 // NewTensor returns a zero tensor of the given shape.
 func NewTensor(shape ...int) Tensor {
-	return Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, numElems(shape))}
-}
-
-// numElems is the product of shape; None counts as 0.
-func numElems(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0
-		}
-		n *= d
-	}
-	return n
+	return Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, pyshape.Elements(shape))}
 }
 
 // known reports whether no axis of shape is None.
@@ -71,31 +59,6 @@ func known(shape []int) bool {
 		}
 	}
 	return true
-}
-
-// formatShape writes a shape as Python writes a tuple: (None, 32, 3), (5,),
-// ().
-func formatShape(shape []int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, d := range shape {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(dimString(d))
-	}
-	if len(shape) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
-func dimString(d int) string {
-	if d < 0 {
-		return "None"
-	}
-	return strconv.Itoa(d)
 }
 
 // withBatch returns (None, shape...).
@@ -119,11 +82,11 @@ func checkInputShape(layer string, shape []int) error {
 	n := 1
 	for _, d := range shape {
 		if d == 0 || d < None {
-			return fmt.Errorf("layers: %s: input shape %s: each axis must be positive or None: %w", layer, formatShape(shape), ErrInvalid)
+			return fmt.Errorf("layers: %s: input shape %s: each axis must be positive or None: %w", layer, pyshape.Tuple(shape), ErrInvalid)
 		}
 		if d > 0 {
 			if n > maxBufferElems/d {
-				return fmt.Errorf("layers: %s: input shape %s: one sample would exceed %d elements: %w", layer, formatShape(shape), maxBufferElems, ErrInvalid)
+				return fmt.Errorf("layers: %s: input shape %s: one sample would exceed %d elements: %w", layer, pyshape.Tuple(shape), maxBufferElems, ErrInvalid)
 			}
 			n *= d
 		}
@@ -135,19 +98,19 @@ func checkInputShape(layer string, shape []int) error {
 // differs, with the batch written as None as Keras does when predicting.
 func incompatibleAxis(layer string, axis, want int, got []int) error {
 	return fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected axis %d of input shape to have value %d, but received input with shape %s: %w",
-		layer, axis, want, formatShape(got), ErrShape)
+		layer, axis, want, pyshape.Tuple(got), ErrShape)
 }
 
 // incompatibleShape is Keras's InputSpec error for a full expected shape.
 func incompatibleShape(layer string, want, got []int) error {
 	return fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected shape=%s, found shape=%s: %w",
-		layer, formatShape(want), formatShape(got), ErrShape)
+		layer, pyshape.Tuple(want), pyshape.Tuple(got), ErrShape)
 }
 
 // incompatibleNdim is Keras's InputSpec error for too few axes.
 func incompatibleNdim(layer string, minNdim int, got []int) error {
 	return fmt.Errorf("layers: Input 0 of layer %q is incompatible with the layer: expected min_ndim=%d, found ndim=%d. Full shape received: %s: %w",
-		layer, minNdim, len(got), formatShape(got), ErrShape)
+		layer, minNdim, len(got), pyshape.Tuple(got), ErrShape)
 }
 
 // compatible reports whether got fits want axis by axis, None fitting

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // shardBytes is the size at which weight data is split into shards, as
@@ -313,7 +315,7 @@ func planWeights(fsys fs.FS, dir string, manifest []tfjsGroup) (*tfjsPlan, error
 			}
 			if off+4*int64(n) > present {
 				return nil, fmt.Errorf("layers: tfjs: layer %q: weight %q, shape %s, declares %s at byte %d of weight group %d, but its shards %s hold %d bytes: %w",
-					layerOf(strings.TrimSuffix(w.Name, ":0")), w.Name, formatShape(w.Shape), formatBytes(4*int64(n)), off, g+1, listSome(group.Paths, len(group.Paths)), present, ErrFormat)
+					layerOf(strings.TrimSuffix(w.Name, ":0")), w.Name, pyshape.Tuple(w.Shape), formatBytes(4*int64(n)), off, g+1, listSome(group.Paths, len(group.Paths)), present, ErrFormat)
 			}
 			name := strings.TrimSuffix(w.Name, ":0")
 			if _, dup := plan.byName[name]; dup {
@@ -431,7 +433,7 @@ func (m *Sequential) assignWeights(plan *tfjsPlan, file string) error {
 				if decoded[i] == nil {
 					decoded[i] = make([]Tensor, len(specs))
 				}
-				t := Tensor{Shape: sp.shape, Data: make([]float32, numElems(sp.shape))}
+				t := Tensor{Shape: sp.shape, Data: make([]float32, pyshape.Elements(sp.shape))}
 				if sp.off+4*len(t.Data) > len(data) {
 					return fmt.Errorf("layers: tfjs: weight %q: weight group %d changed size while it was read: %w", sp.name, g+1, ErrFormat)
 				}

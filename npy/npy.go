@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/densecl/densecl/internal/pyshape"
 )
 
 // Magic starts every .npy file (NumPy's format, numpy.lib.format).
@@ -91,7 +93,7 @@ func ReadDtype(r io.Reader) (shape []int, data []float32, dtype string, err erro
 	n := 1
 	for _, d := range shape {
 		if d > 0 && n > math.MaxInt32/d {
-			return nil, nil, "", fmt.Errorf("npy: shape %s is too large", pyTuple(shape))
+			return nil, nil, "", fmt.Errorf("npy: shape %s is too large", pyshape.Tuple(shape))
 		}
 		n *= d
 	}
@@ -103,10 +105,10 @@ func ReadDtype(r io.Reader) (shape []int, data []float32, dtype string, err erro
 		return nil, nil, "", fmt.Errorf("npy: reading the data: %w", err)
 	}
 	if int64(len(raw)) < need {
-		return nil, nil, "", fmt.Errorf("npy: shape %s of %s needs %d bytes of data, the file has %d", pyTuple(shape), dt.name, need, len(raw))
+		return nil, nil, "", fmt.Errorf("npy: shape %s of %s needs %d bytes of data, the file has %d", pyshape.Tuple(shape), dt.name, need, len(raw))
 	}
 	if int64(len(raw)) > need {
-		return nil, nil, "", fmt.Errorf("npy: more data than shape %s of %s holds (%d bytes)", pyTuple(shape), dt.name, need)
+		return nil, nil, "", fmt.Errorf("npy: more data than shape %s of %s holds (%d bytes)", pyshape.Tuple(shape), dt.name, need)
 	}
 	return shape, dt.decode(raw, n), dt.name, nil
 }
@@ -324,12 +326,18 @@ func parseHeader(h string) (descr string, fortran bool, shape []int, err error) 
 
 // Write writes data with shape as a .npy file of float32 ('<f4', C
 // order), header version 1.0 (2.0 if the header would not fit), padded to
-// 64 bytes as NumPy pads it.
+// 64 bytes as NumPy pads it. A shape with an axis below 0 (None) or one
+// that does not hold len(data) floats is an error.
 func Write(w io.Writer, shape []int, data []float32) error {
-	if n := numElements(shape); n != len(data) {
-		return fmt.Errorf("npy: shape %s holds %d floats, got %d", pyTuple(shape), n, len(data))
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("npy: shape %s has an axis of unknown size; a file's shape is known", pyshape.Tuple(shape))
+		}
 	}
-	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", pyTuple(shape))
+	if n := pyshape.Elements(shape); n != len(data) {
+		return fmt.Errorf("npy: shape %s holds %d floats, got %d", pyshape.Tuple(shape), n, len(data))
+	}
+	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", pyshape.Tuple(shape))
 	var buf bytes.Buffer
 	buf.WriteString(Magic)
 	pre := 10 // magic, version, uint16 length
@@ -370,12 +378,12 @@ func ReadBin(r io.Reader, shape []int) ([]float32, error) {
 			break
 		}
 		if n > math.MaxInt32/d {
-			return nil, fmt.Errorf("bin: shape %s is too large", pyTuple(shape))
+			return nil, fmt.Errorf("bin: shape %s is too large", pyshape.Tuple(shape))
 		}
 		n *= d
 	}
 	if n < 1 {
-		return nil, fmt.Errorf("bin: shape %s holds no values", pyTuple(shape))
+		return nil, fmt.Errorf("bin: shape %s holds no values", pyshape.Tuple(shape))
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, int64(4*n)+1))
 	if err != nil {
@@ -386,7 +394,7 @@ func ReadBin(r io.Reader, shape []int) ([]float32, error) {
 		if len(raw) > 4*n {
 			got = "more"
 		}
-		return nil, fmt.Errorf("bin: shape %s needs %d float32 values (%d bytes), the file has %s", pyTuple(shape), n, 4*n, got)
+		return nil, fmt.Errorf("bin: shape %s needs %d float32 values (%d bytes), the file has %s", pyshape.Tuple(shape), n, 4*n, got)
 	}
 	return decodeF32(raw), nil
 }
@@ -435,7 +443,7 @@ func ReadFileDtype(path string, shape []int) ([]int, []float32, string, error) {
 		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	if shape != nil && !slices.Equal(shape, got) {
-		return nil, nil, "", fmt.Errorf("%s: the file's shape is %s, -shape says %s", path, pyTuple(got), pyTuple(shape))
+		return nil, nil, "", fmt.Errorf("%s: the file's shape is %s, -shape says %s", path, pyshape.Tuple(got), pyshape.Tuple(shape))
 	}
 	return got, data, dtype, nil
 }
@@ -465,17 +473,6 @@ func WriteFile(path string, shape []int, data []float32) error {
 	return nil
 }
 
-func numElements(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0
-		}
-		n *= d
-	}
-	return n
-}
-
 func decodeF32(raw []byte) []float32 {
 	out := make([]float32, len(raw)/4)
 	for i := range out {
@@ -490,22 +487,4 @@ func encodeF32(data []float32) []byte {
 		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
 	}
 	return out
-}
-
-// pyTuple writes dims as a Python tuple, as NumPy prints a shape: (2, 3),
-// (784,), ().
-func pyTuple(dims []int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, d := range dims {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Itoa(d))
-	}
-	if len(dims) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
 }

@@ -271,3 +271,22 @@ func TestNPYBomb(t *testing.T) {
 		t.Errorf(".bin of shape (2^40, 2^40): %v", err)
 	}
 }
+
+// TestNPYWriteRejects checks that Write refuses a shape with an unknown
+// axis and one that does not hold the data, writing nothing.
+func TestNPYWriteRejects(t *testing.T) {
+	for _, c := range []struct {
+		shape []int
+		data  []float32
+		want  string
+	}{
+		{[]int{-1}, nil, "(None,) has an axis of unknown size"},
+		{[]int{2, 3}, make([]float32, 5), "(2, 3) holds 6 floats, got 5"},
+	} {
+		var buf bytes.Buffer
+		err := Write(&buf, c.shape, c.data)
+		if err == nil || !strings.Contains(err.Error(), c.want) || buf.Len() != 0 {
+			t.Errorf("Write(%v, %d floats) = %v and %d bytes, want an error with %q and nothing written", c.shape, len(c.data), err, buf.Len(), c.want)
+		}
+	}
+}

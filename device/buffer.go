@@ -84,6 +84,20 @@ func (b *Buffer) acquire(d *Device, what string) (*cl.MemObject, error) {
 
 func (b *Buffer) releaseUse() { b.mu.RUnlock() }
 
+// acquireSpan is acquire for an operation op on n floats of b from
+// element off: it fails, holding nothing, where they do not lie within b.
+func (b *Buffer) acquireSpan(d *Device, what, op string, off, n int) (*cl.MemObject, error) {
+	m, err := b.acquire(d, what)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 || off+n > b.n {
+		b.releaseUse()
+		return nil, fmt.Errorf("device: %s: %d floats at offset %d do not fit a buffer of %d", op, n, off, b.n)
+	}
+	return m, nil
+}
+
 // Upload copies src into dst starting at element off, and returns when
 // src may be reused.
 func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
@@ -96,14 +110,11 @@ func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
 	}
 	defer done()
 	defer d.queueLock()()
-	m, err := dst.acquire(d, "upload destination")
+	m, err := dst.acquireSpan(d, "upload destination", "upload", off, len(src))
 	if err != nil {
 		return err
 	}
 	defer dst.releaseUse()
-	if off < 0 || off+len(src) > dst.n {
-		return fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
-	}
 	if len(src) == 0 {
 		return nil
 	}
@@ -125,14 +136,11 @@ func (d *Device) Download(dst []float32, src *Buffer, off int) error {
 	}
 	defer done()
 	defer d.queueLock()()
-	m, err := src.acquire(d, "download source")
+	m, err := src.acquireSpan(d, "download source", "download", off, len(dst))
 	if err != nil {
 		return err
 	}
 	defer src.releaseUse()
-	if off < 0 || off+len(dst) > src.n {
-		return fmt.Errorf("device: download: %d floats at offset %d exceed a buffer of %d", len(dst), off, src.n)
-	}
 	if len(dst) == 0 {
 		return nil
 	}
@@ -184,12 +192,12 @@ func (d *Device) Fill(b *Buffer, off, n int, v float32) error {
 	}
 	defer done()
 	defer d.queueLock()()
-	m, err := b.acquire(d, "fill destination")
+	m, err := b.acquireSpan(d, "fill destination", "fill", off, n)
 	if err != nil {
 		return err
 	}
 	defer b.releaseUse()
-	if n < 1 || off < 0 || off+n > b.n {
+	if n < 1 {
 		return fmt.Errorf("device: fill: %d floats at offset %d do not fit a buffer of %d", n, off, b.n)
 	}
 	ev, err := d.queue.EnqueueFillBuffer(m, v, 4*off, 4*n, nil)
@@ -229,14 +237,11 @@ func (d *Device) UploadAsync(dst *Buffer, off int, src []float32) (*Transfer, er
 	}
 	defer done()
 	defer d.queueLock()()
-	m, err := dst.acquire(d, "upload destination")
+	m, err := dst.acquireSpan(d, "upload destination", "upload", off, len(src))
 	if err != nil {
 		return nil, err
 	}
 	defer dst.releaseUse()
-	if off < 0 || off+len(src) > dst.n {
-		return nil, fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
-	}
 	if len(src) == 0 {
 		return &Transfer{}, nil
 	}

@@ -166,14 +166,11 @@ func (d *Device) UploadAsyncTo(ev *Event, dst *Buffer, off int, src []float32) e
 	if ev == nil || ev.ev.Held() {
 		return errors.New("device: upload: the event is nil or still holds a command; release it first")
 	}
-	m, err := dst.acquire(d, "upload destination")
+	m, err := dst.acquireSpan(d, "upload destination", "upload", off, len(src))
 	if err != nil {
 		return err
 	}
 	defer dst.releaseUse()
-	if off < 0 || off+len(src) > dst.n {
-		return fmt.Errorf("device: upload: %d floats at offset %d do not fit a buffer of %d", len(src), off, dst.n)
-	}
 	if len(src) == 0 {
 		return nil // nothing to copy: ev stays empty
 	}

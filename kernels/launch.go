@@ -68,6 +68,15 @@ func (l *Launch) add(a Arg) {
 
 func (l *Launch) i(v int)     { l.add(Arg{Kind: ArgInt, Int: int32(v)}) }
 func (l *Launch) f(v float32) { l.add(Arg{Kind: ArgFloat, Float: v}) }
+
+// act appends a's three float parameters (Activation.Params: alpha,
+// max_value, threshold), as every kernel with an activation takes them.
+func (l *Launch) act(a Activation) {
+	alpha, maxv, thr := a.Params()
+	l.f(alpha)
+	l.f(maxv)
+	l.f(thr)
+}
 func (l *Launch) local(n int) { l.add(Arg{Kind: ArgLocal, Int: int32(n)}) }
 func (l *Launch) buf(index int) {
 	l.add(Arg{Kind: ArgBuffer, Int: int32(index)})
@@ -110,10 +119,7 @@ func (l *Launch) gemmArgs(g Gemm, offA, lda, offB, ldb int) {
 	l.i(g.LDC)
 	l.buf(BufBias)
 	l.i(g.OffBias)
-	alpha, maxv, thr := g.Act.Params()
-	l.f(alpha)
-	l.f(maxv)
-	l.f(thr)
+	l.act(g.Act)
 	l.i(g.Act.KernelKind())
 }
 
@@ -227,10 +233,7 @@ func ActivationLaunch(e Elementwise) Launch {
 	l.i(e.OffSrc)
 	l.buf(BufDst)
 	l.i(e.OffDst)
-	alpha, maxv, thr := e.Act.Params()
-	l.f(alpha)
-	l.f(maxv)
-	l.f(thr)
+	l.act(e.Act)
 	l.i(e.Act.KernelKind())
 	return l
 }
@@ -265,14 +268,8 @@ func Dense2ShapeLaunch(f Dense2, s Dense2Shape) Launch {
 	l.i(f.H)
 	l.i(f.N)
 	l.dense2Bufs()
-	a1, m1, t1 := f.Act1.Params()
-	a2, m2, t2 := f.Act2.Params()
-	l.f(a1)
-	l.f(m1)
-	l.f(t1)
-	l.f(a2)
-	l.f(m2)
-	l.f(t2)
+	l.act(f.Act1)
+	l.act(f.Act2)
 	return l
 }
 
@@ -291,19 +288,13 @@ func Dense2GPULaunch(p Dense2GPUParams, f Dense2, ht int) Launch {
 	l.i(b2i(f.Bias1))
 	l.i(b2i(f.Bias2))
 	l.i(f.Softmax)
-	a1, m1, t1 := f.Act1.Params()
-	a2, m2, t2 := f.Act2.Params()
 	act2 := f.Act2.KernelKind()
 	if f.Softmax != NoSoftmax {
 		act2 = int(Linear)
 	}
-	l.f(a1)
-	l.f(m1)
-	l.f(t1)
+	l.act(f.Act1)
 	l.i(f.Act1.KernelKind())
-	l.f(a2)
-	l.f(m2)
-	l.f(t2)
+	l.act(f.Act2)
 	l.i(act2)
 	l.local(ws)
 	l.local(ys)

@@ -97,6 +97,14 @@ func (m *Sequential) compileSteps(p *plan) (steps []step, mid int) {
 		}
 		return slotMid0
 	}
+	// inPlace is where node i may write its elementwise result: over
+	// its input, except the caller's input or the model's output.
+	inPlace := func(i int) slot {
+		if cur == slotIn || i == last {
+			return dst(i) // never write the caller's input
+		}
+		return cur
+	}
 	add := func(s step) {
 		steps = append(steps, s)
 		if s.dst >= slotMid0 {
@@ -140,11 +148,7 @@ func (m *Sequential) compileSteps(p *plan) (steps []step, mid int) {
 			if !n.writes() {
 				break
 			}
-			d := cur
-			if cur == slotIn || i == last {
-				d = dst(i) // never write the caller's input
-			}
-			s := step{first: i, last: i, src: cur, dst: d, per: p.per[i]}
+			s := step{first: i, last: i, src: cur, dst: inPlace(i), per: p.per[i]}
 			if n.act.soft != noSoftmax {
 				s.op, s.rows = opSoftmax, inPer/p.lastDim[i]
 				s.soft = kernels.Softmax{Cols: p.lastDim[i], Log: n.act.soft == logSoftmaxAxis}
@@ -157,11 +161,7 @@ func (m *Sequential) compileSteps(p *plan) (steps []step, mid int) {
 			if !n.writes() {
 				break
 			}
-			d := cur
-			if cur == slotIn || i == last {
-				d = dst(i) // never write the caller's input
-			}
-			add(step{op: opTable, first: i, last: i, src: cur, dst: d, rows: inPer / n.inDim, per: p.per[i]})
+			add(step{op: opTable, first: i, last: i, src: cur, dst: inPlace(i), rows: inPer / n.inDim, per: p.per[i]})
 		}
 		// Flatten, Reshape and Dropout are views: nothing moves.
 		inPer = p.per[i]

@@ -128,31 +128,7 @@ static inline void finish_rows(float *h0, const int n, const int rows, const int
   for (int r = 0; r < rows; r++) {
     float *h = h0 + r * n;
     if (softmax) {
-      // Over the row, the maximum subtracted; a NaN anywhere in the row
-      // makes the row NaN.
-      float m = h[0];
-      for (int j = 1; j < n; j++) {
-        m = (h[j] > m || isnan(h[j])) ? h[j] : m;
-      }
-      float s = 0.0f;
-      if (softmax == 2) {
-        for (int j = 0; j < n; j++) {
-          s += exp(h[j] - m);
-        }
-        const float ls = m + log(s);
-        for (int j = 0; j < n; j++) {
-          h[j] -= ls;
-        }
-      } else {
-        for (int j = 0; j < n; j++) {
-          h[j] = exp(h[j] - m);
-          s += h[j];
-        }
-        const float inv = 1.0f / s;
-        for (int j = 0; j < n; j++) {
-          h[j] *= inv;
-        }
-      }
+      SOFTMAX_ROW_IN_PLACE(h, n, softmax);
     }
     __global float *y = Y + (size_t)r * n;
     for (int j = 0; j < n; j++) {

@@ -162,34 +162,10 @@ __kernel void chain_gpu(const int M, const int depth, const int softmax,
 
   const int rows = min(RB, M - r0);
   if (softmax) {
-    // A row per work-item, the maximum subtracted; a NaN anywhere in a row
-    // makes the row NaN.
+    // A row per work-item.
     for (int r = lid; r < rows; r += wg) {
       __local float *h = hout + r * n;
-      float m = h[0];
-      for (int j = 1; j < n; j++) {
-        m = (h[j] > m || isnan(h[j])) ? h[j] : m;
-      }
-      float s = 0.0f;
-      if (softmax == 2) {
-        for (int j = 0; j < n; j++) {
-          s += exp(h[j] - m);
-        }
-        const float ls = m + log(s);
-        for (int j = 0; j < n; j++) {
-          h[j] -= ls;
-        }
-      } else {
-        for (int j = 0; j < n; j++) {
-          const float e = exp(h[j] - m);
-          h[j] = e;
-          s += e;
-        }
-        const float inv = 1.0f / s;
-        for (int j = 0; j < n; j++) {
-          h[j] *= inv;
-        }
-      }
+      SOFTMAX_ROW_IN_PLACE(h, n, softmax);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }

@@ -242,3 +242,36 @@ static inline realV activate(realV x, act_params ap) {
   return activate_kind(x, ap.kind, ap.alpha, ap.max_value, ap.threshold);
 #endif
 }
+
+// SOFTMAX_ROW_IN_PLACE(h, n, mode) applies softmax (mode 1) or
+// log_softmax (mode 2) to the n floats at h, in place, the row's maximum
+// subtracted; a NaN anywhere in the row makes the row NaN. A macro, so
+// that h may point to private or local memory (the chain kernels' CPU and
+// GPU forms).
+#define SOFTMAX_ROW_IN_PLACE(h, n, mode)                                   \
+  do {                                                                     \
+    float m_ = (h)[0];                                                     \
+    for (int j_ = 1; j_ < (n); j_++) {                                     \
+      m_ = ((h)[j_] > m_ || isnan((h)[j_])) ? (h)[j_] : m_;                \
+    }                                                                      \
+    float s_ = 0.0f;                                                       \
+    if ((mode) == 2) {                                                     \
+      for (int j_ = 0; j_ < (n); j_++) {                                   \
+        s_ += exp((h)[j_] - m_);                                           \
+      }                                                                    \
+      const float ls_ = m_ + log(s_);                                      \
+      for (int j_ = 0; j_ < (n); j_++) {                                   \
+        (h)[j_] -= ls_;                                                    \
+      }                                                                    \
+    } else {                                                               \
+      for (int j_ = 0; j_ < (n); j_++) {                                   \
+        const float e_ = exp((h)[j_] - m_);                                \
+        (h)[j_] = e_;                                                      \
+        s_ += e_;                                                          \
+      }                                                                    \
+      const float inv_ = 1.0f / s_;                                        \
+      for (int j_ = 0; j_ < (n); j_++) {                                   \
+        (h)[j_] *= inv_;                                                   \
+      }                                                                    \
+    }                                                                      \
+  } while (0)
